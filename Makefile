@@ -1,0 +1,36 @@
+# Timeslice: two commands do everything on a fresh Debian machine.
+#   make run    install what is missing, build release, run the quickstart and print its table
+#   make test   install what is missing, build, run the whole test suite (under a deadline)
+SWIFT        ?= swift
+TEST_TIMEOUT ?= 3600
+RELEASE_BIN  := .build/release/timeslice
+
+.PHONY: all deps deps-optional build release run test bench notebooks clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+deps-optional:
+	@scripts/install-deps.sh --optional
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: deps-optional release
+	$(RELEASE_BIN) bench
+
+bench: release
+	$(RELEASE_BIN) bench
+
+# Tests that could hang carry their own watchdogs; this outer deadline is the last resort.
+test: deps
+	$(SWIFT) build --build-tests
+	timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,5 @@
+// Umbrella header of the machine layer. Each concern has its own header.
+#ifndef CTIMESLICE_H
+#define CTIMESLICE_H
+#include "ts_host.h"
+#endif

@@ -1,6 +1,59 @@
-// Thin shims for host facts that Swift cannot reach directly (cpu_set_t macros, getcpu).
+// Thin shims for host facts that Swift cannot reach directly: the cpu_set_t
+// macros (CPU_SET and friends are macros, invisible to Swift), getcpu, and the
+// libnuma / NUMA syscalls. No policy lives here.
+//
+// Convention: every function that can fail returns 0 on success or a positive
+// errno value on failure; it never relies on the caller reading `errno`, so the
+// Swift side can attach the call's name and strerror in one place.
 #ifndef TS_HOST_H
 #define TS_HOST_H
 #include <stdint.h>
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// sched_getaffinity(tid) (tid 0 = calling thread). Writes up to `capacity`
+/// CPU ids, ascending, into `cpus` and the number of CPUs in the mask into
+/// `*count` (which may exceed `capacity`: call again with a larger buffer).
+int ts_sched_getaffinity(int tid, int *cpus, int capacity, int *count);
+
+/// sched_setaffinity(tid) to exactly the `count` CPU ids in `cpus`.
+/// Returns EINVAL for a negative id or an empty list.
+int ts_sched_setaffinity(int tid, const int *cpus, int count);
+
+/// getcpu(2) for the calling thread: the CPU and NUMA node it ran on at the
+/// moment of the call.
+int ts_getcpu(unsigned *cpu, unsigned *node);
+
+/// gettid(2) of the calling thread.
+int ts_host_gettid(void);
+
+/// numa_available() from libnuma: < 0 when the kernel has no NUMA support
+/// (or the get_mempolicy syscall is blocked).
+int ts_numa_available(void);
+
+/// numa_max_node() from libnuma (highest node id); -1 if NUMA is unavailable.
+int ts_numa_max_node(void);
+
+/// mbind(2) [addr, addr+len) to one node: MPOL_BIND when `strict` != 0,
+/// MPOL_PREFERRED otherwise; pages already faulted in are migrated
+/// (MPOL_MF_MOVE). `addr` must be page aligned.
+int ts_mbind_node(void *addr, unsigned long len, int node, int strict);
+
+/// move_pages(2) in query mode (nodes == NULL) for the calling process:
+/// `status[i]` receives the node of `pages[i]` or a negative errno
+/// (-ENOENT: not faulted in yet, -EFAULT: not mapped).
+int ts_move_pages_query(unsigned long count, void **pages, int *status);
+
+/// The hypervisor vendor from CPUID leaf 0x40000000 ("KVMKVMKVM", "VMwareVMware",
+/// "Microsoft Hv", ...), NUL-terminated into `buf` (at least 13 bytes).
+/// Returns 1 when the CPU reports a hypervisor (CPUID.1:ECX bit 31), else 0;
+/// always 0 on non-x86 architectures.
+int ts_cpuid_hypervisor(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

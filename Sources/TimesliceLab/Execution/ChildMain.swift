@@ -1,0 +1,72 @@
+// The child side of one configuration (`timeslice _child --config <json>`): run the workload
+// under the starvation monitor and print exactly one outcome line. The exit code is 0 whenever
+// an outcome was printed, whatever the status; a non-zero exit or a missing line means the
+// child crashed, which the parent records as `error` with the child's stderr.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+import TimesliceHost
+
+public enum ChildMain {
+    public static func run(configJSON: String) -> Int32 {
+        let config: RunConfiguration
+        do {
+            config = try JSONDecoder().decode(RunConfiguration.self, from: Data(configJSON.utf8))
+        } catch {
+            ChildIO.stdout(ChildOutcome(status: .error, reason: "child could not decode its configuration: \(error)").line())
+            return 0
+        }
+        ChildIO.stderr(ChildOutcome.startedMarker + " \(config.id)\n")
+
+        // Exactly one outcome is printed: by the workload's end or by the monitor, whichever first.
+        let reported = Atomic<Bool>(false)
+        @Sendable func report(_ outcome: ChildOutcome) -> Bool {
+            guard reported.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return false }
+            ChildIO.stdout(outcome.line())
+            return true
+        }
+
+        let beacon = ProgressBeacon()
+        let monitor = StarvationMonitor(beacon: beacon, timeout: config.starvationTimeoutNanoseconds) { reason in
+            if report(ChildOutcome(status: .starved, reason: reason, counters: ["probe_samples": beacon.count])) {
+                _exit(0)
+            }
+        }
+        let monitorThread = monitor.start()
+
+        let context = WorkloadContext(configuration: config, progress: beacon)
+        let outcome: ChildOutcome
+        do {
+            let result = try config.workload.makeWorkload().run(context)
+            outcome = ChildOutcome(status: .ok, latency: result.latency, counters: result.counters,
+                                   placement: placementReport(context))
+        } catch let e as WorkloadUnavailable {
+            outcome = ChildOutcome(status: .unavailable, reason: e.reason)
+        } catch let e as PlacementError {
+            outcome = ChildOutcome(status: .error, reason: "placement: \(e.description)")
+        } catch {
+            outcome = ChildOutcome(status: .error, reason: "\(error)")
+        }
+        monitor.stop()
+        monitorThread.join()
+        _ = report(outcome)
+        return 0
+    }
+
+    static func placementReport(_ context: WorkloadContext) -> PlacementReport {
+        let config = context.configuration
+        let fallbackNote = config.placementFallback.map {
+            "requested \(config.point.effectivePlacement.idText) cannot be honoured on this host; ran as \($0.idText)"
+        }
+        let notes = [fallbackNote, context.placementNote].compactMap { $0 }
+        if var report = context.pinning?.report() {
+            report.requested = config.point.effectivePlacement.json
+            report.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+            return report
+        }
+        return PlacementReport(requested: config.point.effectivePlacement.json, workerCPUs: nil,
+                               verified: nil, threads: [], warnings: [], note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,136 @@
+// Runs one child process under a deadline and collects its stdout and stderr.
+//
+// Protocol:
+//   1. posix_spawn the child in its own process group, with an empty signal mask and default
+//      dispositions for SIGPIPE/SIGURG (a parent's blocked or ignored signals are inherited
+//      across exec, and the runtime's preemption relies on SIGURG being deliverable).
+//   2. poll() its stdout and stderr until both reach EOF or the deadline passes.
+//   3. On the deadline, SIGKILL the whole process group (the child's threads and anything it
+//      started), then drain the pipes and reap it. A hang can therefore never stall a sweep
+//      for longer than its deadline plus the time to reap.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+public struct ChildProcessResult: Sendable {
+    public enum Termination: Equatable, Sendable {
+        case exited(Int32)
+        case signaled(Int32)
+    }
+
+    public var termination: Termination
+    public var stdout: Data
+    public var stderr: Data
+    /// True when the watchdog killed the child.
+    public var timedOut: Bool
+    public var elapsedNanoseconds: UInt64
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public enum ChildProcess {
+    /// Output beyond this per stream is dropped (and noted), so a chatty child cannot exhaust memory.
+    public static let captureLimit = 32 << 20
+
+    public static func run(executable: String, arguments: [String], environment: [String: String]? = nil,
+                           deadlineNanoseconds: UInt64) throws -> ChildProcessResult {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        // Glibc's module lacks pipe2, so CLOEXEC is set right after: a child spawned by another
+        // thread in between could inherit these ends, which would only delay our EOF until
+        // that other child exits, never corrupt data.
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+            throw ChildProcessError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) } }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        sigaddset(&defaults, SIGURG)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+
+        let start = MonotonicClock.now()
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, env)
+        // The write ends belong to the child now; keeping ours open would hide its EOF.
+        close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else {
+            throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
+
+        var out = Data(), err = Data()
+        var open: [Int32] = [outPipe[0], errPipe[0]]
+        var timedOut = false
+        let deadline = start + deadlineNanoseconds
+        while !open.isEmpty {
+            let now = MonotonicClock.now()
+            if now >= deadline {
+                timedOut = true
+                break
+            }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let waitMs = Int32(min((deadline - now) / 1_000_000 + 1, 1_000))
+            let n = poll(&fds, nfds_t(fds.count), waitMs)
+            if n < 0 && errno != EINTR {
+                timedOut = true  // cannot watch the child any more: treat as a hang, kill it
+                break
+            }
+            for f in fds where f.revents != 0 {
+                let eof = f.fd == outPipe[0] ? drainOnce(f.fd, into: &out) : drainOnce(f.fd, into: &err)
+                if eof { open.removeAll { $0 == f.fd } }
+            }
+        }
+        if timedOut {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // After a kill, collect what the child managed to write (the pipes are at EOF now
+        // unless a grandchild escaped the group; reading non-blockingly avoids waiting on one).
+        for fd in open {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            while !(fd == outPipe[0] ? drainOnce(fd, into: &out) : drainOnce(fd, into: &err)) {}
+        }
+        let termination: ChildProcessResult.Termination =
+            (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+        return ChildProcessResult(termination: termination, stdout: out, stderr: err, timedOut: timedOut,
+                                  elapsedNanoseconds: MonotonicClock.now() - start)
+    }
+
+    /// Reads what is available; returns true at EOF (or on an error, which ends the stream too).
+    private static func drainOnce(_ fd: Int32, into data: inout Data) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            if data.count < captureLimit { data.append(contentsOf: buffer[0..<n]) }
+            return false
+        }
+        if n < 0 && errno == EINTR { return false }
+        return true  // 0 = EOF; EAGAIN after a kill = nothing more will come from the reaped child
+    }
+}

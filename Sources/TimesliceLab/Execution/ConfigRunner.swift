@@ -1,0 +1,89 @@
+// Runs one configuration in a child and turns whatever happened into a `ConfigResult`.
+// Every failure mode is a status, never an exception that would stop the sweep:
+//   outcome line present          -> the child's status (ok, starved, unavailable, error)
+//   killed by the watchdog        -> timeout, or starved when the child had started its
+//                                    workload but its probe never ran (stderr markers)
+//   crashed / exited without line -> error, with the exit code or signal and stderr's tail
+import Foundation
+import Histogram
+
+public struct ConfigRun: Sendable {
+    public var result: ConfigResult
+    public var histogram: Histogram<UInt64>?
+    /// Child stderr to keep beside the results (schedtrace lines), keyed by file kind.
+    public var extraFiles: [String: String]
+}
+
+public enum ConfigRunner {
+    public static func run(_ configuration: RunConfiguration, launcher: ChildLauncher,
+                           deadlineNanoseconds: UInt64) -> ConfigRun {
+        var result = ConfigResult(
+            id: configuration.id, config: ConfigEcho(point: configuration.point, workload: configuration.workload),
+            status: .error, reason: nil, latencyNs: nil, counters: [:], placement: nil,
+            repetition: configuration.repetition, elapsedSeconds: 0, files: [:])
+        let child: ChildProcessResult
+        do {
+            let cmd = try launcher.command(for: configuration)
+            child = try ChildProcess.run(executable: cmd.executable, arguments: cmd.arguments,
+                                         environment: cmd.environment, deadlineNanoseconds: deadlineNanoseconds)
+        } catch {
+            result.reason = "could not start the child: \(error)"
+            return ConfigRun(result: result, histogram: nil, extraFiles: [:])
+        }
+        result.elapsedSeconds = Double(child.elapsedNanoseconds) / 1e9
+        let stderr = String(decoding: child.stderr, as: UTF8.self)
+        var extra: [String: String] = [:]
+        if configuration.schedtraceMilliseconds != nil {
+            let sched = stderr.split(separator: "\n").filter { $0.hasPrefix("SCHED") }.joined(separator: "\n")
+            if !sched.isEmpty { extra["schedtrace"] = sched + "\n" }
+        }
+
+        if child.timedOut {
+            let started = stderr.contains(ChildOutcome.startedMarker)
+            let probeRan = stderr.contains(ChildOutcome.probeRanMarker)
+            let secs = String(format: "%.1f", Double(deadlineNanoseconds) / 1e9)
+            if started && !probeRan && child.elapsedNanoseconds >= configuration.starvationTimeoutNanoseconds {
+                result.status = .starved
+                result.reason = "probe never ran; the child was killed by the watchdog after \(secs) s"
+            } else {
+                result.status = .timeout
+                result.reason = "killed by the watchdog after \(secs) s"
+            }
+            return ConfigRun(result: result, histogram: nil, extraFiles: extra)
+        }
+
+        guard let outcome = ChildOutcome.parse(stdout: child.stdout) else {
+            let how: String
+            switch child.termination {
+            case .exited(let code): how = "child exited with code \(code) without an outcome"
+            case .signaled(let sig): how = "child killed by signal \(sig) (\(String(cString: strsignal(sig))))"
+            }
+            result.reason = how + tail(stderr)
+            return ConfigRun(result: result, histogram: nil, extraFiles: extra)
+        }
+        result.status = outcome.status
+        result.reason = outcome.reason
+        result.counters = outcome.counters
+        result.placement = outcome.placement
+        var histogram: Histogram<UInt64>?
+        do {
+            let rec = try LatencyRecorder(buckets: outcome.latencyBuckets, clamped: outcome.latencyClamped)
+            if rec.count > 0 {
+                histogram = rec.histogram
+                result.latencyNs = LatencySummary(rec.histogram)
+                if rec.clamped > 0 { result.counters["latency_clamped_at_60s"] = rec.clamped }
+            }
+        } catch {
+            result.status = .error
+            result.reason = "child sent a bad histogram: \(error)"
+        }
+        return ConfigRun(result: result, histogram: histogram, extraFiles: extra)
+    }
+
+    /// The last lines of stderr without our own markers, for error reasons.
+    static func tail(_ stderr: String) -> String {
+        let lines = stderr.split(separator: "\n").filter { !$0.hasPrefix("timeslice-child:") && !$0.hasPrefix("SCHED") }
+        guard !lines.isEmpty else { return "" }
+        return ": " + lines.suffix(5).joined(separator: " | ")
+    }
+}

@@ -1,0 +1,51 @@
+// Command-line adjustments to an experiment: --quick, --repeat, --only.
+
+public struct SweepOptions: Sendable {
+    /// Shorten every configuration for a smoke run: at most 1 s measured, 200 ms warm-up,
+    /// 1000 iterations, one repetition. The starvation timeout is kept: it is part of what is
+    /// measured ("never ran within 3 s"), not a length.
+    public var quick = false
+    /// Overrides the spec's `repetitions`.
+    public var repetitions: Int?
+    /// Comma-separated `key=value` terms; a configuration runs when its id contains every term,
+    /// e.g. `rt=timeslice,preempt=async`.
+    public var only: String?
+
+    public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil) {
+        self.quick = quick
+        self.repetitions = repetitions
+        self.only = only
+    }
+
+    public func apply(to spec: ExperimentSpec) -> ExperimentSpec {
+        var s = spec
+        if quick {
+            switch s.length {
+            case .duration(let ns): s.length = .duration(nanoseconds: min(ns, 1_000_000_000))
+            case .iterations(let n): s.length = .iterations(min(n, 1_000))
+            }
+            s.warmupNanoseconds = min(s.warmupNanoseconds, 200_000_000)
+            s.repetitions = 1
+        }
+        if let repetitions { s.repetitions = repetitions }
+        return s
+    }
+
+    public func selects(_ point: MatrixPoint) -> Bool {
+        guard let only, !only.isEmpty else { return true }
+        let id = point.id
+        return only.split(separator: ",").allSatisfy { term in
+            // Match whole `key=value` fields so that "procs=1" does not select "procs=12".
+            id.split(separator: ",").contains { $0 == term }
+        }
+    }
+
+    /// For results.json `options`.
+    public var asDictionary: [String: String] {
+        var d: [String: String] = [:]
+        if quick { d["quick"] = "true" }
+        if let repetitions { d["repeat"] = String(repetitions) }
+        if let only { d["only"] = only }
+        return d
+    }
+}

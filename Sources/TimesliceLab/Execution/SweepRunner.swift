@@ -1,0 +1,125 @@
+// Runs an experiment: expands the matrix, runs each configuration (× repetitions) in its own
+// child under the watchdog, writes results after each one, reports progress with an ETA, and
+// returns the table. The sweep always goes on: a configuration's failure is its status.
+import Foundation
+import TimesliceHost
+
+public struct SweepReport: Sendable {
+    public var directory: String
+    public var configs: [ConfigResult]
+    public var table: String
+    /// True when any configuration ended in error or timeout (exit code 1).
+    public var anyFailed: Bool { configs.contains { $0.status == .error || $0.status == .timeout } }
+}
+
+public struct SweepError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public final class SweepRunner {
+    let spec: ExperimentSpec
+    let options: SweepOptions
+    let launcher: ChildLauncher
+    let environment: HostEnvironment
+    let outRoot: String
+    let progress: (String) -> Void
+
+    public init(spec: ExperimentSpec, options: SweepOptions, launcher: ChildLauncher = SelfExecLauncher(),
+                environment: HostEnvironment = .capture(), outRoot: String, progress: @escaping (String) -> Void) {
+        self.spec = options.apply(to: spec)
+        self.options = options
+        self.launcher = launcher
+        self.environment = environment
+        self.outRoot = outRoot
+        self.progress = progress
+    }
+
+    /// The configuration runs in order: each point, then its repetitions.
+    public func plannedRuns() throws -> [RunConfiguration] {
+        let points = MatrixExpansion.expand(spec).filter(options.selects)
+        guard !points.isEmpty else {
+            throw SweepError(description: "--only \(options.only ?? ""): no configuration of \(spec.name) matches; ids look like \(MatrixExpansion.expand(spec)[0].id)")
+        }
+        let noIsolated = environment.isolatedCPUs.isEmpty
+        return points.flatMap { point in
+            (1...spec.repetitions).map { rep in
+                var c = RunConfiguration(spec: spec, point: point, repetition: rep)
+                if noIsolated && point.effectivePlacement == .isolated { c.placementFallback = .compact }
+                return c
+            }
+        }
+    }
+
+    public func run() throws -> SweepReport {
+        let runs = try plannedRuns()
+        let document = ResultsDocument(
+            experiment: spec.name, spec: spec.source, environment: environment, warnings: hostWarnings(runs),
+            latencyMeaning: spec.workload.latencyMeaning, startedAt: ResultsWriter.iso8601(Date()), finishedAt: nil,
+            options: options.asDictionary, planned: runs.count, configs: [])
+        let writer = try ResultsWriter(root: outRoot, document: document)
+        for w in document.warnings { progress("warning: \(w)") }
+        progress("\(spec.name): \(runs.count) configuration run\(runs.count == 1 ? "" : "s") -> \(writer.directory)")
+
+        let sweepStart = MonotonicClock.now()
+        let deadline = spec.watchdogNanoseconds
+        for (i, config) in runs.enumerated() {
+            let run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline)
+            let stem = ResultsWriter.fileStem(id: config.id, repetition: config.repetition, repetitions: spec.repetitions)
+            try writer.append(run.result, histogram: run.histogram, extraFiles: run.extraFiles, stem: stem)
+            progress(progressLine(index: i, total: runs.count, result: run.result, sweepStart: sweepStart))
+        }
+        try writer.finish()
+        return SweepReport(directory: writer.directory, configs: writer.document.configs,
+                           table: SummaryTable.render(writer.document.configs, meaning: spec.workload.latencyMeaning))
+    }
+
+    func progressLine(index: Int, total: Int, result: ConfigResult, sweepStart: UInt64) -> String {
+        let elapsed = Double(MonotonicClock.now() - sweepStart) / 1e9
+        let eta = elapsed / Double(index + 1) * Double(total - index - 1)
+        var line = "[\(index + 1)/\(total)] \(result.id)"
+        if spec.repetitions > 1 { line += " rep \(result.repetition)" }
+        line += "  \(result.status.rawValue)"
+        if let l = result.latencyNs { line += "  p99=\(SummaryTable.human(l.p99)) max=\(SummaryTable.human(l.max))" }
+        if let r = result.reason, result.status != .ok { line += "  (\(r.prefix(80)))" }
+        line += String(format: "  elapsed %.0fs, ETA %.0fs", elapsed, eta)
+        return line
+    }
+
+    /// Host warnings for every distinct placement in the sweep, e.g. "CPU 1 is not isolated".
+    func hostWarnings(_ runs: [RunConfiguration]) -> [String] {
+        var warnings: [String] = []
+        var seen = Set<String>()
+        for run in runs where seen.insert(run.point.effectivePlacement.idText).inserted {
+            let requested = run.point.effectivePlacement
+            if let fallback = run.placementFallback {
+                warnings.append("place=\(requested.idText): this host has no isolated CPUs (no isolcpus/nohz_full); runs as \(fallback.idText) on the allowed CPUs \(environment.allowedCPUs.listString)")
+            }
+            do {
+                let plan = try PlacementResolver(host: environment.snapshot)
+                    .resolve(PlacementSpec(workers: run.placement.policy), workers: threadsHint(run))
+                for w in environment.warnings(for: plan) {
+                    // sysmon and the main thread are runtime roles; baselines have neither.
+                    if run.point.runtime != .timeslice && (w.hasPrefix("sysmon") || w.hasPrefix("main thread")) { continue }
+                    warnings.append("place=\(requested.idText): \(w)")
+                }
+            } catch {
+                warnings.append("place=\(requested.idText): cannot be honoured: \(error)")
+            }
+        }
+        // Host-wide warnings (hypervisor, governor) repeat per placement: keep the first of each text.
+        var unique = Set<String>()
+        return warnings.filter { w in
+            let body = w.split(separator: ":", maxSplits: 1).last.map(String.init) ?? w
+            return unique.insert(body).inserted
+        }
+    }
+
+    /// How many threads a configuration pins, for the warning check only.
+    func threadsHint(_ run: RunConfiguration) -> Int {
+        switch run.workload {
+        case .wakeup(let p): return 1 + p.hogs
+        case .pingpong: return 2
+        default: return run.point.maxProcs ?? environment.defaultMaxProcs
+        }
+    }
+}

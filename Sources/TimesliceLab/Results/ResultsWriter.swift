@@ -1,0 +1,81 @@
+// Owns one run directory `results/<experiment>/<UTC timestamp>/` and rewrites its files after
+// each configuration: the configuration's .hgrm (and schedtrace, if any) first, then
+// summary.csv, then results.json last, so that results.json never names a file that is not
+// there yet. Each file is replaced atomically (see AtomicFile).
+import Foundation
+import Histogram
+
+public final class ResultsWriter {
+    public let directory: String
+    public private(set) var document: ResultsDocument
+
+    /// Creates the run directory. The timestamp is UTC with '-' for ':' (portable file names);
+    /// a second run within the same second gets a "-2", "-3"... suffix instead of overwriting.
+    public init(root: String, document: ResultsDocument, now: Date = Date()) throws {
+        let base = "\(root)/\(document.experiment)"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let stamp = Self.timestamp(now)
+        var dir = "\(base)/\(stamp)"
+        var n = 2
+        // mkdir is the uniqueness check: it fails if another run took the name first.
+        while mkdir(dir, 0o755) != 0 {
+            guard errno == EEXIST else { throw AtomicFileError(path: dir, call: "mkdir", code: errno) }
+            dir = "\(base)/\(stamp)-\(n)"
+            n += 1
+        }
+        directory = dir
+        self.document = document
+        try flush()
+    }
+
+    public static func timestamp(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH-mm-ss'Z'"
+        return f.string(from: date)
+    }
+
+    public static func iso8601(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+
+    /// A file-name-safe form of a configuration id: `=` and `,` are kept (they are safe and keep
+    /// the name readable), anything else outside [A-Za-z0-9._-] becomes '_'.
+    public static func fileStem(id: String, repetition: Int, repetitions: Int) -> String {
+        let safe = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "=,._-+".contains($0)) ? $0 : "_" })
+        return repetitions > 1 ? "\(safe).rep\(repetition)" : safe
+    }
+
+    /// Records one finished configuration run and rewrites the files.
+    public func append(_ result: ConfigResult, histogram: Histogram<UInt64>?, extraFiles: [String: String] = [:],
+                       stem: String) throws {
+        var result = result
+        if let histogram {
+            let name = "\(stem).hgrm"
+            try AtomicFile.write(HgrmWriter.render(histogram), to: "\(directory)/\(name)")
+            result.files["hgrm"] = name
+        }
+        for (kind, text) in extraFiles.sorted(by: { $0.key < $1.key }) {
+            let name = "\(stem).\(kind).txt"
+            try AtomicFile.write(text, to: "\(directory)/\(name)")
+            result.files[kind] = name
+        }
+        document.configs.append(result)
+        try flush()
+    }
+
+    public func finish(at date: Date = Date()) throws {
+        document.finishedAt = Self.iso8601(date)
+        try flush()
+    }
+
+    private func flush() throws {
+        try AtomicFile.write(SummaryCSV.render(document.configs), to: "\(directory)/summary.csv")
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try enc.encode(document), to: "\(directory)/results.json")
+    }
+}

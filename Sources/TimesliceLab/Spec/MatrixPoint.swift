@@ -1,0 +1,187 @@
+// One point of an experiment's matrix: the runtime variant and every runtime knob.
+//
+// Invariant: after `normalized()`, an axis that does not apply to the point's runtime is nil
+// (e.g. `preemption` for plain OS threads), so that two points differing only in such an axis
+// are equal, get the same id and are measured once.
+
+/// Which implementation runs the workload. `threads`, `swift-concurrency` and `go` are the
+/// baselines of issue 7; they share the result schema with `timeslice`.
+public enum RuntimeKind: String, Codable, CaseIterable, Sendable, Hashable {
+    case timeslice
+    case threads
+    case swiftConcurrency = "swift-concurrency"
+    case go
+}
+
+/// Mirrors `Timeslice.PreemptionMode` by raw value; kept separate so that specs can be parsed
+/// and validated without linking the runtime (`RuntimeBridge` maps one onto the other).
+public enum PreemptionSetting: String, Codable, CaseIterable, Sendable, Hashable {
+    case cooperative, polling, async
+}
+
+/// Placement as written in experiment files. Its JSON is the same as `TimesliceHost.PlacementPolicy`:
+/// "none" | "compact" | "scatter" | "isolated" | {"explicit":[0,1]} | {"numa":0}.
+public enum PlacementChoice: Hashable, Sendable {
+    case none, compact, scatter, isolated
+    case explicit([Int])
+    case numa(Int)
+
+    public static let names = ["none", "compact", "scatter", "isolated", "{\"explicit\":[cpus]}", "{\"numa\":node}"]
+
+    /// Canonical short text used in configuration ids.
+    public var idText: String {
+        switch self {
+        case .none: return "none"
+        case .compact: return "compact"
+        case .scatter: return "scatter"
+        case .isolated: return "isolated"
+        case .explicit(let cpus): return "cpus" + cpus.map(String.init).joined(separator: "+")
+        case .numa(let n): return "numa\(n)"
+        }
+    }
+
+    public var json: JSONValue {
+        switch self {
+        case .none: return .string("none")
+        case .compact: return .string("compact")
+        case .scatter: return .string("scatter")
+        case .isolated: return .string("isolated")
+        case .explicit(let cpus): return .object(["explicit": .array(cpus.map { .integer(Int64($0)) })])
+        case .numa(let n): return .object(["numa": .integer(Int64(n))])
+        }
+    }
+}
+
+extension PlacementChoice: Codable {
+    public init(from decoder: Decoder) throws {
+        self = try SpecDecoder.placement(try JSONValue(from: decoder), at: .root)
+    }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}
+
+/// The axes of the matrix, in the order they appear in ids and tables.
+public enum MatrixAxis: String, CaseIterable, Sendable {
+    case runtime
+    case maxProcs = "max_procs"
+    case preemption
+    case timeSlice = "time_slice"
+    case placement
+    case lockOSThread = "lock_os_thread"
+    case numaNode = "numa_node"
+
+    /// The key used in configuration ids: short, so that ids stay readable.
+    var idKey: String {
+        switch self {
+        case .runtime: return "rt"
+        case .maxProcs: return "procs"
+        case .preemption: return "preempt"
+        case .timeSlice: return "slice"
+        case .placement: return "place"
+        case .lockOSThread: return "lock"
+        case .numaNode: return "numa"
+        }
+    }
+}
+
+public struct MatrixPoint: Hashable, Sendable {
+    public var runtime: RuntimeKind
+    /// nil: the runtime's default (affinity ∩ cgroup quota), or not applicable.
+    public var maxProcs: Int?
+    public var preemption: PreemptionSetting?
+    public var timeSliceNanoseconds: UInt64?
+    public var placement: PlacementChoice
+    public var lockOSThread: Bool?
+    /// nil: no NUMA restriction. A node is a shorthand for placement {"numa": node}.
+    public var numaNode: Int?
+
+    public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = .async,
+                timeSliceNanoseconds: UInt64? = 10_000_000, placement: PlacementChoice = .none,
+                lockOSThread: Bool? = false, numaNode: Int? = nil) {
+        self.runtime = runtime
+        self.maxProcs = maxProcs
+        self.preemption = preemption
+        self.timeSliceNanoseconds = timeSliceNanoseconds
+        self.placement = placement
+        self.lockOSThread = lockOSThread
+        self.numaNode = numaNode
+    }
+
+    /// The axes that mean something for `runtime`. Go has GOMAXPROCS, asyncpreemptoff and
+    /// LockOSThread but a fixed 10 ms slice; threads and Swift concurrency have none of the knobs.
+    public static func applicable(_ runtime: RuntimeKind) -> Set<MatrixAxis> {
+        switch runtime {
+        case .timeslice: return Set(MatrixAxis.allCases)
+        case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode]
+        case .threads: return [.runtime, .placement, .numaNode]
+        case .swiftConcurrency: return [.runtime, .placement, .numaNode]
+        }
+    }
+
+    public func normalized() -> MatrixPoint {
+        var p = self
+        let keep = Self.applicable(runtime)
+        if !keep.contains(.maxProcs) { p.maxProcs = nil }
+        if !keep.contains(.preemption) { p.preemption = nil }
+        if !keep.contains(.timeSlice) { p.timeSliceNanoseconds = nil }
+        if !keep.contains(.lockOSThread) { p.lockOSThread = nil }
+        return p
+    }
+
+    /// The canonical text of one axis value; nil when the axis does not apply. Used both for
+    /// ids and for matching `include`/`exclude` entries, so equal text means equal value.
+    public func text(_ axis: MatrixAxis) -> String? {
+        switch axis {
+        case .runtime: return runtime.rawValue
+        case .maxProcs:
+            guard MatrixPoint.applicable(runtime).contains(.maxProcs) else { return nil }
+            return maxProcs.map(String.init) ?? "default"
+        case .preemption: return preemption?.rawValue
+        case .timeSlice: return timeSliceNanoseconds.map(DurationText.render)
+        case .placement: return placement.idText
+        case .lockOSThread: return lockOSThread.map { $0 ? "true" : "false" }
+        case .numaNode: return numaNode.map(String.init)
+        }
+    }
+
+    /// e.g. `rt=timeslice,procs=1,preempt=async,slice=100us,place=none,lock=false`.
+    /// Axes that do not apply are left out; `numa` only appears when set.
+    public var id: String {
+        MatrixAxis.allCases.compactMap { axis in text(axis).map { "\(axis.idKey)=\($0)" } }
+            .joined(separator: ",")
+    }
+
+    /// The placement actually requested: a NUMA node turns into {"numa": node}.
+    public var effectivePlacement: PlacementChoice {
+        if let numaNode { return .numa(numaNode) }
+        return placement
+    }
+}
+
+/// Encoded with the axis names and value formats of experiment files; axes that do not apply
+/// to the runtime are left out, and max_procs is "default" when the runtime chooses.
+extension MatrixPoint: Codable {
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["runtime": .string(runtime.rawValue), "placement": placement.json]
+        if MatrixPoint.applicable(runtime).contains(.maxProcs) { o["max_procs"] = maxProcs.map { .integer(Int64($0)) } ?? .string("default") }
+        if let preemption { o["preemption"] = .string(preemption.rawValue) }
+        if let timeSliceNanoseconds { o["time_slice"] = .string(DurationText.render(timeSliceNanoseconds)) }
+        if let lockOSThread { o["lock_os_thread"] = .bool(lockOSThread) }
+        if let numaNode { o["numa_node"] = .integer(Int64(numaNode)) }
+        return .object(o)
+    }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+
+    public init(from decoder: Decoder) throws {
+        let partial = try SpecDecoder.partial(try JSONValue(from: decoder), at: .root)
+        var p = partial.point
+        // Axes absent from the JSON were not applicable: keep them nil.
+        if !partial.axes.contains(.maxProcs) { p.maxProcs = nil }
+        if !partial.axes.contains(.preemption) { p.preemption = nil }
+        if !partial.axes.contains(.timeSlice) { p.timeSliceNanoseconds = nil }
+        if !partial.axes.contains(.lockOSThread) { p.lockOSThread = nil }
+        if !partial.axes.contains(.numaNode) { p.numaNode = nil }
+        self = p
+    }
+}

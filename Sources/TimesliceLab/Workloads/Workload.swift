@@ -1,0 +1,98 @@
+// The workload protocol. A workload runs inside the child process, records latency samples
+// into a `LatencyRecorder` and named counters, and beats the progress beacon once per sample
+// so that the child's monitor can tell "slow" from "starved".
+//
+// Each workload has one variant per runtime it supports; a runtime it does not (yet) support
+// throws `WorkloadUnavailable`, which becomes status `unavailable` with the reason: never a
+// made-up number.
+import TimesliceHost
+
+public protocol Workload {
+    init(parameters: WorkloadSpec) throws
+    func run(_ context: WorkloadContext) throws -> WorkloadResult
+}
+
+public struct WorkloadResult: Sendable {
+    public var latency: LatencyRecorder
+    /// Workload counters (e.g. `ops_per_second`, `samples_discarded_warmup`) merged with the
+    /// runtime's own counters (switches, steals, preemptions...) by the child.
+    public var counters: [String: UInt64]
+
+    public init(latency: LatencyRecorder, counters: [String: UInt64] = [:]) {
+        self.latency = latency
+        self.counters = counters
+    }
+}
+
+public struct WorkloadUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+public struct WorkloadFailure: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What a running workload can see: its configuration, the measurement window, the progress
+/// beacon, and how to pin its threads.
+public final class WorkloadContext {
+    public let configuration: RunConfiguration
+    public let progress: ProgressBeacon
+    /// Set by `pin(threads:)`; the child reports it as the configuration's placement.
+    public private(set) var pinning: ThreadPinning?
+    /// Set by runtime variants that hand placement to the Timeslice runtime instead.
+    public var placementNote: String?
+
+    public init(configuration: RunConfiguration, progress: ProgressBeacon) {
+        self.configuration = configuration
+        self.progress = progress
+    }
+
+    /// Resolves the configuration's placement for `threads` self-started threads (worker i is
+    /// the i-th thread the workload starts). Throws `PlacementError` when it cannot be honoured.
+    public func pin(threads: Int) throws -> ThreadPinning {
+        let p = try ThreadPinning.resolve(configuration.placement, threads: threads,
+                                          host: HostSnapshot.capture())
+        pinning = p
+        return p
+    }
+
+    /// Starts the measurement clock now. Samples before `warmupEnd` are discarded.
+    public func window() -> MeasurementWindow {
+        MeasurementWindow(start: MonotonicClock.now(), warmup: configuration.warmupNanoseconds, length: configuration.length)
+    }
+}
+
+/// Warm-up then measurement, by time or by sample count.
+public struct MeasurementWindow: Sendable {
+    public let start: UInt64
+    public let warmupEnd: UInt64
+    /// nil when the length is a number of iterations.
+    public let end: UInt64?
+    public let iterations: Int?
+
+    init(start: UInt64, warmup: UInt64, length: RunLength) {
+        self.start = start
+        warmupEnd = start + warmup
+        switch length {
+        case .duration(let ns): end = warmupEnd + ns; iterations = nil
+        case .iterations(let n): end = nil; iterations = n
+        }
+    }
+
+    @inline(__always) public func inWarmup(_ now: UInt64) -> Bool { now < warmupEnd }
+
+    /// True once the window is over: past `end`, or `recorded` samples reached `iterations`.
+    @inline(__always) public func isOver(now: UInt64, recorded: UInt64) -> Bool {
+        if let end { return now >= end }
+        return recorded >= UInt64(iterations!)
+    }
+
+    /// Seconds actually measured, for rates.
+    public func measuredSeconds(until now: UInt64) -> Double {
+        Double(now > warmupEnd ? now - warmupEnd : 0) / 1e9
+    }
+}

@@ -1,0 +1,25 @@
+// The `timeslice` command. This file is the one list of subcommands; each subcommand only
+// parses its arguments and calls TimesliceLab, where the logic is (and is tested).
+import ArgumentParser
+
+@main
+struct TimesliceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timeslice",
+        abstract: "Preemption and CPU-affinity experiments for the Timeslice M:N runtime.",
+        subcommands: [
+            RunCommand.self,
+            ValidateCommand.self,
+            ListCommand.self,
+            EnvCommand.self,
+            ChildCommand.self,
+        ]
+    )
+}
+
+/// Exit codes shared by the subcommands: 64 (EX_USAGE) for bad input, 1 when a configuration
+/// errored or timed out.
+enum ExitCodes {
+    static let badInput = ExitCode(64)
+    static let configurationFailed = ExitCode(1)
+}

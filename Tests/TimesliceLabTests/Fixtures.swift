@@ -1,0 +1,57 @@
+// Helpers shared by the lab tests: specs from inline JSON, and launchers that stand in for
+// the `timeslice _child` binary so that orchestration is tested without the CLI.
+import Foundation
+import XCTest
+@testable import TimesliceLab
+
+enum Fixtures {
+    static func spec(_ json: String, file: String = "t.json") throws -> ExperimentSpec {
+        try SpecDecoder.decode(data: Data(json.utf8), file: file)
+    }
+
+    /// A minimal valid spec; `extra` is spliced into the top-level object.
+    static func minimal(_ extra: String = "", workload: String = #"{"kind":"wakeup"}"#, length: String = #""duration":"1s""#) -> String {
+        """
+        {"schema_version": 1, "name": "t", "workload": \(workload), \(length)\(extra.isEmpty ? "" : ", " + extra)}
+        """
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "timeslice-lab-tests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// A recorder with a known spread of values (1..1000 µs), so percentiles are distinct.
+    static func knownRecorder() -> LatencyRecorder {
+        var r = LatencyRecorder()
+        for i in 1...10_000 { r.record(UInt64(i) * 100) }
+        r.record(5_000_000)  // one outlier so max differs from p99.99
+        return r
+    }
+}
+
+/// Runs a shell snippet per configuration; `$OUTCOME` holds a canned outcome line.
+struct ScriptLauncher: ChildLauncher {
+    let script: @Sendable (RunConfiguration) -> (String, ChildOutcome?)
+
+    func command(for configuration: RunConfiguration) throws -> ChildCommand {
+        let (text, outcome) = script(configuration)
+        var env = ["PATH": "/usr/bin:/bin"]
+        if let outcome { env["OUTCOME"] = outcome.line().trimmingCharacters(in: .newlines) }
+        return ChildCommand(executable: "/bin/sh", arguments: ["-c", text], environment: env)
+    }
+}
+
+/// The `timeslice` executable built beside this test bundle (`swift build --build-tests` and
+/// `swift test` build every product into the same directory).
+func builtTimesliceBinary(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    var dir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    for _ in 0..<4 {
+        dir = dir.deletingLastPathComponent()
+        let candidate = dir.appendingPathComponent("timeslice").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    XCTFail("the timeslice executable was not built next to the tests (run `swift build --build-tests` first)", file: file, line: line)
+    throw XCTSkip("no timeslice binary")
+}

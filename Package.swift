@@ -26,11 +26,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("numa")]
         ),
         .target(name: "TimesliceHost", dependencies: ["CTimeslice"]),
-        .target(
-            name: "Timeslice",
-            dependencies: ["CTimeslice", "TimesliceHost"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=checked"])]
-        ),
+        .target(name: "Timeslice", dependencies: ["CTimeslice", "TimesliceHost"]),
         .target(
             name: "TimesliceLab",
             dependencies: [

@@ -1,0 +1,6 @@
+import CTimeslice
+import Glibc
+
+enum AsyncPreemption {
+    static func signal(_ m: Machine) {}
+}

@@ -26,7 +26,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("numa")]
         ),
         .target(name: "TimesliceHost", dependencies: ["CTimeslice"]),
-        .target(name: "Timeslice", dependencies: ["CTimeslice", "TimesliceHost"]),
+        .target(
+            name: "Timeslice",
+            dependencies: ["CTimeslice", "TimesliceHost", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .target(
             name: "TimesliceLab",
             dependencies: [

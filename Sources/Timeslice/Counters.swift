@@ -30,8 +30,12 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var preemptionsDeferred: UInt64 = 0
     /// Deferred preemptions later honoured when the goroutine left runtime code.
     public var preemptionsHonoured: UInt64 = 0
-    /// Requests that found the goroutine gone or finished before delivery.
+    /// Signals that found no goroutine to stop (it had already switched out).
     public var preemptionsDropped: UInt64 = 0
+    /// Signals re-sent because the goroutine was in foreign code (libc, Swift runtime).
+    public var preemptionsResent: UInt64 = 0
+    /// Signals that landed in foreign code and were left for sysmon to resend.
+    public var preemptionsForeign: UInt64 = 0
     /// OS threads created for Ms.
     public var threadsCreated: UInt64 = 0
 
@@ -52,7 +56,7 @@ final class CounterBlock {
     enum Kind: Int, CaseIterable {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsDeferred, preemptionsHonoured
-        case preemptionsDropped, threadsCreated
+        case preemptionsDropped, preemptionsResent, preemptionsForeign, threadsCreated
     }
     private let values: UnsafeMutablePointer<Atomic<UInt64>>
 
@@ -90,6 +94,8 @@ final class CounterBlock {
         c.preemptionsDeferred += value(.preemptionsDeferred)
         c.preemptionsHonoured += value(.preemptionsHonoured)
         c.preemptionsDropped += value(.preemptionsDropped)
+        c.preemptionsResent += value(.preemptionsResent)
+        c.preemptionsForeign += value(.preemptionsForeign)
         c.threadsCreated += value(.threadsCreated)
     }
 }

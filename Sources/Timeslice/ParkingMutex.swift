@@ -57,6 +57,10 @@ public final class ParkingMutex {
 
     @inline(never)
     private func unlockSlow() {
+        withPreemptionDisabled { handOffToWaiter() }
+    }
+
+    private func handOffToWaiter() {
         waitLock.lock()
         guard let w = waiters.popFirst() else {
             state.store(0, ordering: .releasing)

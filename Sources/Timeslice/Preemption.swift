@@ -47,7 +47,10 @@ final class PreemptionController {
         modeWord.store(raw, ordering: .relaxed)
     }
 
-    /// sysmon, for a P in `running` status: returns true if it requested a preemption.
+    /// sysmon, for a P in `running` status: returns true if it requested (or
+    /// re-sent) a preemption. Like Go's sysmon, a G still running after its
+    /// request is signalled again on every sysmon tick: a signal that landed in
+    /// foreign code (libc, the Swift runtime) has no exit hook to honour it.
     func checkRunningProcessor(_ p: Processor, now: UInt64) -> Bool {
         let tick = p.scheduleTick.load(ordering: .relaxed)
         if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
@@ -57,13 +60,16 @@ final class PreemptionController {
         }
         let mode = self.mode
         guard mode != .cooperative, now - p.sysmonScheduleSeen >= sliceNanoseconds else { return false }
-        guard let m = p.machine, let header = m.header.pointee.curg else { return false }
-        // Restart the window so the next request comes a slice later, not every tick.
-        p.sysmonScheduleSeen = now
-        ts_store_u32(&header.pointee.preempt_request, 1)
-        p.counters.add(.preemptionsRequested)
+        guard let m = p.machine, let header = ts_load_curg(m.header)
+        else { return false }
+        let firstRequest = ts_exchange_u32(&header.pointee.preempt_request, 1) == 0
+        if firstRequest {
+            p.counters.add(.preemptionsRequested)
+        } else if mode == .async {
+            p.counters.add(.preemptionsResent)
+        }
         if mode == .async {
-            AsyncPreemption.signal(m)
+            AsyncPreemption.signal(m, goroutine: header, firstRequest: firstRequest)
         }
         return true
     }

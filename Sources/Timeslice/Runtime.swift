@@ -23,34 +23,50 @@ public enum Runtime {
             fputs("timeslice: \(stuck) M(s) still run goroutines that never yield; abandoning them\n", stderr)
         }
         lastCounters.withLock { $0 = scheduler.snapshotCounters() }
+        lastPreemptionLatency.withLock { $0 = scheduler.preemptionLatency.summary() }
         registry.withLock { $0 = nil }
         return value
     }
 
     /// Counters of the running runtime, or of the last one that finished.
     public static var counters: RuntimeCounters {
-        if let s = registry.withLock({ $0 }) { return s.snapshotCounters() }
-        return lastCounters.withLock { $0 }
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.snapshotCounters() }
+            return lastCounters.withLock { $0 }
+        }
     }
 
+    /// Time from sysmon's SIGURG to the goroutine being switched out (async mode),
+    /// of the running runtime or the last one that finished.
+    public static var preemptionLatency: LatencySummary {
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.preemptionLatency.summary() }
+            return lastPreemptionLatency.withLock { $0 }
+        }
+    }
+
+    /// Why SIGURG preemption cannot work on this machine, or nil when it can.
+    public static var asyncPreemptionUnavailable: String? { AsyncPreemption.install() }
+
     /// The number of Ps of the running runtime (0 when none runs).
-    public static var maxProcs: Int { registry.withLock { $0?.maxProcs ?? 0 } }
+    public static var maxProcs: Int { withPreemptionDisabled { registry.withLock { $0?.maxProcs ?? 0 } } }
 
     /// Goroutines spawned and not yet finished in the running runtime.
     public static var liveGoroutines: Int {
-        registry.withLock { $0?.liveGoroutines.load(ordering: .relaxed) ?? 0 }
+        withPreemptionDisabled { registry.withLock { $0?.liveGoroutines.load(ordering: .relaxed) ?? 0 } }
     }
 
     /// Changes the preemption mode and slice of the running runtime.
     public static func setPreemption(_ mode: PreemptionMode, timeSliceNanoseconds: UInt64) {
         precondition(timeSliceNanoseconds >= RuntimeConfiguration.minimumTimeSliceNanoseconds,
                      "timeslice: time slice must be at least 50us")
-        registry.withLock { $0?.preemption.set(mode: mode, sliceNanoseconds: timeSliceNanoseconds) }
+        withPreemptionDisabled { registry.withLock { $0?.preemption.set(mode: mode, sliceNanoseconds: timeSliceNanoseconds) } }
     }
 
     // The scheduler of the run in progress. Written by run() only.
     private static let registry = Mutex<Scheduler?>(nil)
     private static let lastCounters = Mutex(RuntimeCounters())
+    private static let lastPreemptionLatency = Mutex(LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, max: 0))
 }
 
 /// Hands the main goroutine's result to the thread blocked in Runtime.run.

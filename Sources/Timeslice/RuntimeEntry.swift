@@ -42,6 +42,16 @@ func withRuntimeEntry<R>(_ operation: StaticString, _ body: (UnsafeMutablePointe
     return body(g, Machine.current!)
 }
 
+/// Runs `body` with preemption disabled when called on a goroutine (for code
+/// that takes a lock and may also run on threads the runtime does not own).
+@inline(__always)
+func withPreemptionDisabled<R>(_ body: () throws -> R) rethrows -> R {
+    guard let g = ts_current_g() else { return try body() }
+    disablePreemption(g)
+    defer { enablePreemption(g) }
+    return try body()
+}
+
 /// Switches the running goroutine (preemption disabled by the caller) to g0.
 @inline(__always)
 func switchToScheduler(_ reason: SwitchReason, releasing lock: RuntimeLock? = nil) {

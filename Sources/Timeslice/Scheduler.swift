@@ -84,6 +84,10 @@ final class Scheduler {
     @exclusivity(unchecked) private var freeGoroutines: [Goroutine] = []
 
     private(set) var sysmon: Sysmon!
+    /// Why async preemption cannot work on this machine, or nil.
+    private(set) var asyncPreemptionUnavailable: String?
+    /// Time from sysmon's first SIGURG to the goroutine being off its M.
+    let preemptionLatency = LatencySamples()
 
     init(configuration: RuntimeConfiguration) {
         self.configuration = configuration
@@ -103,6 +107,10 @@ final class Scheduler {
     /// Queues the main goroutine on P0, starts M0 holding P0, and sysmon.
     func start(main body: @escaping () -> Void) {
         ts_install_overflow_handler()
+        asyncPreemptionUnavailable = AsyncPreemption.install()
+        if let reason = asyncPreemptionUnavailable, configuration.preemption == .async {
+            fatalError("timeslice: TIMESLICE_PREEMPT=async: \(reason)")
+        }
         for p in processors.dropFirst() {
             p.status.store(ProcessorStatus.idle.rawValue, ordering: .relaxed)
             idleProcessors.append(p)
@@ -399,14 +407,14 @@ final class Scheduler {
         if !inheritsTime { p.scheduleTick.wrappingAdd(1, ordering: .relaxed) }
         g.status.store(GoroutineStatus.running.rawValue, ordering: .relaxed)
         m.current = g
-        m.header.pointee.curg = g.header
+        ts_store_curg(m.header, g.header)
         p.counters.add(.switches)
         ts_set_current_g(g.header)
         ts_enter_thread_local_context(g.header)
         ts_context_switch(&m.header.pointee.g0_sp, g.header.pointee.sp)
         ts_exit_thread_local_context(g.header)
         ts_set_current_g(nil)
-        m.header.pointee.curg = nil
+        ts_store_curg(m.header, nil)
         m.current = nil
 
         let reason = SwitchReason(rawValue: m.header.pointee.switch_reason) ?? .none
@@ -425,6 +433,11 @@ final class Scheduler {
             recycle(g, cache: m.processor)
         case .preempted:
             m.processor?.counters.add(.preemptionsDelivered)
+            let sent = ts_load_u64(&g.header.pointee.preempt_sent_ns)
+            if sent != 0 {
+                ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
+                preemptionLatency.record(ts_monotonic_ns() &- sent)
+            }
             putGlobal(g)
         case .syscallNoProcessor:
             putGlobal(g)
@@ -638,7 +651,13 @@ final class Scheduler {
         var c = RuntimeCounters()
         counters.accumulate(into: &c)
         for p in processors { p.counters.accumulate(into: &c) }
-        for m in lock.withLock({ machines }) { m.counters.accumulate(into: &c) }
+        for m in lock.withLock({ machines }) {
+            m.counters.accumulate(into: &c)
+            // Written by that M's signal handler; a racy but tear-free read on x86-64.
+            c.preemptionsDeferred += ts_load_u64(&m.header.pointee.sig_deferred)
+            c.preemptionsForeign += ts_load_u64(&m.header.pointee.sig_foreign)
+            c.preemptionsDropped += ts_load_u64(&m.header.pointee.sig_stale)
+        }
         return c
     }
 }

@@ -12,6 +12,10 @@ public final class WaitGroup {
     /// Adds `delta` (may be negative) to the counter; at zero, wakes every waiter.
     /// Callable from any thread.
     public func add(_ delta: Int = 1) {
+        withPreemptionDisabled { addLocked(delta) }
+    }
+
+    private func addLocked(_ delta: Int) {
         lock.lock()
         counter += delta
         if counter < 0 {

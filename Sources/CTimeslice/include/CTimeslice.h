@@ -4,4 +4,5 @@
 #include "ts_host.h"
 #include "ts_context.h"
 #include "ts_runtime.h"
+#include "ts_preempt.h"
 #endif

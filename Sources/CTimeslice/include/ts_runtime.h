@@ -20,8 +20,7 @@ typedef struct ts_g {
     uint32_t in_syscall;      // 1 inside blockingCall; same ownership as nopreempt
     uint32_t preempt_request; // atomic: sysmon asks the G to give up its P (polling/async)
     uint32_t preempt_pending; // set by the SIGURG handler when it had to defer; honoured by the G
-    uint64_t run_start_ns;    // atomic: monotonic time the current run began (sysmon reads it)
-    uint64_t run_seq;         // atomic: bumped at every switch-in, so sysmon sees a new run
+    uint64_t preempt_sent_ns; // atomic: when sysmon last signalled this G (signal-to-switch latency)
     void *tlc[2];             // Swift exclusivity access-set context carried by this G
     void *owner;              // unretained pointer to the Swift Goroutine object
 } ts_g;
@@ -36,6 +35,11 @@ typedef struct ts_m {
     size_t altstack_size;
     uint32_t switch_reason;   // why the running G switched to g0 (SwitchReason); set by the G
     uint32_t pad;
+    // Signal-handler outcomes, written only by this thread's SIGURG handler.
+    uint64_t sig_redirected;  // switched the G out through the trampoline
+    uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
+    uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
+    uint64_t sig_stale;       // no G, no request, or not on the G's stack (g0)
     void *park_lock;          // lock g0 releases after a G parked (unretained RuntimeLock), or NULL
     void *owner;              // unretained pointer to the Swift Machine object
 } ts_m;
@@ -74,6 +78,9 @@ static inline uint64_t ts_load_u64(const uint64_t *p) { return __atomic_load_n(p
 static inline void ts_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint32_t ts_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
 static inline uint32_t ts_fetch_sub_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }
+// m->curg is written by the M and read by sysmon to pick the G to preempt.
+static inline ts_g *ts_load_curg(ts_m *m) { return __atomic_load_n(&m->curg, __ATOMIC_ACQUIRE); }
+static inline void ts_store_curg(ts_m *m, ts_g *g) { __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); }
 /// Orders the G's own writes to nopreempt/in_syscall against its own signal handler.
 static inline void ts_signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 

@@ -469,8 +469,11 @@ final class Scheduler {
                 if !stopMachine(m) { return nil }
                 continue top
             }
-            let now = ts_monotonic_ns()
-            runExpiredTimers(of: p, onto: p, now: now)
+            // Read the clock only when some timer exists (a vDSO call costs more
+            // than the rest of a yield).
+            let anyTimer = earliestTimer() != .max
+            let now = anyTimer ? ts_monotonic_ns() : 0
+            if anyTimer { runExpiredTimers(of: p, onto: p, now: now) }
 
             // Fairness: now and then look at the global queue first.
             if p.scheduleTick.load(ordering: .relaxed) % 61 == 0,
@@ -482,8 +485,10 @@ final class Scheduler {
 
             // Other Ps' expired timers, whatever the spinning budget: a sleeper must
             // not wait for an M that happens to have nothing else to do.
-            for other in processors where other !== p {
-                runExpiredTimers(of: other, onto: p, now: now)
+            if anyTimer {
+                for other in processors where other !== p {
+                    runExpiredTimers(of: other, onto: p, now: now)
+                }
             }
             if let (entry, inherits) = p.runQueue.pop() { return (Goroutine.from(opaque: entry), inherits) }
 
@@ -514,7 +519,7 @@ final class Scheduler {
                 spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent)
                 // Anything queued before our decrement is visible now; anything after
                 // it will see spinningMachines == 0 and wake someone.
-                if let p2 = idleProcessorIfWorkAppeared(now: now) {
+                if let p2 = idleProcessorIfWorkAppeared(now: ts_monotonic_ns()) {
                     acquire(p2, by: m)
                     m.spinning = true
                     spinningMachines.wrappingAdd(1, ordering: .sequentiallyConsistent)

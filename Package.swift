@@ -28,8 +28,7 @@ let package = Package(
         .target(name: "TimesliceHost", dependencies: ["CTimeslice"]),
         .target(
             name: "Timeslice",
-            dependencies: ["CTimeslice", "TimesliceHost"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=checked"])]
+            dependencies: ["CTimeslice", "TimesliceHost", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .target(
             name: "TimesliceLab",

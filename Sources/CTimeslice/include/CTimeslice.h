@@ -2,4 +2,7 @@
 #ifndef CTIMESLICE_H
 #define CTIMESLICE_H
 #include "ts_host.h"
+#include "ts_context.h"
+#include "ts_runtime.h"
+#include "ts_preempt.h"
 #endif

@@ -1,0 +1,48 @@
+// Context switch for x86_64 System V ELF. Frame layout: see include/ts_context.h
+// (C checks the offsets with static_assert in context.c).
+#if defined(__x86_64__)
+    .text
+    .globl ts_context_switch
+    .type ts_context_switch, @function
+    .p2align 4
+ts_context_switch:
+    .cfi_startproc
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)          // *save_sp = sp
+    movq %rsi, %rsp            // sp = load_sp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .cfi_endproc
+    .size ts_context_switch, .-ts_context_switch
+
+// First code a fresh context runs: ts_context_make put entry in r12 and its
+// argument in r13. rsp is 16-byte aligned here, as a call requires.
+    .globl ts_context_trampoline
+    .type ts_context_trampoline, @function
+    .p2align 4
+ts_context_trampoline:
+    .cfi_startproc
+    .cfi_undefined rip          // outermost frame: unwinders and debuggers stop here
+    movq %r13, %rdi
+    callq *%r12
+    ud2                         // entry must never return
+    .cfi_endproc
+    .size ts_context_trampoline, .-ts_context_trampoline
+#endif
+    .section .note.GNU-stack,"",@progbits

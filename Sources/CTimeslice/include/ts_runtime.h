@@ -1,0 +1,121 @@
+// The parts of G and M that code outside Swift must see: the context switch,
+// the stack-overflow handler and (later) the SIGURG handler read them from a
+// signal handler, so they live in plain C structs with explicit atomics.
+#ifndef TS_RUNTIME_H
+#define TS_RUNTIME_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "ts_context.h"
+
+/// Per-goroutine state visible to C. Owned by the Swift `Goroutine` object.
+typedef struct ts_g {
+    void *sp;                 // saved context while not running; written only by the switch
+    uintptr_t stack_lo;       // lowest usable byte (just above the guard)
+    uintptr_t stack_hi;       // one past the highest usable byte
+    uintptr_t guard_lo;       // first byte of the guard region below stack_lo
+    uint64_t id;              // goroutine id (1 = main)
+    uint32_t nopreempt;       // >0 while the G runs runtime code; written only by the G itself,
+                              // read by signal handlers on the same thread
+    uint32_t in_syscall;      // 1 inside blockingCall; same ownership as nopreempt
+    uint32_t preempt_request; // atomic: sysmon asks the G to give up its P (polling/async)
+    uint32_t preempt_pending; // set by the SIGURG handler when it had to defer; honoured by the G
+    uint64_t preempt_sent_ns; // atomic: when sysmon last signalled this G (signal-to-switch latency)
+    void *tlc[2];             // Swift exclusivity access-set context carried by this G
+    void *owner;              // unretained pointer to the Swift Goroutine object
+} ts_g;
+
+/// Per-thread state visible to C.
+typedef struct ts_m {
+    void *g0_sp;              // scheduler context while a G runs on this M
+    ts_g *curg;               // G running on this M, NULL on g0; written by this M only
+    int32_t tid;              // kernel thread id (for tgkill)
+    uint32_t park_word;       // futex word this M sleeps on while idle
+    void *altstack;           // alternate signal stack (mmap'd)
+    size_t altstack_size;
+    uint32_t switch_reason;   // why the running G switched to g0 (SwitchReason); set by the G
+    uint32_t pad;
+    // Signal-handler outcomes, written only by this thread's SIGURG handler.
+    uint64_t sig_redirected;  // switched the G out through the trampoline
+    uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
+    uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
+    uint64_t sig_stale;       // no G, no request, or not on the G's stack (g0)
+    void *park_lock;          // lock g0 releases after a G parked (unretained RuntimeLock), or NULL
+    void *owner;              // unretained pointer to the Swift Machine object
+} ts_m;
+
+
+// Thread-local pointers to the running M and G. Only the owning thread writes them.
+extern __thread ts_m *ts_tls_m;
+extern __thread ts_g *ts_tls_g;
+
+static inline ts_m *ts_current_m(void) { return ts_tls_m; }
+static inline ts_g *ts_current_g(void) { return ts_tls_g; }
+static inline void ts_set_current_m(ts_m *m) { ts_tls_m = m; }
+static inline void ts_set_current_g(ts_g *g) { ts_tls_g = g; }
+
+/// Switches from the running G to its M's scheduler context with `reason`.
+/// Uses raw pointers only, so no Swift reference is held across a switch that
+/// never returns (goroutine exit).
+static inline void ts_switch_to_g0(uint32_t reason, void *park_lock) {
+    ts_m *m = ts_tls_m;
+    ts_g *g = ts_tls_g;
+    m->switch_reason = reason;
+    m->park_lock = park_lock;
+    ts_context_switch(&g->sp, m->g0_sp);
+}
+
+// Atomics on C fields (Swift cannot import _Atomic members portably).
+static inline uint32_t ts_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t ts_load_u32_relaxed(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void ts_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void ts_store_u32_relaxed(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline uint32_t ts_exchange_u32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+static inline bool ts_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline uint64_t ts_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void ts_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint32_t ts_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+static inline uint32_t ts_fetch_sub_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }
+// m->curg is written by the M and read by sysmon to pick the G to preempt.
+static inline ts_g *ts_load_curg(ts_m *m) { return __atomic_load_n(&m->curg, __ATOMIC_ACQUIRE); }
+static inline void ts_store_curg(ts_m *m, ts_g *g) { __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); }
+/// Orders the G's own writes to nopreempt/in_syscall against its own signal handler.
+static inline void ts_signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+
+// Futex on a 32-bit word (private). Wait returns 0 when woken or the value differed,
+// ETIMEDOUT on timeout; EINTR is retried inside. timeout_ns < 0 waits forever.
+int ts_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
+int ts_futex_wake(uint32_t *addr, int count);
+
+int32_t ts_gettid(void);
+uint64_t ts_monotonic_ns(void);
+void ts_cpu_relax(void);
+
+/// Called by every M (and sysmon) on its own thread before it runs anything:
+/// installs an alternate signal stack, unblocks SIGURG, sets the timer slack to 1 ns.
+/// Returns 0 or an errno value.
+int ts_thread_setup(ts_m *m, size_t altstack_size);
+void ts_thread_teardown(ts_m *m);
+
+/// Installs (once per process) the SIGSEGV/SIGBUS handler that turns a hit on a
+/// goroutine's guard region into "goroutine N overflowed its S-byte stack".
+void ts_install_overflow_handler(void);
+
+/// Reserves `count` stacks of `stack_size` bytes, each preceded by a `guard_size`
+/// guard, in one mapping. Guards use MADV_GUARD_INSTALL where the kernel has it
+/// (one VMA for the whole arena), mprotect otherwise. Returns the base or NULL
+/// with errno set; *used_madvise tells which guard kind was used.
+void *ts_stack_arena_map(size_t count, size_t stack_size, size_t guard_size, bool *used_madvise);
+/// Releases the committed pages of [addr, addr+len) (MADV_DONTNEED).
+int ts_stack_release(void *addr, size_t len);
+
+/// Swift's exclusivity checker keeps its access set per thread; these move it
+/// with a goroutine (libswiftCore exports them for Swift's own tasks).
+void swift_task_enterThreadLocalContext(char *state);
+void swift_task_exitThreadLocalContext(char *state);
+static inline void ts_enter_thread_local_context(ts_g *g) { swift_task_enterThreadLocalContext((char *)g->tlc); }
+static inline void ts_exit_thread_local_context(ts_g *g) { swift_task_exitThreadLocalContext((char *)g->tlc); }
+
+#endif

@@ -1,0 +1,123 @@
+// SIGURG handler and safe-point rules for asynchronous preemption.
+// Protocol and rules: include/ts_preempt.h.
+#define _GNU_SOURCE
+#include "ts_preempt.h"
+#include "ts_runtime.h"
+#include <cpuid.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+extern void ts_async_preempt_trampoline(void);
+
+// Written once by ts_preempt_install before the handler is installed; read-only after.
+ts_preempt_callback_t ts_preempt_callback;
+uint32_t ts_xsave_bytes;
+#define MAX_SAFE_RANGES 32
+static struct { uintptr_t lo, hi; } safe_ranges[MAX_SAFE_RANGES];
+static int safe_range_count;
+
+// Room the trampoline needs below the interrupted sp: red zone, return address,
+// flags and 15 registers, the xsave area plus alignment, and the frames of the
+// callback and the context switch.
+#define TRAMPOLINE_FIXED_BYTES (128 + 8 + 16 * 8 + 64 + 4096)
+
+static int collect_main_text(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    int *first = data;
+    // The first object dl_iterate_phdr reports is the main program. User code
+    // and the runtime live there; every shared object (libc, ld.so, the Swift
+    // runtime, Foundation, Dispatch, libnuma, the vDSO) is foreign.
+    if (!*first) return 1;
+    *first = 0;
+    for (int i = 0; i < info->dlpi_phnum && safe_range_count < MAX_SAFE_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            safe_ranges[safe_range_count].lo = info->dlpi_addr + ph->p_vaddr;
+            safe_ranges[safe_range_count].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+            safe_range_count++;
+        }
+    }
+    return 1;
+}
+
+int ts_pc_is_async_safe(uintptr_t pc) {
+    for (int i = 0; i < safe_range_count; i++) {
+        if (pc >= safe_ranges[i].lo && pc < safe_ranges[i].hi) return 1;
+    }
+    return 0;
+}
+
+int ts_safe_range_count(void) { return safe_range_count; }
+
+uint32_t ts_xsave_size(void) { return ts_xsave_bytes; }
+
+static void sigurg_handler(int sig, siginfo_t *info, void *context) {
+    (void)sig;
+    (void)info;
+    int saved_errno = errno;
+    ts_m *m = ts_tls_m;
+    ts_g *g = ts_tls_g;
+    if (!m) goto out;   // not a runtime thread (a stray SIGURG): nothing to do
+    if (!g || !__atomic_load_n(&g->preempt_request, __ATOMIC_ACQUIRE)) {
+        m->sig_stale++;
+        goto out;
+    }
+    ucontext_t *uc = context;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    if (sp <= g->stack_lo || sp > g->stack_hi) {
+        // g0 between setting ts_tls_g and switching (or after switching back).
+        m->sig_stale++;
+        goto out;
+    }
+    if (g->nopreempt || g->in_syscall) {
+        __atomic_store_n(&g->preempt_pending, 1, __ATOMIC_RELAXED);
+        m->sig_deferred++;
+        goto out;
+    }
+    if (!ts_pc_is_async_safe(pc) || sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes) {
+        m->sig_foreign++;
+        goto out;
+    }
+    // Safe point: make the G call the trampoline from `pc` on sigreturn.
+    g->nopreempt++;                                   // the trampoline runs runtime code
+    __atomic_store_n(&g->preempt_request, 0, __ATOMIC_RELAXED);
+    sp -= 128;                                        // keep the red zone intact
+    sp -= 8;
+    *(uint64_t *)sp = (uint64_t)pc;                   // return address for `ret $128`
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)ts_async_preempt_trampoline;
+    m->sig_redirected++;
+out:
+    errno = saved_errno;
+}
+
+int ts_preempt_install(ts_preempt_callback_t callback) {
+    static int installed;
+    if (__atomic_load_n(&installed, __ATOMIC_ACQUIRE)) return 0;
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(0xD, 0, &eax, &ebx, &ecx, &edx) || ebx == 0) return ENOTSUP;
+    ts_xsave_bytes = (ebx + 63) & ~63u;
+    int first = 1;
+    dl_iterate_phdr(collect_main_text, &first);
+    if (safe_range_count == 0) return ENOENT;
+    ts_preempt_callback = callback;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigurg_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGURG, &sa, NULL) != 0) return errno;
+    __atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int ts_preempt_signal(int32_t tid) {
+    if (syscall(SYS_tgkill, getpid(), tid, SIGURG) != 0) return errno;
+    return 0;
+}

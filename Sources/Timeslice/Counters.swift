@@ -1,0 +1,101 @@
+// Scheduler counters. Each P and M bumps its own with relaxed atomics (a plain
+// add on x86, no contention); readers sum them at any time.
+import Synchronization
+
+/// A snapshot of the runtime's counters, summed over every P and M.
+public struct RuntimeCounters: Codable, Sendable, Equatable {
+    /// Goroutine switches (a G started or resumed on an M).
+    public var switches: UInt64 = 0
+    /// Goroutines taken from another P's run queue.
+    public var steals: UInt64 = 0
+    /// Goroutines parked (channel, timer, mutex, wait group).
+    public var parks: UInt64 = 0
+    /// Ps retaken from an M blocked in blockingCall and handed to another M.
+    public var handoffs: UInt64 = 0
+    /// Times an M started spinning (looking for work to steal).
+    public var spins: UInt64 = 0
+    /// Times an M went to sleep for lack of work.
+    public var idleSleeps: UInt64 = 0
+    /// Goroutines created.
+    public var spawns: UInt64 = 0
+    /// Calls to yield().
+    public var yields: UInt64 = 0
+    /// Half-queue overflows moved to the global queue.
+    public var overflows: UInt64 = 0
+    /// Preemption requests made by sysmon (polling or async mode).
+    public var preemptionsRequested: UInt64 = 0
+    /// Preemptions that switched the goroutine out.
+    public var preemptionsDelivered: UInt64 = 0
+    /// Signals that arrived at an unsafe point and were left pending.
+    public var preemptionsDeferred: UInt64 = 0
+    /// Deferred preemptions later honoured when the goroutine left runtime code.
+    public var preemptionsHonoured: UInt64 = 0
+    /// Signals that found no goroutine to stop (it had already switched out).
+    public var preemptionsDropped: UInt64 = 0
+    /// Signals re-sent because the goroutine was in foreign code (libc, Swift runtime).
+    public var preemptionsResent: UInt64 = 0
+    /// Signals that landed in foreign code and were left for sysmon to resend.
+    public var preemptionsForeign: UInt64 = 0
+    /// OS threads created for Ms.
+    public var threadsCreated: UInt64 = 0
+
+    public init() {}
+
+    /// Name → value, for result files.
+    public func asDictionary() -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for child in Mirror(reflecting: self).children {
+            if let label = child.label, let value = child.value as? UInt64 { out[label] = value }
+        }
+        return out
+    }
+}
+
+/// The live counters of one P or M.
+final class CounterBlock {
+    enum Kind: Int, CaseIterable {
+        case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
+        case preemptionsRequested, preemptionsDelivered, preemptionsDeferred, preemptionsHonoured
+        case preemptionsDropped, preemptionsResent, preemptionsForeign, threadsCreated
+    }
+    private let values: UnsafeMutablePointer<Atomic<UInt64>>
+
+    init() {
+        values = .allocate(capacity: Kind.allCases.count)
+        for i in 0..<Kind.allCases.count { (values + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        values.deinitialize(count: Kind.allCases.count)
+        values.deallocate()
+    }
+
+    /// Bumps a counter. Single writer per block in the common case; `wrapping
+    /// add` keeps it correct when several threads share a block (sysmon, global).
+    @inline(__always)
+    func add(_ kind: Kind, _ n: UInt64 = 1) {
+        values[kind.rawValue].wrappingAdd(n, ordering: .relaxed)
+    }
+
+    func value(_ kind: Kind) -> UInt64 { values[kind.rawValue].load(ordering: .relaxed) }
+
+    func accumulate(into c: inout RuntimeCounters) {
+        c.switches += value(.switches)
+        c.steals += value(.steals)
+        c.parks += value(.parks)
+        c.handoffs += value(.handoffs)
+        c.spins += value(.spins)
+        c.idleSleeps += value(.idleSleeps)
+        c.spawns += value(.spawns)
+        c.yields += value(.yields)
+        c.overflows += value(.overflows)
+        c.preemptionsRequested += value(.preemptionsRequested)
+        c.preemptionsDelivered += value(.preemptionsDelivered)
+        c.preemptionsDeferred += value(.preemptionsDeferred)
+        c.preemptionsHonoured += value(.preemptionsHonoured)
+        c.preemptionsDropped += value(.preemptionsDropped)
+        c.preemptionsResent += value(.preemptionsResent)
+        c.preemptionsForeign += value(.preemptionsForeign)
+        c.threadsCreated += value(.threadsCreated)
+    }
+}

@@ -1,0 +1,107 @@
+// M: an OS thread that runs goroutines. Its own pthread stack is g0, where the
+// scheduler loop runs; goroutines run on their own stacks and switch back to g0
+// to yield, park, exit or be preempted.
+import CTimeslice
+import Glibc
+import Synchronization
+
+/// Why a goroutine switched to g0 (stored in ts_m.switch_reason by the G).
+enum SwitchReason: UInt32 {
+    case none = 0
+    case yield = 1            // back to the run queue tail
+    case park = 2             // waiting; g0 releases ts_m.park_lock after the switch
+    case exit = 3             // finished; g0 recycles it
+    case preempted = 4        // sysmon asked it to stop; g0 puts it on the global queue
+    case syscallNoProcessor = 5  // left blockingCall and found no P; g0 queues it globally
+}
+
+final class Machine {
+    let header: UnsafeMutablePointer<ts_m>
+    let id: Int
+    unowned(unsafe) let scheduler: Scheduler
+    let counters = CounterBlock()
+
+    /// The P this M holds, or nil. Written only by this M's thread, except that a
+    /// waker sets `nextProcessor` (under the scheduler lock) for it to adopt.
+    @exclusivity(unchecked) var processor: Processor?
+    /// A P handed over by startMachine, adopted when this M wakes. Guarded by the scheduler lock.
+    @exclusivity(unchecked) var nextProcessor: Processor?
+    /// Whether the M should start out spinning (set with nextProcessor).
+    @exclusivity(unchecked) var nextSpinning = false
+    /// True while this M looks for work to steal; counted in Scheduler.spinningMachines.
+    @exclusivity(unchecked) var spinning = false
+    /// The P given up on entering blockingCall, tried first on the way out.
+    @exclusivity(unchecked) var previousProcessor: Processor?
+    /// The goroutine running on this M (nil on g0). Written by this M only.
+    @exclusivity(unchecked) var current: Goroutine?
+    /// The goroutine locked to this M (LockOSThread), or nil.
+    @exclusivity(unchecked) var lockedGoroutine: Goroutine?
+    /// Steal-order randomness; this M only.
+    @exclusivity(unchecked) var random: FastRandom
+
+    init(id: Int, scheduler: Scheduler) {
+        self.id = id
+        self.scheduler = scheduler
+        random = FastRandom(seed: UInt64(id + 1) &* 0x9E37_79B9_7F4A_7C15 ^ ts_monotonic_ns())
+        header = .allocate(capacity: 1)
+        header.initialize(to: ts_m())
+        header.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit { header.deallocate() }
+
+    /// The M running the calling thread, or nil on a thread the runtime does not own.
+    @inline(__always)
+    static var current: Machine? {
+        guard let m = ts_current_m() else { return nil }
+        return Unmanaged<Machine>.fromOpaque(m.pointee.owner).takeUnretainedValue()
+    }
+
+    // MARK: Parking (the M's own futex word; see Scheduler.stopMachine)
+
+    /// Called under the scheduler lock before the M registers as idle.
+    func prepareToPark() { ts_store_u32(&header.pointee.park_word, 0) }
+
+    /// Sleeps until `wake()` or the deadline (monotonic ns; nil = forever).
+    /// Returns false on timeout.
+    func park(until deadline: UInt64?) -> Bool {
+        while ts_load_u32(&header.pointee.park_word) == 0 {
+            var timeout: Int64 = -1
+            if let deadline {
+                let now = ts_monotonic_ns()
+                if now >= deadline { return false }
+                timeout = Int64(deadline - now)
+            }
+            let r = ts_futex_wait(&header.pointee.park_word, 0, timeout)
+            if r == ETIMEDOUT && ts_load_u32(&header.pointee.park_word) == 0 { return false }
+        }
+        return true
+    }
+
+    func wake() {
+        ts_store_u32(&header.pointee.park_word, 1)
+        _ = ts_futex_wake(&header.pointee.park_word, 1)
+    }
+
+    // MARK: Thread
+
+    /// Starts the OS thread; it runs the scheduler loop until shutdown.
+    func startThread() {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, &attributes, machineThreadMain, context)
+        pthread_attr_destroy(&attributes)
+        if rc != 0 {
+            fatalError("timeslice: pthread_create failed for M\(id): \(String(cString: strerror(rc)))")
+        }
+    }
+}
+
+private let machineThreadMain: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { raw in
+    let m = Unmanaged<Machine>.fromOpaque(raw!).takeRetainedValue()
+    m.scheduler.runMachine(m)
+    return nil
+}

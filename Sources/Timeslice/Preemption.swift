@@ -1,0 +1,76 @@
+// How a goroutine loses its P when it runs longer than the time slice.
+//
+//   cooperative  sysmon requests nothing. A goroutine switches only at yield(),
+//                blocking operations (channels, sleep, mutex, blockingCall) and
+//                exit. preemptionPoint() costs one load and never switches,
+//                because nobody asks it to: a tight loop starves its P, which is
+//                exactly what the starvation experiments must be able to show.
+//   polling      sysmon sets the G's preempt_request flag after a slice;
+//                preemptionPoint() sees it (one load) and switches.
+//   async        as polling, and sysmon also sends SIGURG to the G's M; the
+//                signal handler switches at a safe point (AsyncPreemption.swift).
+//
+// Slice detection needs no clock on the switch path: sysmon samples each
+// running P's scheduleTick and remembers when it first saw the value; the same
+// tick a slice later means one G ran the whole slice (Go's sysmon does this).
+// The mode and slice can change while the runtime runs.
+import CTimeslice
+import Synchronization
+
+public enum PreemptionMode: String, Codable, CaseIterable, Sendable {
+    case cooperative, polling, async
+}
+
+final class PreemptionController {
+    private let modeWord = Atomic<UInt8>(0)
+    private let slice = Atomic<UInt64>(10_000_000)
+
+    init(mode: PreemptionMode, sliceNanoseconds: UInt64) {
+        set(mode: mode, sliceNanoseconds: sliceNanoseconds)
+    }
+
+    var mode: PreemptionMode {
+        switch modeWord.load(ordering: .relaxed) {
+        case 1: return .polling
+        case 2: return .async
+        default: return .cooperative
+        }
+    }
+
+    var sliceNanoseconds: UInt64 { slice.load(ordering: .relaxed) }
+
+    var needsSysmonTicks: Bool { mode != .cooperative }
+
+    func set(mode: PreemptionMode, sliceNanoseconds: UInt64) {
+        slice.store(sliceNanoseconds, ordering: .relaxed)
+        let raw: UInt8 = mode == .cooperative ? 0 : mode == .polling ? 1 : 2
+        modeWord.store(raw, ordering: .relaxed)
+    }
+
+    /// sysmon, for a P in `running` status: returns true if it requested (or
+    /// re-sent) a preemption. Like Go's sysmon, a G still running after its
+    /// request is signalled again on every sysmon tick: a signal that landed in
+    /// foreign code (libc, the Swift runtime) has no exit hook to honour it.
+    func checkRunningProcessor(_ p: Processor, now: UInt64) -> Bool {
+        let tick = p.scheduleTick.load(ordering: .relaxed)
+        if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
+            p.sysmonScheduleTick = tick
+            p.sysmonScheduleSeen = now
+            return false
+        }
+        let mode = self.mode
+        guard mode != .cooperative, now - p.sysmonScheduleSeen >= sliceNanoseconds else { return false }
+        guard let m = p.machine, let header = ts_load_curg(m.header)
+        else { return false }
+        let firstRequest = ts_exchange_u32(&header.pointee.preempt_request, 1) == 0
+        if firstRequest {
+            p.counters.add(.preemptionsRequested)
+        } else if mode == .async {
+            p.counters.add(.preemptionsResent)
+        }
+        if mode == .async {
+            AsyncPreemption.signal(m, goroutine: header, firstRequest: firstRequest)
+        }
+        return true
+    }
+}

@@ -1,0 +1,45 @@
+// P: the right to run Go code... here, Swift goroutines. maxProcs of them exist;
+// an M must hold one to run a G. Each P has a local run queue, a timer heap, a
+// cache of dead goroutines for reuse, and counters.
+import CTimeslice
+import Synchronization
+
+enum ProcessorStatus: UInt32 {
+    case idle = 0      // on the idle list, no M
+    case running = 1   // held by an M
+    case syscall = 2   // its M is in blockingCall; whoever CASes it to idle/running takes it
+    case stopped = 3   // runtime shut down
+}
+
+final class Processor {
+    let id: Int
+    let runQueue: LocalRunQueue
+    /// ProcessorStatus. Transitions out of `syscall` are by CAS (sysmon vs. the returning M).
+    let status = Atomic<UInt32>(ProcessorStatus.idle.rawValue)
+    /// Bumped on every schedule; sysmon compares samples to spot a G that ran a whole slice.
+    let scheduleTick = Atomic<UInt32>(0)
+    /// Bumped on every blockingCall entry; sysmon compares samples to spot a long call.
+    let syscallTick = Atomic<UInt32>(0)
+    let timers = TimerHeap()
+    let counters = CounterBlock()
+    /// The M holding this P. Written by the acquiring M; read by sysmon for preemption.
+    @exclusivity(unchecked) var machine: Machine?
+    /// Dead goroutines kept for reuse. Owner M only.
+    @exclusivity(unchecked) var freeGoroutines: [Goroutine] = []
+
+    // sysmon's private bookkeeping (only the sysmon thread touches these).
+    @exclusivity(unchecked) var sysmonScheduleTick: UInt32 = 0
+    @exclusivity(unchecked) var sysmonScheduleSeen: UInt64 = 0
+    @exclusivity(unchecked) var sysmonSyscallTick: UInt32 = 0
+    @exclusivity(unchecked) var sysmonSyscallSeen: UInt64 = 0
+
+    init(id: Int, runQueueCapacity: Int) {
+        self.id = id
+        runQueue = LocalRunQueue(capacity: runQueueCapacity)
+    }
+
+    var currentStatus: ProcessorStatus { ProcessorStatus(rawValue: status.load(ordering: .acquiring))! }
+
+    /// True when the P has nothing runnable (ring and runnext).
+    var hasNoLocalWork: Bool { runQueue.isEmpty }
+}

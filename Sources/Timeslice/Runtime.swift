@@ -1,0 +1,153 @@
+// The public entry points: start a runtime, spawn, yield, sleep, read counters.
+import CTimeslice
+import Glibc
+import Synchronization
+
+public enum Runtime {
+    /// Runs `body` as the main goroutine of a fresh runtime and returns its
+    /// result once it finishes. Goroutines still alive then are abandoned (as
+    /// when a Go program's main returns). Must not be called from a goroutine.
+    public static func run<T>(_ configuration: RuntimeConfiguration = .fromEnvironment(),
+                              _ body: @escaping () -> T) -> T {
+        precondition(ts_current_g() == nil, "timeslice: Runtime.run cannot be nested inside a goroutine")
+        let scheduler = Scheduler(configuration: configuration)
+        let outcome = MainOutcome<T>()
+        registry.withLock { $0 = scheduler }
+        scheduler.start {
+            let value = body()
+            outcome.finish(value)
+        }
+        let value = outcome.wait()
+        let stuck = scheduler.shutdown(waitNanoseconds: 2_000_000_000)
+        if stuck > 0 {
+            fputs("timeslice: \(stuck) M(s) still run goroutines that never yield; abandoning them\n", stderr)
+        }
+        lastCounters.withLock { $0 = scheduler.snapshotCounters() }
+        lastPreemptionLatency.withLock { $0 = scheduler.preemptionLatency.summary() }
+        registry.withLock { $0 = nil }
+        return value
+    }
+
+    /// Counters of the running runtime, or of the last one that finished.
+    public static var counters: RuntimeCounters {
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.snapshotCounters() }
+            return lastCounters.withLock { $0 }
+        }
+    }
+
+    /// Time from sysmon's SIGURG to the goroutine being switched out (async mode),
+    /// of the running runtime or the last one that finished.
+    public static var preemptionLatency: LatencySummary {
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.preemptionLatency.summary() }
+            return lastPreemptionLatency.withLock { $0 }
+        }
+    }
+
+    /// Why SIGURG preemption cannot work on this machine, or nil when it can.
+    public static var asyncPreemptionUnavailable: String? { AsyncPreemption.install() }
+
+    /// The number of Ps of the running runtime (0 when none runs).
+    public static var maxProcs: Int { withPreemptionDisabled { registry.withLock { $0?.maxProcs ?? 0 } } }
+
+    /// Goroutines spawned and not yet finished in the running runtime.
+    public static var liveGoroutines: Int {
+        withPreemptionDisabled { registry.withLock { $0?.liveGoroutines.load(ordering: .relaxed) ?? 0 } }
+    }
+
+    /// Changes the preemption mode and slice of the running runtime.
+    public static func setPreemption(_ mode: PreemptionMode, timeSliceNanoseconds: UInt64) {
+        precondition(timeSliceNanoseconds >= RuntimeConfiguration.minimumTimeSliceNanoseconds,
+                     "timeslice: time slice must be at least 50us")
+        withPreemptionDisabled { registry.withLock { $0?.preemption.set(mode: mode, sliceNanoseconds: timeSliceNanoseconds) } }
+    }
+
+    // The scheduler of the run in progress. Written by run() only.
+    private static let registry = Mutex<Scheduler?>(nil)
+    private static let lastCounters = Mutex(RuntimeCounters())
+    private static let lastPreemptionLatency = Mutex(LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, max: 0))
+}
+
+/// Hands the main goroutine's result to the thread blocked in Runtime.run.
+private final class MainOutcome<T>: @unchecked Sendable {
+    private let word = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    // Written by the main goroutine before the release store of `word`; read by
+    // the waiting thread after its acquire load.
+    private var value: T?
+
+    init() { word.initialize(to: 0) }
+    deinit { word.deallocate() }
+
+    func finish(_ v: T) {
+        value = v
+        ts_store_u32(word, 1)
+        _ = ts_futex_wake(word, 1)
+    }
+
+    func wait() -> T {
+        while ts_load_u32(word) == 0 { _ = ts_futex_wait(word, 0, -1) }
+        return value!
+    }
+}
+
+/// Starts a goroutine running `body`.
+public func go(_ body: @escaping () -> Void) {
+    withRuntimeEntry("go") { _, m in m.scheduler.spawn(body) }
+}
+
+/// Puts the running goroutine at the back of its P's run queue and runs another.
+/// On a thread the runtime does not own, yields the OS thread.
+public func yield() {
+    guard let g = ts_current_g() else {
+        sched_yield()
+        return
+    }
+    disablePreemption(g)
+    Machine.current!.processor!.counters.add(.yields)
+    switchToScheduler(.yield)
+    enablePreemption(g)
+}
+
+/// A point where the running goroutine gives up its P if sysmon asked it to
+/// (polling and async modes). One load when nothing was asked.
+@inline(__always)
+public func preemptionPoint() {
+    guard let g = ts_current_g(), ts_load_u32_relaxed(&g.pointee.preempt_request) != 0 else { return }
+    preemptAtPoint(g)
+}
+
+@inline(never)
+private func preemptAtPoint(_ g: UnsafeMutablePointer<ts_g>) {
+    guard g.pointee.nopreempt == 0, g.pointee.in_syscall == 0 else { return }
+    disablePreemption(g)
+    ts_store_u32(&g.pointee.preempt_request, 0)
+    switchToScheduler(.preempted)
+    enablePreemption(g)
+}
+
+/// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the runtime's time base.
+@inline(__always)
+public func monotonicNanoseconds() -> UInt64 { ts_monotonic_ns() }
+
+/// Parks the running goroutine for at least `nanoseconds`.
+public func sleep(nanoseconds: UInt64) {
+    withRuntimeEntry("sleep") { g, m in
+        let p = m.processor!
+        let deadline = ts_monotonic_ns() &+ nanoseconds
+        // Insert and park under one hold of the heap's lock: whoever pops the timer
+        // takes that lock, which g0 releases only once we are off our stack.
+        // Lock order: timer heap, then scheduler (timerMayNeedAttention).
+        p.timers.lock.lock()
+        p.timers.insertLocked(deadline: deadline, goroutine: UInt(bitPattern: g.pointee.owner))
+        m.scheduler.timerMayNeedAttention(deadline: deadline)
+        parkCurrent(releasing: p.timers.lock)
+    }
+}
+
+/// Parks the running goroutine for at least `duration`.
+public func sleep(for duration: Duration) {
+    let (seconds, attoseconds) = duration.components
+    let ns = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+    sleep(nanoseconds: UInt64(ns))
+}

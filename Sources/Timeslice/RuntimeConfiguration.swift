@@ -1,0 +1,126 @@
+// Every knob of a run, recorded with its results. Environment variables
+// (TIMESLICE_MAXPROCS, TIMESLICE_PREEMPT, TIMESLICE_TIMESLICE, TIMESLICE_STACK_SIZE,
+// TIMESLICE_SCHEDTRACE) override the defaults in fromEnvironment().
+import Glibc
+import TimesliceHost
+
+public struct RuntimeConfiguration: Codable, Equatable, Sendable {
+    /// Number of Ps; nil = min(CPUs in the affinity mask, ceil(cgroup CPU quota)), at least 1.
+    public var maxProcs: Int?
+    public var preemption: PreemptionMode
+    /// Time slice after which sysmon asks a goroutine to stop (polling/async modes).
+    public var timeSliceNanoseconds: UInt64
+    /// Usable bytes of each goroutine stack (a guard region sits below it).
+    public var stackSize: Int
+    /// Print a Go-style SCHED line every this many milliseconds (stderr).
+    public var schedtraceMilliseconds: Int?
+    /// CPU placement of the worker Ms, sysmon and the main thread.
+    public var placement: PlacementSpec
+    /// Workload hint recorded with results: the probe goroutine locks its OS thread.
+    public var lockOSThread: Bool
+
+    public static let minimumTimeSliceNanoseconds: UInt64 = 50_000
+    public static let defaultStackSize = 256 * 1024
+
+    public init(maxProcs: Int? = nil, preemption: PreemptionMode = .cooperative,
+                timeSliceNanoseconds: UInt64 = 10_000_000, stackSize: Int = RuntimeConfiguration.defaultStackSize,
+                schedtraceMilliseconds: Int? = nil, placement: PlacementSpec = PlacementSpec(),
+                lockOSThread: Bool = false) {
+        self.maxProcs = maxProcs
+        self.preemption = preemption
+        self.timeSliceNanoseconds = timeSliceNanoseconds
+        self.stackSize = stackSize
+        self.schedtraceMilliseconds = schedtraceMilliseconds
+        self.placement = placement
+        self.lockOSThread = lockOSThread
+    }
+
+    /// Defaults overridden by TIMESLICE_* environment variables. A malformed value
+    /// stops the program with a message naming the variable and what it accepts.
+    public static func fromEnvironment(_ environment: [String: String] = currentEnvironment()) -> RuntimeConfiguration {
+        do {
+            return try parse(environment: environment)
+        } catch {
+            fatalError("timeslice: \(error)")
+        }
+    }
+
+    public static func parse(environment: [String: String]) throws -> RuntimeConfiguration {
+        var c = RuntimeConfiguration()
+        if let v = environment["TIMESLICE_MAXPROCS"] {
+            guard let n = Int(v), n >= 1 else {
+                throw ConfigurationError("TIMESLICE_MAXPROCS=\(v): expected a whole number >= 1")
+            }
+            c.maxProcs = n
+        }
+        if let v = environment["TIMESLICE_PREEMPT"] {
+            guard let mode = PreemptionMode(rawValue: v) else {
+                throw ConfigurationError("TIMESLICE_PREEMPT=\(v): expected one of cooperative, polling, async")
+            }
+            c.preemption = mode
+        }
+        if let v = environment["TIMESLICE_TIMESLICE"] {
+            guard let ns = parseDuration(v), ns >= minimumTimeSliceNanoseconds else {
+                throw ConfigurationError("TIMESLICE_TIMESLICE=\(v): expected a duration of at least 50us, like 50us, 1ms, 10ms")
+            }
+            c.timeSliceNanoseconds = ns
+        }
+        if let v = environment["TIMESLICE_STACK_SIZE"] {
+            guard let bytes = parseByteSize(v), bytes >= 16 * 1024 else {
+                throw ConfigurationError("TIMESLICE_STACK_SIZE=\(v): expected a size of at least 16K, like 64K, 256K, 1M")
+            }
+            c.stackSize = bytes
+        }
+        if let v = environment["TIMESLICE_SCHEDTRACE"] {
+            guard let ms = Int(v), ms >= 1 else {
+                throw ConfigurationError("TIMESLICE_SCHEDTRACE=\(v): expected milliseconds between lines, >= 1")
+            }
+            c.schedtraceMilliseconds = ms
+        }
+        return c
+    }
+
+    public static func currentEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return out
+    }
+
+    /// The number of Ps this configuration yields on this machine (Go 1.25 rule by default).
+    public var resolvedMaxProcs: Int {
+        if let maxProcs { return maxProcs }
+        let affinity = (try? Affinity.current()) ?? CPUSet(0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        return defaultMaxProcs(affinity: affinity, cgroup: CgroupLimits.read())
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// "50us", "1ms", "10ms", "2s", "500ns" → nanoseconds.
+public func parseDuration(_ text: String) -> UInt64? {
+    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
+        return UInt64((value * scale).rounded())
+    }
+    return nil
+}
+
+/// "64K", "256K", "1M", "65536" → bytes.
+public func parseByteSize(_ text: String) -> Int? {
+    let upper = text.uppercased()
+    let scales: [(String, Int)] = [("K", 1024), ("KB", 1024), ("M", 1 << 20), ("MB", 1 << 20)]
+    for (suffix, scale) in scales.reversed() where upper.hasSuffix(suffix) {
+        guard let v = Int(upper.dropLast(suffix.count)) else { return nil }
+        return v * scale
+    }
+    return Int(upper)
+}

@@ -1,0 +1,75 @@
+// Every public operation that touches scheduler state runs with the calling
+// goroutine's preemption disabled (ts_g.nopreempt > 0): the signal handler
+// defers instead of switching, so runtime code never stops half-way with a lock
+// held or a stale M pointer in a register. The counter lives in the G, not the
+// M, so reading "my G" from TLS stays right even if the G moves to another M.
+// When the count drops back to zero, a preemption deferred meanwhile is honoured
+// at once (Caladan-style), and a sysmon request is honoured at the next point.
+import CTimeslice
+
+/// The running goroutine's header, or nil on threads the runtime does not own.
+@inline(__always)
+func currentGoroutineHeader() -> UnsafeMutablePointer<ts_g>? { ts_current_g() }
+
+@inline(__always)
+func disablePreemption(_ g: UnsafeMutablePointer<ts_g>) {
+    g.pointee.nopreempt += 1
+    ts_signal_fence()
+}
+
+@inline(__always)
+func enablePreemption(_ g: UnsafeMutablePointer<ts_g>) {
+    ts_signal_fence()
+    g.pointee.nopreempt -= 1
+    ts_signal_fence()
+    if g.pointee.nopreempt == 0 && ts_load_u32_relaxed(&g.pointee.preempt_pending) != 0 {
+        honourDeferredPreemption(g)
+    }
+}
+
+/// The running goroutine, with preemption disabled for the duration of `body`.
+/// Traps with a clear message when called outside a goroutine.
+@inline(__always)
+func withRuntimeEntry<R>(_ operation: StaticString, _ body: (UnsafeMutablePointer<ts_g>, Machine) -> R) -> R {
+    guard let g = ts_current_g() else {
+        fatalError("timeslice: \(operation) must be called from a goroutine (inside Runtime.run)")
+    }
+    disablePreemption(g)
+    if g.pointee.in_syscall != 0 {
+        fatalError("timeslice: \(operation) called inside blockingCall; the body of blockingCall must not use the runtime")
+    }
+    defer { enablePreemption(g) }
+    return body(g, Machine.current!)
+}
+
+/// Runs `body` with preemption disabled when called on a goroutine (for code
+/// that takes a lock and may also run on threads the runtime does not own).
+@inline(__always)
+func withPreemptionDisabled<R>(_ body: () throws -> R) rethrows -> R {
+    guard let g = ts_current_g() else { return try body() }
+    disablePreemption(g)
+    defer { enablePreemption(g) }
+    return try body()
+}
+
+/// Switches the running goroutine (preemption disabled by the caller) to g0.
+@inline(__always)
+func switchToScheduler(_ reason: SwitchReason, releasing lock: RuntimeLock? = nil) {
+    let lockPointer = lock.map { Unmanaged.passUnretained($0).toOpaque() }
+    ts_switch_to_g0(reason.rawValue, lockPointer)
+}
+
+/// A deferred async preemption, honoured as the G leaves runtime code.
+@inline(never)
+func honourDeferredPreemption(_ g: UnsafeMutablePointer<ts_g>) {
+    ts_store_u32(&g.pointee.preempt_pending, 0)
+    ts_store_u32(&g.pointee.preempt_request, 0)
+    g.pointee.nopreempt += 1
+    ts_signal_fence()
+    if let m = Machine.current {
+        m.processor?.counters.add(.preemptionsHonoured)
+    }
+    switchToScheduler(.preempted)
+    g.pointee.nopreempt -= 1
+    ts_signal_fence()
+}

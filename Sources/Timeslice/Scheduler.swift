@@ -1,0 +1,668 @@
+// The scheduler: Go's G/M/P design (runtime/proc.go), in Swift.
+//
+// G: a goroutine (Goroutine.swift). M: an OS thread (Machine.swift). P: a
+// processor, the right to run goroutines (Processor.swift); there are exactly
+// maxProcs Ps, so at most maxProcs goroutines run at once, while Ms blocked in
+// blockingCall hold no P.
+//
+// Finding work (findRunnable), in order: own P's expired timers; every 61st tick
+// one G from the global queue (so the global queue is never starved by two Gs
+// ping-ponging through runnext); own runnext and run queue; the global queue;
+// then, as a *spinning* M, every P's expired timers and half of a victim's run
+// queue, victims in random coprime order; finally park.
+//
+// Spinning. An M without work spins (looks for work to steal) before it sleeps,
+// so a newly readied G is picked up fast without waking a thread for every G.
+// At most half the busy Ps' worth of Ms spin. Invariant (Go's): if there is
+// runnable work and an idle P, at least one M is spinning or about to be woken.
+// Whoever makes work runnable calls wakeIdleProcessor(), which starts a spinning
+// M only when none spins; a spinning M that finds work stops spinning and wakes
+// another if it was the last one. The last spinning M to give up re-checks every
+// run queue *after* decrementing the spinning count (sequentially consistent),
+// so a G queued concurrently is seen either by it or by the queuer's wake-up.
+//
+// Timers. Each P has a heap of sleeping Gs. At most one idle M is the "timer
+// sleeper": it parks with a timeout at the earliest deadline over all Ps. A G
+// that adds an earlier timer wakes it. sysmon also wakes an M if a timer is
+// overdue and nobody attends to it.
+//
+// blockingCall (Syscall.swift) gives up the P without switching; sysmon retakes
+// a P stuck in a call for more than 20 µs and hands it to another M.
+//
+// Locks. `lock` guards the global queue, the idle P and idle M lists, the M
+// list and the timer-sleeper role. It is a RuntimeLock held only in runtime
+// code on g0 or on a goroutine whose preemption is disabled.
+import CTimeslice
+import Glibc
+import Synchronization
+import TimesliceHost
+
+final class Scheduler {
+    let configuration: RuntimeConfiguration
+    let maxProcs: Int
+    let processors: [Processor]
+    let stealOrder: StealOrder
+    let stacks: StackPool
+    let preemption: PreemptionController
+    let lock = RuntimeLock()
+    /// Events not owned by one P or M (sysmon, spawns outside a P).
+    let counters = CounterBlock()
+    let startTime = ts_monotonic_ns()
+
+    // Global run queue: intrusive list through Goroutine.schedLink. Guarded by `lock`.
+    @exclusivity(unchecked) private var globalHead: UInt = 0
+    @exclusivity(unchecked) private var globalTail: UInt = 0
+    /// Length of the global queue; written under `lock`, read anywhere as a hint.
+    let globalCount = Atomic<Int>(0)
+
+    /// Guarded by `lock`.
+    @exclusivity(unchecked) private var idleProcessors: [Processor] = []
+    /// Written under `lock`; read anywhere (sequentially consistent: spinning protocol).
+    let idleProcessorCount = Atomic<Int>(0)
+    /// Guarded by `lock`.
+    @exclusivity(unchecked) private var idleMachines: [Machine] = []
+    /// Ms currently spinning. Sequentially consistent: see the spinning invariant above.
+    let spinningMachines = Atomic<Int>(0)
+    /// Every M ever started. Guarded by `lock`.
+    @exclusivity(unchecked) private(set) var machines: [Machine] = []
+    /// Threads still inside runMachine (shutdown waits for 0). A futex word.
+    private let liveThreads = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+
+    /// The idle M parked with a timeout for the earliest timer. Guarded by `lock`.
+    @exclusivity(unchecked) private var timerSleeper: Machine?
+    /// When the timer sleeper will wake, 0 when there is none. Sequentially consistent.
+    let timerSleeperDeadline = Atomic<UInt64>(0)
+
+    let stopping = Atomic<Bool>(false)
+    let nextGoroutineID = Atomic<UInt64>(0)
+    /// Goroutines spawned and not yet exited.
+    let liveGoroutines = Atomic<Int>(0)
+    /// Every Goroutine object ever made (they are recycled, never freed while the
+    /// scheduler lives). Guarded by goroutineLock with freeGoroutines.
+    private let goroutineLock = RuntimeLock()
+    @exclusivity(unchecked) private var allGoroutines: [Goroutine] = []
+    @exclusivity(unchecked) private var freeGoroutines: [Goroutine] = []
+
+    private(set) var sysmon: Sysmon!
+    /// Why async preemption cannot work on this machine, or nil.
+    private(set) var asyncPreemptionUnavailable: String?
+    /// Time from sysmon's first SIGURG to the goroutine being off its M.
+    let preemptionLatency = LatencySamples()
+
+    init(configuration: RuntimeConfiguration) {
+        self.configuration = configuration
+        maxProcs = configuration.resolvedMaxProcs
+        processors = (0..<maxProcs).map { Processor(id: $0, runQueueCapacity: 256) }
+        stealOrder = StealOrder(count: maxProcs)
+        stacks = StackPool(stackSize: configuration.stackSize)
+        preemption = PreemptionController(mode: configuration.preemption,
+                                          sliceNanoseconds: configuration.timeSliceNanoseconds)
+        liveThreads.initialize(to: 0)
+    }
+
+    deinit { liveThreads.deallocate() }
+
+    // MARK: Start and shutdown
+
+    /// Queues the main goroutine on P0, starts M0 holding P0, and sysmon.
+    func start(main body: @escaping () -> Void) {
+        ts_install_overflow_handler()
+        asyncPreemptionUnavailable = AsyncPreemption.install()
+        if let reason = asyncPreemptionUnavailable, configuration.preemption == .async {
+            fatalError("timeslice: TIMESLICE_PREEMPT=async: \(reason)")
+        }
+        for p in processors.dropFirst() {
+            p.status.store(ProcessorStatus.idle.rawValue, ordering: .relaxed)
+            idleProcessors.append(p)
+        }
+        idleProcessorCount.store(maxProcs - 1, ordering: .sequentiallyConsistent)
+        let main = makeGoroutine(body, cache: nil)
+        _ = processors[0].runQueue.push(main.opaque, next: false)
+        sysmon = Sysmon(scheduler: self)
+        lock.withLock { _ = newMachineLocked(processor: processors[0], spinning: false) }
+        sysmon.start()
+    }
+
+    /// Stops every M once it is back on g0, waiting up to `deadline` ns.
+    /// Returns the number of threads still running goroutines that never yielded.
+    func shutdown(waitNanoseconds: UInt64) -> Int {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        lock.withLock {
+            for m in idleMachines { m.wake() }
+        }
+        sysmon.stop()
+        let deadline = ts_monotonic_ns() + waitNanoseconds
+        while true {
+            let live = ts_load_u32(liveThreads)
+            if live == 0 { return 0 }
+            let now = ts_monotonic_ns()
+            if now >= deadline { return Int(live) }
+            _ = ts_futex_wait(liveThreads, live, Int64(min(deadline - now, 50_000_000)))
+        }
+    }
+
+    // MARK: Goroutine creation and recycling
+
+    /// Makes a runnable G for `body`, reusing a dead one when possible.
+    /// `cache` is the calling M's P (owner-only free list), or nil.
+    func makeGoroutine(_ body: @escaping () -> Void, cache: Processor?) -> Goroutine {
+        let g: Goroutine
+        if let p = cache, let reused = p.freeGoroutines.popLast() {
+            g = reused
+        } else if let reused = takeFreeGoroutinesForCache(cache) {
+            g = reused
+        } else {
+            g = Goroutine(scheduler: self, stack: stacks.allocate())
+            goroutineLock.withLock { allGoroutines.append(g) }
+        }
+        g.prepare(id: nextGoroutineID.wrappingAdd(1, ordering: .relaxed).newValue, body: body)
+        liveGoroutines.wrappingAdd(1, ordering: .relaxed)
+        (cache?.counters ?? counters).add(.spawns)
+        return g
+    }
+
+    /// Refills the P's cache from the global free list (up to 32) and returns one.
+    private func takeFreeGoroutinesForCache(_ p: Processor?) -> Goroutine? {
+        goroutineLock.lock()
+        defer { goroutineLock.unlock() }
+        guard let g = freeGoroutines.popLast() else { return nil }
+        if let p {
+            let n = min(32, freeGoroutines.count)
+            p.freeGoroutines.append(contentsOf: freeGoroutines.suffix(n))
+            freeGoroutines.removeLast(n)
+        }
+        return g
+    }
+
+    /// Called on g0 after a G exited.
+    private func recycle(_ g: Goroutine, cache p: Processor?) {
+        g.status.store(GoroutineStatus.dead.rawValue, ordering: .relaxed)
+        liveGoroutines.wrappingSubtract(1, ordering: .relaxed)
+        guard let p else {
+            goroutineLock.withLock { freeGoroutines.append(g) }
+            return
+        }
+        p.freeGoroutines.append(g)
+        if p.freeGoroutines.count > 64 {
+            let moved = p.freeGoroutines.suffix(32)
+            p.freeGoroutines.removeLast(32)
+            goroutineLock.withLock { freeGoroutines.append(contentsOf: moved) }
+        }
+    }
+
+    /// Spawns `body` from the calling goroutine (or from any thread).
+    func spawn(_ body: @escaping () -> Void) {
+        let m = Machine.current
+        let p = m?.processor
+        let g = makeGoroutine(body, cache: p)
+        if let p {
+            putLocal(g, on: p, next: true)
+        } else {
+            putGlobal(g)
+        }
+        wakeIdleProcessor()
+    }
+
+    // MARK: Run queues
+
+    @inline(__always)
+    func putLocal(_ g: Goroutine, on p: Processor, next: Bool) {
+        g.status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
+        if let overflow = p.runQueue.push(g.opaque, next: next) {
+            p.counters.add(.overflows)
+            putGlobalBatch(overflow)
+        }
+    }
+
+    func putGlobal(_ g: Goroutine) {
+        g.status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
+        lock.withLock { appendGlobalLocked(g.opaque) }
+    }
+
+    private func putGlobalBatch(_ entries: [UInt]) {
+        lock.withLock {
+            for e in entries { appendGlobalLocked(e) }
+        }
+    }
+
+    private func appendGlobalLocked(_ entry: UInt) {
+        Goroutine.from(opaque: entry).schedLink = 0
+        if globalTail != 0 {
+            Goroutine.from(opaque: globalTail).schedLink = entry
+        } else {
+            globalHead = entry
+        }
+        globalTail = entry
+        globalCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
+    private func popGlobalLocked() -> Goroutine? {
+        guard globalHead != 0 else { return nil }
+        let g = Goroutine.from(opaque: globalHead)
+        globalHead = g.schedLink
+        if globalHead == 0 { globalTail = 0 }
+        g.schedLink = 0
+        globalCount.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return g
+    }
+
+    /// Takes a fair share of the global queue: one to run, the rest into p's
+    /// queue (at most `max` in all when max > 0). Go's globrunqget.
+    private func takeGlobalLocked(into p: Processor, max: Int) -> Goroutine? {
+        let count = globalCount.load(ordering: .relaxed)
+        guard count > 0 else { return nil }
+        var n = Swift.min(count, count / maxProcs + 1)
+        if max > 0 { n = Swift.min(n, max) }
+        n = Swift.min(n, Int(p.runQueue.capacity) / 2)
+        guard let first = popGlobalLocked() else { return nil }
+        for _ in 1..<Swift.max(n, 1) {
+            guard let g = popGlobalLocked() else { break }
+            if let overflow = p.runQueue.push(g.opaque, next: false) {
+                for e in overflow { appendGlobalLocked(e) }
+            }
+        }
+        return first
+    }
+
+    private func takeGlobal(into p: Processor, max: Int) -> Goroutine? {
+        guard globalCount.load(ordering: .relaxed) > 0 else { return nil }
+        return lock.withLock { takeGlobalLocked(into: p, max: max) }
+    }
+
+    /// Makes a parked G runnable, on the caller's P when it has one (runnext, so it
+    /// runs soon and inherits the slice, like Go's ready()), else globally.
+    func ready(_ g: Goroutine, next: Bool = true) {
+        if let p = Machine.current?.processor {
+            putLocal(g, on: p, next: next)
+        } else {
+            putGlobal(g)
+        }
+        wakeIdleProcessor()
+    }
+
+    // MARK: Idle Ps and Ms
+
+    private func pushIdleProcessorLocked(_ p: Processor) {
+        p.machine = nil
+        p.status.store(ProcessorStatus.idle.rawValue, ordering: .releasing)
+        idleProcessors.append(p)
+        idleProcessorCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
+    func lockedPopIdleProcessor() -> Processor? { lock.withLock { popIdleProcessorLocked() } }
+
+    private func popIdleProcessorLocked() -> Processor? {
+        guard let p = idleProcessors.popLast() else { return nil }
+        idleProcessorCount.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return p
+    }
+
+    func acquire(_ p: Processor, by m: Machine) {
+        p.machine = m
+        p.status.store(ProcessorStatus.running.rawValue, ordering: .releasing)
+        m.processor = p
+    }
+
+    /// Go's wakep: if a P is idle and no M spins, start a spinning M for it.
+    @inline(__always)
+    func wakeIdleProcessor() {
+        if idleProcessorCount.load(ordering: .sequentiallyConsistent) == 0 { return }
+        if spinningMachines.load(ordering: .sequentiallyConsistent) != 0 { return }
+        if !spinningMachines.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged {
+            return
+        }
+        startMachine(processor: nil, spinning: true)
+    }
+
+    /// Go's startm: runs `processor` (or an idle P) on an idle or new M. When
+    /// `spinning`, the caller already counted the M in spinningMachines.
+    func startMachine(processor: Processor?, spinning: Bool) {
+        lock.lock()
+        guard let p = processor ?? popIdleProcessorLocked() else {
+            lock.unlock()
+            if spinning { spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+            return
+        }
+        if let m = idleMachines.popLast() {
+            if timerSleeper === m { clearTimerSleeperLocked() }
+            m.nextProcessor = p
+            m.nextSpinning = spinning
+            lock.unlock()
+            m.wake()
+        } else {
+            let m = newMachineLocked(processor: p, spinning: spinning)
+            lock.unlock()
+            _ = m
+        }
+    }
+
+    /// Creates and starts a new M that will run `processor`. Caller holds `lock`.
+    private func newMachineLocked(processor: Processor, spinning: Bool) -> Machine {
+        let m = Machine(id: machines.count, scheduler: self)
+        m.nextProcessor = processor
+        m.nextSpinning = spinning
+        machines.append(m)
+        counters.add(.threadsCreated)
+        _ = ts_fetch_add_u32(liveThreads, 1)
+        m.startThread()
+        return m
+    }
+
+    /// Go's handoffp: decides what to do with a P taken from an M in a blocking call.
+    func handOff(_ p: Processor) {
+        if !p.hasNoLocalWork || globalCount.load(ordering: .sequentiallyConsistent) > 0 {
+            startMachine(processor: p, spinning: false)
+            return
+        }
+        if spinningMachines.load(ordering: .sequentiallyConsistent) + idleProcessorCount.load(ordering: .sequentiallyConsistent) == 0,
+           spinningMachines.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged {
+            startMachine(processor: p, spinning: true)
+            return
+        }
+        lock.lock()
+        if globalCount.load(ordering: .relaxed) > 0 {
+            lock.unlock()
+            startMachine(processor: p, spinning: false)
+            return
+        }
+        pushIdleProcessorLocked(p)
+        lock.unlock()
+        timerMayNeedAttention(deadline: p.timers.earliest.load(ordering: .sequentiallyConsistent))
+    }
+
+    // MARK: The M's loop
+
+    /// Body of every M thread.
+    func runMachine(_ m: Machine) {
+        let rc = ts_thread_setup(m.header, 64 * 1024)
+        if rc != 0 { fatalError("timeslice: M\(m.id) setup failed: \(String(cString: strerror(rc)))") }
+        lock.withLock {
+            if let p = m.nextProcessor {
+                m.nextProcessor = nil
+                m.spinning = m.nextSpinning
+                acquire(p, by: m)
+            }
+        }
+        while let (g, inheritsTime) = findRunnable(m) {
+            if m.spinning { stopSpinning(m) }
+            execute(g, on: m, inheritsTime: inheritsTime)
+        }
+        ts_thread_teardown(m.header)
+        _ = ts_fetch_sub_u32(liveThreads, 1)
+        _ = ts_futex_wake(liveThreads, Int32.max)
+    }
+
+    /// A spinning M found work: it stops spinning, and if it was the last spinner
+    /// it wakes another, since more work may be coming (Go's resetspinning).
+    private func stopSpinning(_ m: Machine) {
+        m.spinning = false
+        let remaining = spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue
+        precondition(remaining >= 0, "spinning count went negative")
+        if remaining == 0 { wakeIdleProcessor() }
+    }
+
+    /// Switches to `g` and handles why it came back.
+    private func execute(_ g: Goroutine, on m: Machine, inheritsTime: Bool) {
+        let p = m.processor!
+        if !inheritsTime { p.scheduleTick.wrappingAdd(1, ordering: .relaxed) }
+        g.status.store(GoroutineStatus.running.rawValue, ordering: .relaxed)
+        m.current = g
+        ts_store_curg(m.header, g.header)
+        p.counters.add(.switches)
+        ts_set_current_g(g.header)
+        ts_enter_thread_local_context(g.header)
+        ts_context_switch(&m.header.pointee.g0_sp, g.header.pointee.sp)
+        ts_exit_thread_local_context(g.header)
+        ts_set_current_g(nil)
+        ts_store_curg(m.header, nil)
+        m.current = nil
+
+        let reason = SwitchReason(rawValue: m.header.pointee.switch_reason) ?? .none
+        m.header.pointee.switch_reason = 0
+        switch reason {
+        case .yield:
+            putLocal(g, on: m.processor!, next: false)
+        case .park:
+            g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
+            m.processor?.counters.add(.parks)
+            if let lockPointer = m.header.pointee.park_lock {
+                m.header.pointee.park_lock = nil
+                Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
+            }
+        case .exit:
+            recycle(g, cache: m.processor)
+        case .preempted:
+            m.processor?.counters.add(.preemptionsDelivered)
+            let sent = ts_load_u64(&g.header.pointee.preempt_sent_ns)
+            if sent != 0 {
+                ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
+                preemptionLatency.record(ts_monotonic_ns() &- sent)
+            }
+            putGlobal(g)
+        case .syscallNoProcessor:
+            putGlobal(g)
+            wakeIdleProcessor()
+        case .none:
+            fatalError("goroutine \(g.id) switched to the scheduler without a reason")
+        }
+    }
+
+    // MARK: Finding work
+
+    /// Returns the next G for `m` to run, blocking (parking the M) until there is
+    /// one; nil when the runtime shuts down. Go's findRunnable.
+    private func findRunnable(_ m: Machine) -> (Goroutine, Bool)? {
+        top: while true {
+            if stopping.load(ordering: .relaxed) {
+                if let p = m.processor {
+                    p.status.store(ProcessorStatus.stopped.rawValue, ordering: .releasing)
+                    p.machine = nil
+                    m.processor = nil
+                }
+                if m.spinning {
+                    m.spinning = false
+                    spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                }
+                return nil
+            }
+            guard let p = m.processor else {
+                if !stopMachine(m) { return nil }
+                continue top
+            }
+            // Read the clock only when some timer exists (a vDSO call costs more
+            // than the rest of a yield).
+            let anyTimer = earliestTimer() != .max
+            let now = anyTimer ? ts_monotonic_ns() : 0
+            if anyTimer { runExpiredTimers(of: p, onto: p, now: now) }
+
+            // Fairness: now and then look at the global queue first.
+            if p.scheduleTick.load(ordering: .relaxed) % 61 == 0,
+               let g = takeGlobal(into: p, max: 1) {
+                return (g, false)
+            }
+            if let (entry, inherits) = p.runQueue.pop() { return (Goroutine.from(opaque: entry), inherits) }
+            if let g = takeGlobal(into: p, max: 0) { return (g, false) }
+
+            // Other Ps' expired timers, whatever the spinning budget: a sleeper must
+            // not wait for an M that happens to have nothing else to do.
+            if anyTimer {
+                for other in processors where other !== p {
+                    runExpiredTimers(of: other, onto: p, now: now)
+                }
+            }
+            if let (entry, inherits) = p.runQueue.pop() { return (Goroutine.from(opaque: entry), inherits) }
+
+            // Steal, as a spinning M, if not too many already spin.
+            let busy = maxProcs - idleProcessorCount.load(ordering: .sequentiallyConsistent)
+            if m.spinning || 2 * spinningMachines.load(ordering: .sequentiallyConsistent) < busy {
+                if !m.spinning {
+                    m.spinning = true
+                    spinningMachines.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    m.counters.add(.spins)
+                }
+                if let g = stealWork(m, into: p) { return (g, false) }
+            }
+
+            // Nothing: give up the P, then re-check under the spinning protocol.
+            lock.lock()
+            if stopping.load(ordering: .relaxed) { lock.unlock(); continue top }
+            if let g = takeGlobalLocked(into: p, max: 0) {
+                lock.unlock()
+                return (g, false)
+            }
+            m.processor = nil
+            pushIdleProcessorLocked(p)
+            lock.unlock()
+
+            if m.spinning {
+                m.spinning = false
+                spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                // Anything queued before our decrement is visible now; anything after
+                // it will see spinningMachines == 0 and wake someone.
+                if let p2 = idleProcessorIfWorkAppeared(now: ts_monotonic_ns()) {
+                    acquire(p2, by: m)
+                    m.spinning = true
+                    spinningMachines.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    continue top
+                }
+            }
+            if !stopMachine(m) { return nil }
+        }
+    }
+
+    /// After giving up spinning: if some run queue, the global queue or an overdue
+    /// timer has work, take an idle P back to go and get it.
+    private func idleProcessorIfWorkAppeared(now: UInt64) -> Processor? {
+        let work = globalCount.load(ordering: .sequentiallyConsistent) > 0
+            || processors.contains { !$0.hasNoLocalWork || $0.timers.earliest.load(ordering: .sequentiallyConsistent) <= now }
+        guard work else { return nil }
+        return lock.withLock { popIdleProcessorLocked() }
+    }
+
+    /// Steals half of some victim's run queue (up to 4 rounds; runnext only in the
+    /// last). Go's stealWork.
+    private func stealWork(_ m: Machine, into p: Processor) -> Goroutine? {
+        for round in 0..<4 {
+            let lastRound = round == 3
+            for index in stealOrder.visit(random: m.random.next()) {
+                if stopping.load(ordering: .relaxed) { return nil }
+                let victim = processors[index]
+                if victim === p { continue }
+                if let (entry, count) = p.runQueue.steal(from: victim.runQueue, stealRunnext: lastRound) {
+                    p.counters.add(.steals, UInt64(count))
+                    return Goroutine.from(opaque: entry)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Parks an M that has no P until someone hands it one (true) or the runtime
+    /// stops (false). The first idle M becomes the timer sleeper.
+    private func stopMachine(_ m: Machine) -> Bool {
+        lock.lock()
+        if stopping.load(ordering: .relaxed) { lock.unlock(); return false }
+        m.prepareToPark()
+        idleMachines.append(m)
+        var deadline: UInt64? = nil
+        if timerSleeper == nil {
+            timerSleeper = m
+            // Publish the role before reading the heaps (pairs with timerMayNeedAttention).
+            timerSleeperDeadline.store(.max, ordering: .sequentiallyConsistent)
+            let earliest = earliestTimer()
+            timerSleeperDeadline.store(earliest, ordering: .sequentiallyConsistent)
+            if earliest != .max { deadline = earliest }
+        }
+        lock.unlock()
+        m.counters.add(.idleSleeps)
+
+        while true {
+            _ = m.park(until: deadline)
+            lock.lock()
+            if let p = m.nextProcessor {
+                m.nextProcessor = nil
+                m.spinning = m.nextSpinning
+                acquire(p, by: m)
+                lock.unlock()
+                return true
+            }
+            if stopping.load(ordering: .relaxed) {
+                lock.unlock()
+                return false
+            }
+            // Woken for timers (or a stale wake): leave the idle list and try to
+            // run them on an idle P; with none free, the busy Ms will.
+            if timerSleeper === m { clearTimerSleeperLocked() }
+            if let index = idleMachines.firstIndex(where: { $0 === m }) { idleMachines.remove(at: index) }
+            if let p = popIdleProcessorLocked() {
+                acquire(p, by: m)
+                lock.unlock()
+                return true
+            }
+            m.prepareToPark()
+            idleMachines.append(m)
+            deadline = nil
+            lock.unlock()
+        }
+    }
+
+    private func clearTimerSleeperLocked() {
+        timerSleeper = nil
+        timerSleeperDeadline.store(0, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: Timers
+
+    func earliestTimer() -> UInt64 {
+        processors.reduce(UInt64.max) { min($0, $1.timers.earliest.load(ordering: .sequentiallyConsistent)) }
+    }
+
+    /// Readies the Gs whose timers on `source` are due, onto `target` (owned by the caller).
+    private func runExpiredTimers(of source: Processor, onto target: Processor, now: UInt64) {
+        let due = source.timers.takeExpired(now: now)
+        guard !due.isEmpty else { return }
+        for entry in due { putLocal(Goroutine.from(opaque: entry), on: target, next: false) }
+        if due.count > 1 { wakeIdleProcessor() }
+    }
+
+    /// A timer due at `deadline` was added, or a P with timers went idle: wake the
+    /// timer sleeper if it would sleep past it.
+    func timerMayNeedAttention(deadline: UInt64) {
+        let sleeperWakes = timerSleeperDeadline.load(ordering: .sequentiallyConsistent)
+        guard sleeperWakes != 0, deadline < sleeperWakes else { return }
+        lock.lock()
+        guard let sleeper = timerSleeper else { lock.unlock(); return }
+        clearTimerSleeperLocked()
+        lock.unlock()
+        sleeper.wake()
+    }
+
+    /// sysmon's safety net: an overdue timer and an idle P but nobody attending.
+    func wakeForOverdueTimers(now: UInt64) {
+        guard earliestTimer() <= now, idleProcessorCount.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        if timerSleeperDeadline.load(ordering: .sequentiallyConsistent) != 0 {
+            timerMayNeedAttention(deadline: 0)
+        } else {
+            wakeIdleProcessor()
+        }
+    }
+
+    // MARK: Introspection
+
+    var idleMachineCount: Int { lock.withLock { idleMachines.count } }
+    var machineCount: Int { lock.withLock { machines.count } }
+
+    func snapshotCounters() -> RuntimeCounters {
+        var c = RuntimeCounters()
+        counters.accumulate(into: &c)
+        for p in processors { p.counters.accumulate(into: &c) }
+        for m in lock.withLock({ machines }) {
+            m.counters.accumulate(into: &c)
+            // Written by that M's signal handler; a racy but tear-free read on x86-64.
+            c.preemptionsDeferred += ts_load_u64(&m.header.pointee.sig_deferred)
+            c.preemptionsForeign += ts_load_u64(&m.header.pointee.sig_foreign)
+            c.preemptionsDropped += ts_load_u64(&m.header.pointee.sig_stale)
+        }
+        return c
+    }
+}

@@ -1,0 +1,131 @@
+// sysmon: a dedicated thread without a P (Go's sysmon). It
+//   - retakes the P of an M stuck in blockingCall for more than 20 µs and hands
+//     it to another M, so one blocking goroutine never stalls the others;
+//   - notices a G that has run longer than the time slice and asks it to stop
+//     (Preemption.swift: polling flag or SIGURG, per the configured mode);
+//   - wakes an M for overdue timers nobody attends to;
+//   - prints schedtrace lines when asked.
+// It sleeps 20 µs, doubling up to 10 ms while there is nothing to do.
+import CTimeslice
+import Glibc
+
+final class Sysmon {
+    unowned(unsafe) let scheduler: Scheduler
+    /// Futex word: 1 asks the thread to stop.
+    private let stopWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private let exitedWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
+    private var trace: SchedTrace?
+    /// Blocking calls shorter than this keep their P (Go: 20 µs, one sysmon tick).
+    static let syscallRetakeNanoseconds: UInt64 = 20_000
+
+    init(scheduler: Scheduler) {
+        self.scheduler = scheduler
+        stopWord.initialize(to: 0)
+        exitedWord.initialize(to: 0)
+        header.initialize(to: ts_m())
+        if let ms = scheduler.configuration.schedtraceMilliseconds, ms > 0 {
+            trace = SchedTrace(scheduler: scheduler, intervalNanoseconds: UInt64(ms) * 1_000_000)
+        }
+    }
+
+    deinit {
+        stopWord.deallocate()
+        exitedWord.deallocate()
+        header.deallocate()
+    }
+
+    func start() {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, &attributes, sysmonThreadMain, Unmanaged.passRetained(self).toOpaque())
+        pthread_attr_destroy(&attributes)
+        if rc != 0 { fatalError("timeslice: cannot start sysmon: \(String(cString: strerror(rc)))") }
+    }
+
+    /// Asks the thread to stop and waits until it has.
+    func stop() {
+        ts_store_u32(stopWord, 1)
+        _ = ts_futex_wake(stopWord, 1)
+        while ts_load_u32(exitedWord) == 0 { _ = ts_futex_wait(exitedWord, 0, 10_000_000) }
+    }
+
+    fileprivate func run() {
+        _ = ts_thread_setup(header, 64 * 1024)
+        var delay: UInt64 = 20_000
+        var idleRounds = 0
+        while ts_load_u32(stopWord) == 0 {
+            var wait = delay
+            let earliest = scheduler.earliestTimer()
+            let now = ts_monotonic_ns()
+            if earliest > now { wait = min(wait, max(earliest - now, 20_000)) }
+            _ = ts_futex_wait(stopWord, 0, Int64(wait))
+            if ts_load_u32(stopWord) != 0 { break }
+
+            let tick = ts_monotonic_ns()
+            let acted = retake(now: tick)
+            scheduler.wakeForOverdueTimers(now: tick)
+            trace?.maybePrint(now: tick)
+            if acted {
+                idleRounds = 0
+                delay = 20_000
+            } else {
+                idleRounds += 1
+                if idleRounds > 50 { delay = min(delay * 2, 10_000_000) }
+            }
+            // While preemption needs watching, never sleep longer than half a slice.
+            if scheduler.preemption.needsSysmonTicks {
+                delay = min(delay, max(scheduler.preemption.sliceNanoseconds / 2, 20_000))
+            }
+        }
+        ts_thread_teardown(header)
+        ts_store_u32(exitedWord, 1)
+        _ = ts_futex_wake(exitedWord, Int32.max)
+    }
+
+    /// Go's retake. Returns whether it took any action.
+    private func retake(now: UInt64) -> Bool {
+        var acted = false
+        for p in scheduler.processors {
+            switch p.currentStatus {
+            case .syscall:
+                let tick = p.syscallTick.load(ordering: .relaxed)
+                if p.sysmonSyscallTick != tick || p.sysmonSyscallSeen == 0 {
+                    p.sysmonSyscallTick = tick
+                    p.sysmonSyscallSeen = now
+                    continue
+                }
+                if now - p.sysmonSyscallSeen < Sysmon.syscallRetakeNanoseconds { continue }
+                // No other work and others ready to take it: let the call keep its P a bit longer.
+                let othersIdle = scheduler.spinningMachines.load(ordering: .relaxed)
+                    + scheduler.idleProcessorCount.load(ordering: .relaxed) > 0
+                if p.hasNoLocalWork && scheduler.globalCount.load(ordering: .relaxed) == 0 && othersIdle
+                    && now - p.sysmonSyscallSeen < 10_000_000 {
+                    continue
+                }
+                if p.status.compareExchange(expected: ProcessorStatus.syscall.rawValue,
+                                            desired: ProcessorStatus.idle.rawValue,
+                                            ordering: .acquiringAndReleasing).exchanged {
+                    scheduler.counters.add(.handoffs)
+                    p.sysmonSyscallSeen = 0
+                    scheduler.handOff(p)
+                    acted = true
+                }
+            case .running:
+                if scheduler.preemption.checkRunningProcessor(p, now: now) { acted = true }
+            case .idle, .stopped:
+                p.sysmonScheduleSeen = 0
+                p.sysmonSyscallSeen = 0
+            }
+        }
+        return acted
+    }
+}
+
+private let sysmonThreadMain: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { raw in
+    let sysmon = Unmanaged<Sysmon>.fromOpaque(raw!).takeRetainedValue()
+    sysmon.run()
+    return nil
+}

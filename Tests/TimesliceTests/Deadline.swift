@@ -1,0 +1,46 @@
+// A hung runtime must fail the suite with a message, not eat CI's time: every
+// test that runs goroutines does it under a watchdog that kills the process.
+import Foundation
+import Glibc
+@testable import Timeslice
+import XCTest
+
+/// Runs `body` inside Runtime.run under a watchdog: if it has not returned after
+/// `seconds`, prints which test hung and exits the process with status 3.
+func runWithDeadline<T>(_ seconds: Double = 60, maxProcs: Int? = nil,
+                        preemption: PreemptionMode = .cooperative,
+                        timeSliceNanoseconds: UInt64 = 10_000_000,
+                        file: StaticString = #filePath, line: UInt = #line,
+                        _ body: @escaping () -> T) -> T {
+    var configuration = RuntimeConfiguration(maxProcs: maxProcs, preemption: preemption,
+                                             timeSliceNanoseconds: timeSliceNanoseconds)
+    configuration.schedtraceMilliseconds = nil
+    let watchdog = Watchdog(seconds: seconds, what: "\(file):\(line)")
+    defer { watchdog.cancel() }
+    return Runtime.run(configuration, body)
+}
+
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    init(seconds: Double, what: String) {
+        let thread = Thread { [self] in
+            Thread.sleep(forTimeInterval: seconds)
+            lock.lock()
+            let fire = !cancelled
+            lock.unlock()
+            if fire {
+                fputs("DEADLINE: runtime test at \(what) did not finish within \(seconds) s (hang)\n", stderr)
+                _exit(3)
+            }
+        }
+        thread.start()
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+}

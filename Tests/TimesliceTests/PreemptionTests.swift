@@ -1,0 +1,124 @@
+// Preemption behaviour: cooperative starves, polling and async do not, and
+// async preemption preserves every register and the FP/vector state. After
+// Go's TestPreemption / TestPreemptionGC / TestPingPongHog ideas, without
+// timing thresholds: each assertion is about progress, counts or bit equality.
+import CTimeslice
+import Foundation
+@testable import Timeslice
+import XCTest
+
+final class PreemptionTests: XCTestCase {
+    /// One P, a hog that spins for `hogNanoseconds` and a sleeper ticking every
+    /// 1 ms: returns how many ticks the sleeper made while the hog ran.
+    private func sleeperTicksDuringHog(_ mode: PreemptionMode, pollInHog: Bool,
+                                       hogNanoseconds: UInt64 = 300_000_000) -> (Int, RuntimeCounters) {
+        runWithDeadline(60, maxProcs: 1, preemption: mode, timeSliceNanoseconds: 1_000_000) { () -> (Int, RuntimeCounters) in
+            let hogRunning = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+            hogRunning.initialize(to: 0)
+            defer { hogRunning.deallocate() }
+            var ticksDuringHog = 0
+            let wg = WaitGroup()
+            wg.add(2)
+            go {
+                for _ in 0..<10_000 {
+                    Timeslice.sleep(nanoseconds: 1_000_000)
+                    if ts_load_u32(hogRunning) == 1 { ticksDuringHog += 1 }
+                    if ts_load_u32(hogRunning) == 2 { break }
+                }
+                wg.done()
+            }
+            go {
+                ts_store_u32(hogRunning, 1)
+                let end = monotonicNanoseconds() + hogNanoseconds
+                var x: UInt64 = 1
+                while monotonicNanoseconds() < end {
+                    for i in 0..<1000 { x = x &* 2862933555777941757 &+ UInt64(i) }
+                    if pollInHog { preemptionPoint() }
+                }
+                ts_store_u32(hogRunning, 2)
+                if x == 7 { print(x) }
+                wg.done()
+            }
+            wg.wait()
+            return (ticksDuringHog, Runtime.counters)
+        }
+    }
+
+    func testCooperativeHogStarvesSleeper() {
+        let (ticks, counters) = sleeperTicksDuringHog(.cooperative, pollInHog: true)
+        XCTAssertEqual(ticks, 0, "a tight loop must starve its P in cooperative mode")
+        XCTAssertEqual(counters.preemptionsRequested, 0)
+    }
+
+    func testPollingModePreemptsAtPreemptionPoints() {
+        let (ticks, counters) = sleeperTicksDuringHog(.polling, pollInHog: true)
+        XCTAssertGreaterThan(ticks, 0)
+        XCTAssertGreaterThan(counters.preemptionsDelivered, 0)
+    }
+
+    func testPollingModeCannotPreemptLoopWithoutPoints() {
+        let (ticks, _) = sleeperTicksDuringHog(.polling, pollInHog: false)
+        XCTAssertEqual(ticks, 0)
+    }
+
+    func testAsyncModePreemptsTightLoop() {
+        let (ticks, counters) = sleeperTicksDuringHog(.async, pollInHog: false)
+        XCTAssertGreaterThan(ticks, 0, "the sleeper must run while the hog spins")
+        XCTAssertGreaterThan(counters.preemptionsDelivered, 0)
+        XCTAssertGreaterThan(Runtime.preemptionLatency.count, 0)
+    }
+
+    func testModeCanBeSwitchedWhileRunning() {
+        let ticks = runWithDeadline(60, maxProcs: 1, preemption: .cooperative, timeSliceNanoseconds: 1_000_000) { () -> Int in
+            Runtime.setPreemption(.async, timeSliceNanoseconds: 200_000)
+            var ticks = 0
+            let done = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+            done.initialize(to: 0)
+            defer { done.deallocate() }
+            go {
+                let end = monotonicNanoseconds() + 200_000_000
+                while monotonicNanoseconds() < end {}
+                ts_store_u32(done, 1)
+            }
+            while ts_load_u32(done) == 0 {
+                Timeslice.sleep(nanoseconds: 1_000_000)
+                ticks += 1
+            }
+            return ticks
+        }
+        XCTAssertGreaterThan(ticks, 1)
+    }
+
+    /// Floating-point and SIMD results must be bit-identical with and without
+    /// asynchronous preemption at the smallest slice (registers, flags and the
+    /// full xsave state are restored).
+    func testFloatingPointAndSIMDStateSurvivesPreemption() {
+        let reference = fpChecksum(seed: 3)
+        let (results, delivered) = runWithDeadline(120, maxProcs: 2, preemption: .async,
+                                                   timeSliceNanoseconds: 50_000) { () -> ([UInt64], UInt64) in
+            let results = Channel<UInt64>(capacity: 16)
+            for _ in 0..<16 { go { results.send(fpChecksum(seed: 3)) } }
+            var out: [UInt64] = []
+            for _ in 0..<16 { out.append(results.receive()!) }
+            return (out, Runtime.counters.preemptionsDelivered)
+        }
+        XCTAssertEqual(results, Array(repeating: reference, count: 16))
+        XCTAssertGreaterThan(delivered, 0, "the test must actually preempt")
+    }
+}
+
+/// Mixed scalar double, SIMD float and integer work long enough to be
+/// preempted many times; returns the bit pattern of the results.
+@inline(never)
+func fpChecksum(seed: Int) -> UInt64 {
+    var acc = SIMD8<Float>(repeating: Float(seed))
+    var d = Double(seed)
+    var bits: UInt64 = 0
+    for i in 0..<400_000 {
+        let v = SIMD8<Float>(Float(i & 255), 1.5, 2.25, -3.125, 0.5, 7, -0.75, 11)
+        acc = acc * 0.999_9 + v * 0.000_1
+        d = d * 1.000_000_1 + Double(i % 7) * 0.5
+        if i % 1024 == 0 { bits = bits &* 31 &+ UInt64(acc.sum().bitPattern) }
+    }
+    return bits ^ d.bitPattern
+}

@@ -22,7 +22,7 @@ release: deps
 	$(SWIFT) build -c release
 
 run: deps-optional release
-	$(RELEASE_BIN) bench
+	$(RELEASE_BIN) run experiments/quickstart.json
 
 bench: release
 	$(RELEASE_BIN) bench

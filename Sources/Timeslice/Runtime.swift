@@ -2,6 +2,7 @@
 import CTimeslice
 import Glibc
 import Synchronization
+import TimesliceHost
 
 public enum Runtime {
     /// Runs `body` as the main goroutine of a fresh runtime and returns its
@@ -10,7 +11,22 @@ public enum Runtime {
     public static func run<T>(_ configuration: RuntimeConfiguration = .fromEnvironment(),
                               _ body: @escaping () -> T) -> T {
         precondition(ts_current_g() == nil, "timeslice: Runtime.run cannot be nested inside a goroutine")
-        let scheduler = Scheduler(configuration: configuration)
+        let scheduler: Scheduler
+        do {
+            scheduler = try Scheduler(configuration: configuration)
+        } catch {
+            fatalError("timeslice: placement: \(error) (check it first with Runtime.validate)")
+        }
+        // The calling thread is the "main" thread of cyclictest's --mainaffinity.
+        let mainAffinity = try? Affinity.current()
+        if let plan = scheduler.placement.plan, plan.mainCPUs != nil {
+            scheduler.placement.apply(plan.mainCPUs, thread: "main")
+        }
+        defer {
+            if scheduler.placement.plan?.mainCPUs != nil, let mainAffinity {
+                try? Affinity.setCurrentThread(mainAffinity)
+            }
+        }
         let outcome = MainOutcome<T>()
         registry.withLock { $0 = scheduler }
         scheduler.start {
@@ -23,6 +39,7 @@ public enum Runtime {
             fputs("timeslice: \(stuck) M(s) still run goroutines that never yield; abandoning them\n", stderr)
         }
         lastCounters.withLock { $0 = scheduler.snapshotCounters() }
+        lastPlacement.withLock { $0 = scheduler.placement.report() }
         lastPreemptionLatency.withLock { $0 = scheduler.preemptionLatency.summary() }
         registry.withLock { $0 = nil }
         return value
@@ -42,6 +59,21 @@ public enum Runtime {
         withPreemptionDisabled {
             if let s = registry.withLock({ $0 }) { return s.preemptionLatency.summary() }
             return lastPreemptionLatency.withLock { $0 }
+        }
+    }
+
+    /// Checks that `configuration` can run on this machine (placement above all),
+    /// throwing the message a user should see.
+    public static func validate(_ configuration: RuntimeConfiguration) throws {
+        _ = try PlacementState(spec: configuration.placement, workers: configuration.resolvedMaxProcs)
+    }
+
+    /// The placement each M, sysmon and the main thread asked for and got, of the
+    /// running runtime or the last one that finished.
+    public static var placement: [AppliedPlacement] {
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.placement.report() }
+            return lastPlacement.withLock { $0 }
         }
     }
 
@@ -66,6 +98,7 @@ public enum Runtime {
     // The scheduler of the run in progress. Written by run() only.
     private static let registry = Mutex<Scheduler?>(nil)
     private static let lastCounters = Mutex(RuntimeCounters())
+    private static let lastPlacement = Mutex<[AppliedPlacement]>([])
     private static let lastPreemptionLatency = Mutex(LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, max: 0))
 }
 

@@ -89,9 +89,13 @@ final class Scheduler {
     /// Time from sysmon's first SIGURG to the goroutine being off its M.
     let preemptionLatency = LatencySamples()
 
-    init(configuration: RuntimeConfiguration) {
+    let placement: PlacementState
+
+    /// Throws when the placement cannot be honoured on this machine.
+    init(configuration: RuntimeConfiguration) throws {
         self.configuration = configuration
         maxProcs = configuration.resolvedMaxProcs
+        placement = try PlacementState(spec: configuration.placement, workers: maxProcs)
         processors = (0..<maxProcs).map { Processor(id: $0, runQueueCapacity: 256) }
         stealOrder = StealOrder(count: maxProcs)
         stacks = StackPool(stackSize: configuration.stackSize)
@@ -376,6 +380,9 @@ final class Scheduler {
     func runMachine(_ m: Machine) {
         let rc = ts_thread_setup(m.header, 64 * 1024)
         if rc != 0 { fatalError("timeslice: M\(m.id) setup failed: \(String(cString: strerror(rc)))") }
+        if let plan = placement.plan {
+            placement.apply(plan.cpusForWorker(m.id), thread: "M\(m.id)")
+        }
         lock.withLock {
             if let p = m.nextProcessor {
                 m.nextProcessor = nil

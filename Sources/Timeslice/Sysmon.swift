@@ -54,6 +54,9 @@ final class Sysmon {
 
     fileprivate func run() {
         _ = ts_thread_setup(header, 64 * 1024)
+        if let plan = scheduler.placement.plan {
+            scheduler.placement.apply(plan.sysmonCPUs, thread: "sysmon")
+        }
         var delay: UInt64 = 20_000
         var idleRounds = 0
         while ts_load_u32(stopWord) == 0 {

@@ -12,6 +12,7 @@ struct TimesliceCommand: ParsableCommand {
             ValidateCommand.self,
             ListCommand.self,
             EnvCommand.self,
+            BenchCommand.self,
             ChildCommand.self,
         ]
     )

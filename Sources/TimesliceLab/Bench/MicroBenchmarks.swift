@@ -120,3 +120,41 @@ public enum MicroBenchmarks {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
+
+/// What `timeslice bench` prints: every benchmark at each maxProcs, beside the
+/// targets from the runtime issue and the Go 1.19 figures measured on the
+/// reference VM (not re-measured here; the Go baseline program does that).
+public struct BenchReport: Codable, Sendable {
+    public var results: [MicroBenchmarkResult]
+    public var targets: [String: Double]
+
+    public static let targetValues: [String: Double] = [
+        "yield_ns": 60, "chan_ns": 100, "spawn_join_ns": 1000, "parked_rss_bytes": 8192,
+    ]
+
+    public static func measure(scale: Double) -> BenchReport {
+        BenchReport(results: MicroBenchmarks.run(scale: scale), targets: targetValues)
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public func table() -> String {
+        var lines = [String(format: "%-18@ %12@ %12@ %10@", "benchmark" as NSString, "maxProcs=1" as NSString,
+                            "maxProcs=2" as NSString, "target" as NSString)]
+        let rows: [(String, KeyPath<MicroBenchmarkResult, Double>)] = [
+            ("yield_ns", \.yieldNanoseconds), ("chan_ns", \.channelNanoseconds),
+            ("spawn_join_ns", \.spawnJoinNanoseconds), ("parked_rss_bytes", \.parkedRSSBytes),
+        ]
+        for (name, path) in rows {
+            var cells = results.map { String(format: "%12.1f", $0[keyPath: path]) }
+            while cells.count < 2 { cells.append(String(repeating: " ", count: 11) + "-") }
+            lines.append(String(format: "%-18@ ", name as NSString) + cells.joined(separator: " ")
+                         + String(format: " %10.0f", targets[name] ?? 0))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -35,6 +35,7 @@ public struct PingPongWorkload: Workload {
             case .yield, .channel:
                 throw WorkloadUnavailable("mechanism \(p.mechanism.rawValue) is a goroutine mechanism; threads use futex or condvar")
             }
+        case .timeslice: return try runTimeslice(context)
         case let other: throw Variants.unavailable(other, "pingpong")
         }
     }

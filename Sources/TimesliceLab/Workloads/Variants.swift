@@ -11,7 +11,7 @@ public enum Variants {
         case .swiftConcurrency:
             return WorkloadUnavailable("the swift-concurrency variant of \(workload) is not written yet (issue 7)")
         case .timeslice:
-            return WorkloadUnavailable("the timeslice variant of \(workload) needs the Timeslice runtime, which this build does not have yet")
+            return WorkloadUnavailable("the timeslice variant of \(workload) is not written yet")
         case .threads:
             return WorkloadUnavailable("\(workload) has no threads variant")
         }

@@ -34,6 +34,7 @@ public struct WakeupWorkload: Workload {
     public func run(_ context: WorkloadContext) throws -> WorkloadResult {
         switch context.configuration.point.runtime {
         case .threads: return try runThreads(context)
+        case .timeslice: return try runTimeslice(context)
         case let other: throw Variants.unavailable(other, "wakeup")
         }
     }

@@ -1,0 +1,49 @@
+// The one place where the lab meets the Timeslice runtime: maps a matrix point onto a
+// RuntimeConfiguration, checks placement before the runtime starts (so an impossible request
+// is an `error` result with the resolver's message, not a trap inside the runtime), runs the
+// body as the main goroutine, and returns the runtime's counters beside the body's result.
+import Timeslice
+import TimesliceHost
+
+enum RuntimeBridge {
+    static func configuration(_ c: RunConfiguration) -> RuntimeConfiguration {
+        var rc = RuntimeConfiguration()
+        rc.maxProcs = c.point.maxProcs
+        // Both enums share raw values; the point is normalized, so these are set for timeslice.
+        rc.preemption = PreemptionMode(rawValue: (c.point.preemption ?? .async).rawValue)!
+        rc.timeSliceNanoseconds = c.point.timeSliceNanoseconds ?? 10_000_000
+        rc.schedtraceMilliseconds = c.schedtraceMilliseconds
+        rc.placement = PlacementSpec(workers: c.placement.policy)
+        rc.lockOSThread = c.point.lockOSThread ?? false
+        return rc
+    }
+
+    /// Runs `body` as the main goroutine. Errors thrown by `body` are rethrown after the
+    /// runtime has shut down. Counters are prefixed `runtime_` to keep them apart from the
+    /// workload's own.
+    static func run<T>(_ context: WorkloadContext, _ body: @escaping () throws -> T) throws -> (T, [String: UInt64]) {
+        let rc = configuration(context.configuration)
+        // Fails before anything runs when the machine cannot honour the placement.
+        try Runtime.validate(rc)
+        let result: Result<T, Error> = Runtime.run(rc) { Result { try body() } }
+        let applied = Runtime.placement
+        if !applied.isEmpty {
+            // What each runtime thread asked for and what sched_getaffinity/getcpu reported.
+            context.placementNote = "runtime threads: " + applied.map { a in
+                let asked = a.requested?.listString ?? "any"
+                let got = a.verified?.listString ?? "-"
+                return "\(a.thread) asked \(asked) got \(got) on cpu \(a.observedCPU)" + (a.error.map { " (\($0))" } ?? "")
+            }.joined(separator: "; ")
+        }
+        var counters: [String: UInt64] = [:]
+        for (k, v) in Runtime.counters.asDictionary() { counters["runtime_\(k)"] = v }
+        return (try result.get(), counters)
+    }
+
+    /// Absolute-deadline sleep for goroutines: the runtime's timers are relative, so the
+    /// remaining time is computed at the last moment, as a Go program would with time.Until.
+    static func sleep(until deadline: UInt64) {
+        let now = MonotonicClock.now()
+        if deadline > now { Timeslice.sleep(nanoseconds: deadline - now) }
+    }
+}

@@ -1,0 +1,30 @@
+// The wakeup probe as a goroutine (the main goroutine) with hogs as goroutines. At 1 P under
+// cooperative preemption a tight hog never yields: the probe starves and the child's monitor
+// reports it. `polling` hogs call preemptionPoint(); async preemption needs neither.
+import Timeslice
+
+extension WakeupWorkload {
+    func runTimeslice(_ context: WorkloadContext) throws -> WorkloadResult {
+        let p = self.p
+        let stop = StopFlag()
+        let rounds = HogCounters(count: p.hogs)
+        let ((latency, counters), runtimeCounters) = try RuntimeBridge.run(context) { () -> (LatencyRecorder, [String: UInt64]) in
+            let group = WaitGroup()
+            for i in 0..<p.hogs {
+                group.add(1)
+                go {
+                    rounds.set(i, Hog.run(p.hogKind, stop: stop, poll: { preemptionPoint() }))
+                    group.done()
+                }
+            }
+            let out = WakeupWorkload.probe(p, window: context.window(), progress: context.progress,
+                                           sleepUntil: RuntimeBridge.sleep(until:))
+            stop.set()
+            group.wait()
+            return out
+        }
+        var all = counters.merging(runtimeCounters) { a, _ in a }
+        all["hog_rounds"] = rounds.total
+        return WorkloadResult(latency: latency, counters: all)
+    }
+}

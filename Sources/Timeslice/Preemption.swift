@@ -41,6 +41,17 @@ final class PreemptionController {
 
     var needsSysmonTicks: Bool { mode != .cooperative }
 
+    /// When sysmon must next look at the running Ps: the earliest end of a slice.
+    func nextSliceEnd(_ processors: [Processor], now: UInt64) -> UInt64? {
+        guard needsSysmonTicks else { return nil }
+        var earliest = UInt64.max
+        for p in processors where p.currentStatus == .running {
+            let start = p.sliceStart.load(ordering: .relaxed)
+            if start != 0 { earliest = min(earliest, start &+ sliceNanoseconds) }
+        }
+        return earliest == .max ? nil : earliest
+    }
+
     func set(mode: PreemptionMode, sliceNanoseconds: UInt64) {
         slice.store(sliceNanoseconds, ordering: .relaxed)
         let raw: UInt8 = mode == .cooperative ? 0 : mode == .polling ? 1 : 2
@@ -56,10 +67,14 @@ final class PreemptionController {
         if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
             p.sysmonScheduleTick = tick
             p.sysmonScheduleSeen = now
-            return false
         }
         let mode = self.mode
-        guard mode != .cooperative, now - p.sysmonScheduleSeen >= sliceNanoseconds else { return false }
+        guard mode != .cooperative else { return false }
+        // The slice start stamped at switch-in when known (exact), else when sysmon
+        // first saw this tick (up to one sysmon period late, Go's method).
+        let stamped = p.sliceStart.load(ordering: .relaxed)
+        let start = stamped != 0 && stamped <= now ? stamped : p.sysmonScheduleSeen
+        guard now - start >= sliceNanoseconds else { return false }
         guard let m = p.machine, let header = ts_load_curg(m.header)
         else { return false }
         let firstRequest = ts_exchange_u32(&header.pointee.preempt_request, 1) == 0

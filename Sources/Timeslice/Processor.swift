@@ -18,6 +18,9 @@ final class Processor {
     let status = Atomic<UInt32>(ProcessorStatus.idle.rawValue)
     /// Bumped on every schedule; sysmon compares samples to spot a G that ran a whole slice.
     let scheduleTick = Atomic<UInt32>(0)
+    /// Monotonic time the current G's slice began (preemptive modes only; 0 = unknown).
+    /// Written by the holding M at each non-inherited switch-in; read by sysmon.
+    let sliceStart = Atomic<UInt64>(0)
     /// Bumped on every blockingCall entry; sysmon compares samples to spot a long call.
     let syscallTick = Atomic<UInt32>(0)
     let timers = TimerHeap()

@@ -411,7 +411,12 @@ final class Scheduler {
     /// Switches to `g` and handles why it came back.
     private func execute(_ g: Goroutine, on m: Machine, inheritsTime: Bool) {
         let p = m.processor!
-        if !inheritsTime { p.scheduleTick.wrappingAdd(1, ordering: .relaxed) }
+        if !inheritsTime {
+            p.scheduleTick.wrappingAdd(1, ordering: .relaxed)
+            // One clock read per switch, only when sysmon enforces a slice: it lets
+            // sysmon wake exactly when the slice ends instead of sampling ticks.
+            if preemption.needsSysmonTicks { p.sliceStart.store(ts_monotonic_ns(), ordering: .relaxed) }
+        }
         g.status.store(GoroutineStatus.running.rawValue, ordering: .relaxed)
         m.current = g
         ts_store_curg(m.header, g.header)

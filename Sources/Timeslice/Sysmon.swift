@@ -64,6 +64,9 @@ final class Sysmon {
             let earliest = scheduler.earliestTimer()
             let now = ts_monotonic_ns()
             if earliest > now { wait = min(wait, max(earliest - now, 20_000)) }
+            if let sliceEnd = scheduler.preemption.nextSliceEnd(scheduler.processors, now: now) {
+                wait = min(wait, sliceEnd > now ? max(sliceEnd - now, 20_000) : 20_000)
+            }
             _ = ts_futex_wait(stopWord, 0, Int64(wait))
             if ts_load_u32(stopWord) != 0 { break }
 

@@ -143,17 +143,25 @@ public struct BenchReport: Codable, Sendable {
     }
 
     public func table() -> String {
-        var lines = [String(format: "%-18@ %12@ %12@ %10@", "benchmark" as NSString, "maxProcs=1" as NSString,
-                            "maxProcs=2" as NSString, "target" as NSString)]
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        func number(_ value: Double) -> String {
+            let text = String(format: "%.1f", value)
+            return String(repeating: " ", count: max(0, 12 - text.count)) + text
+        }
+        var header = pad("benchmark", 18)
+        for r in results {
+            let label = "procs=\(r.maxProcs)"
+            header += String(repeating: " ", count: max(0, 12 - label.count)) + label
+        }
+        var lines = [header + "      target"]
         let rows: [(String, KeyPath<MicroBenchmarkResult, Double>)] = [
             ("yield_ns", \.yieldNanoseconds), ("chan_ns", \.channelNanoseconds),
             ("spawn_join_ns", \.spawnJoinNanoseconds), ("parked_rss_bytes", \.parkedRSSBytes),
         ]
         for (name, path) in rows {
-            var cells = results.map { String(format: "%12.1f", $0[keyPath: path]) }
-            while cells.count < 2 { cells.append(String(repeating: " ", count: 11) + "-") }
-            lines.append(String(format: "%-18@ ", name as NSString) + cells.joined(separator: " ")
-                         + String(format: " %10.0f", targets[name] ?? 0))
+            lines.append(pad(name, 18) + results.map { number($0[keyPath: path]) }.joined() + number(targets[name] ?? 0))
         }
         return lines.joined(separator: "\n")
     }

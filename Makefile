@@ -5,7 +5,9 @@ SWIFT        ?= swift
 TEST_TIMEOUT ?= 3600
 RELEASE_BIN  := .build/release/timeslice
 
-.PHONY: all deps deps-optional build release run test bench notebooks clean
+RESULTS      ?= results
+
+.PHONY: all deps deps-optional build release run test bench notebooks go-baseline clean
 
 all: build
 
@@ -31,6 +33,16 @@ bench: release
 test: deps
 	$(SWIFT) build --build-tests
 	timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test --skip-build
+	scripts/test-notebooks.sh
+
+# Executes every notebook headless against the newest runs under $(RESULTS); PNGs land beside them.
+notebooks:
+	scripts/notebooks.sh $(RESULTS)
+
+# The Go reference program (issue 7), when go is installed.
+go-baseline:
+	@if command -v go >/dev/null; then cd baselines/go && go build -o ../../.build-go/timeslice-go-baseline .; \
+	 else echo "go not installed: skipping baselines/go"; fi
 
 clean:
 	rm -rf .build

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Writes Tests/Fixtures/results-small/: a tiny results tree in the lab's schema (version 1,
+Sources/TimesliceLab/Results) for the notebook test (scripts/test-notebooks.sh).
+
+Everything in it is SYNTHETIC: latencies are drawn from fixed-seed distributions, not
+measured. Every results.json says so in `environment.fixture`, `environment.kernelRelease`,
+`environment.cpuModel`, `environment.hypervisor` and `warnings`, and the notebooks put that
+label first in every figure title.
+
+The .hgrm files are real HdrHistogram output: samples are recorded into `hdrh` histograms
+(1 ns .. 60 s, 3 significant digits, as the lab's LatencyRecorder) and written with
+`output_percentile_distribution(f, 1.0)`; `latency_ns` in results.json and summary.csv come from
+the same histograms, so the three files agree.
+
+One experiment per notebook family, each with 2-3 configurations, including a `starved` one,
+a `timeout`, an `unavailable` and an older quickstart run that the notebooks must not pick:
+
+    quickstart/            2025-01-01T00-00-00Z (older, 1 config) and 2025-01-02T00-00-00Z
+    timeslice-sweep/       time slice 100us, 1ms, 10ms
+    pinned-vs-unpinned/    threads unpinned vs pinned to CPU 1
+    open-loop-tail/        cooperative vs async, plus a timed-out configuration
+    baselines-starvation/  timeslice vs go vs go with async preemption off (starved)
+
+Run from anywhere:  python3 Tests/Fixtures/make_fixture.py   (needs the hdrhistogram package)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import shutil
+from pathlib import Path
+
+from hdrh.histogram import HdrHistogram
+
+OUT = Path(__file__).resolve().parent / "results-small"
+LABEL = "synthetic latencies from Tests/Fixtures/make_fixture.py; not a measurement"
+
+ENVIRONMENT = {
+    "fixture": LABEL,
+    "kernelRelease": "fixture",
+    "cmdline": "fixture (synthetic)",
+    "cpuModel": "no CPU (fixture)",
+    "hypervisor": "none (fixture)",
+    "onlineCPUs": "0-1",
+    "allowedCPUs": "0-1",
+    "isolatedCPUs": "",
+    "nohzFull": "",
+    "rcuNocbs": "",
+    "smtActive": False,
+    "governors": {},
+    "cgroup": {"cpuPath": "/sys/fs/cgroup/cpu", "cpuset": "0-1", "version": 1},
+    "numa": {"nodes": [{"cpus": "0-1", "distances": [10], "id": 0, "memoryBytes": 4294967296}]},
+    "topology": {
+        "cpus": [{"coreID": i, "id": i, "nodeID": 0, "packageID": 0, "siblings": str(i)} for i in (0, 1)],
+        "online": "0-1",
+    },
+    "isolation": {"cmdline": "fixture (synthetic)", "isolcpus": "", "isolcpusFlags": [], "nohzFull": "",
+                  "problems": [], "rcuNocbs": "", "sysfsIsolated": ""},
+    "defaultMaxProcs": 2,
+}
+
+MEANING = {
+    "wakeup": "wake-up lateness (actual - intended)",
+    "open_loop": "response time from intended arrival",
+}
+
+LATENCY_COLUMNS = ["count", "mean", "stddev", "min", "p50", "p90", "p99", "p999", "p9999", "max",
+                   "jitter_max_min", "jitter_p99_p50"]
+CSV_LEADING = ["id", "repetition", "runtime", "max_procs", "preemption", "time_slice", "placement",
+               "lock_os_thread", "numa_node", "status"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthetic samples (ns)
+
+
+def lognormal(rng: random.Random, n: int, median_ns: float, sigma: float) -> list[int]:
+    return [max(1, int(rng.lognormvariate(math.log(median_ns), sigma))) for _ in range(n)]
+
+
+def with_tail(rng: random.Random, base: list[int], fraction: float, low_ns: float, high_ns: float) -> list[int]:
+    """Replaces `fraction` of the samples by values uniform in [low, high]: a scheduling tail."""
+    out = list(base)
+    for i in rng.sample(range(len(out)), max(1, int(len(out) * fraction))):
+        out[i] = int(rng.uniform(low_ns, high_ns))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Result records, as ResultsDocument / ConfigResult encode them
+
+
+def point_id(point: dict) -> str:
+    """The lab's MatrixPoint.id for the axes present in `point`."""
+    keys = [("runtime", "rt"), ("max_procs", "procs"), ("preemption", "preempt"), ("time_slice", "slice"),
+            ("placement", "place"), ("lock_os_thread", "lock"), ("numa_node", "numa")]
+    parts = []
+    for axis, key in keys:
+        if axis not in point:
+            continue
+        v = point[axis]
+        if isinstance(v, dict) and "explicit" in v:
+            v = "cpus" + "+".join(map(str, v["explicit"]))
+        elif isinstance(v, bool):
+            v = "true" if v else "false"
+        parts.append(f"{key}={v}")
+    return ",".join(parts)
+
+
+def summarize(h: HdrHistogram) -> dict:
+    s = {
+        "count": h.get_total_count(),
+        "mean": h.get_mean_value(),
+        "stddev": h.get_stddev(),
+        "min": h.get_min_value(),
+        "p50": h.get_value_at_percentile(50),
+        "p90": h.get_value_at_percentile(90),
+        "p99": h.get_value_at_percentile(99),
+        "p999": h.get_value_at_percentile(99.9),
+        "p9999": h.get_value_at_percentile(99.99),
+        "max": h.get_max_value(),
+    }
+    s["jitter_max_min"] = s["max"] - s["min"]
+    s["jitter_p99_p50"] = s["p99"] - s["p50"]
+    return s
+
+
+def config(run_dir: Path, point: dict, workload: dict, status: str = "ok", samples: list[int] | None = None,
+           reason: str | None = None, counters: dict | None = None, placement: dict | None = None,
+           elapsed: float = 3.2) -> dict:
+    cid = point_id(point)
+    rec = {"id": cid, "config": {"point": point, "workload": workload}, "status": status,
+           "counters": counters or {}, "repetition": 1, "elapsed_seconds": elapsed, "files": {}}
+    if reason:
+        rec["reason"] = reason
+    if placement:
+        rec["placement"] = placement
+    if samples:
+        h = HdrHistogram(1, 60_000_000_000, 3)
+        for v in samples:
+            h.record_value(v)
+        rec["latency_ns"] = summarize(h)
+        buf = io.BytesIO()
+        h.output_percentile_distribution(buf, 1.0)
+        name = f"{cid}.hgrm"  # ids here only use file-name-safe characters (ResultsWriter.fileStem)
+        (run_dir / name).write_bytes(buf.getvalue())
+        rec["files"]["hgrm"] = name
+    return rec
+
+
+def csv_field(v) -> str:
+    s = "" if v is None else str(v)
+    return '"' + s.replace('"', '""') + '"' if any(ch in s for ch in ',"\n\r') else s
+
+
+def summary_csv(configs: list[dict]) -> str:
+    lines = [",".join(CSV_LEADING + LATENCY_COLUMNS + ["placement_verified", "reason"])]
+    for c in configs:
+        p = c["config"]["point"]
+        place = p.get("placement")
+        if isinstance(place, dict) and "explicit" in place:
+            place = "cpus" + "+".join(map(str, place["explicit"]))
+        axes = [p.get("runtime"), p.get("max_procs"), p.get("preemption"), p.get("time_slice"), place,
+                None if "lock_os_thread" not in p else ("true" if p["lock_os_thread"] else "false"), p.get("numa_node")]
+        row = [c["id"], c["repetition"], *axes, c["status"]]
+        lat = c.get("latency_ns")
+        if lat:
+            row += [lat["count"], f"{lat['mean']:.1f}", f"{lat['stddev']:.1f}"] + [lat[k] for k in LATENCY_COLUMNS[3:]]
+        else:
+            row += [None] * len(LATENCY_COLUMNS)
+        verified = (c.get("placement") or {}).get("verified")
+        row += [None if verified is None else ("true" if verified else "false"), c.get("reason")]
+        lines.append(",".join(csv_field(v) for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def write_run(experiment: str, stamp: str, spec: dict, build) -> None:
+    """`build(run_dir)` returns the configs; the run directory is results-small/<experiment>/<stamp>."""
+    run_dir = OUT / experiment / stamp
+    run_dir.mkdir(parents=True)
+    configs = build(run_dir)
+    started = stamp[:13] + ":" + stamp[14:16] + ":" + stamp[17:]
+    doc = {
+        "schema_version": 1,
+        "experiment": experiment,
+        "spec": spec,
+        "environment": ENVIRONMENT,
+        "warnings": [f"FIXTURE: {LABEL}"],
+        "latency_meaning": MEANING[spec["workload"]["kind"]],
+        "started_at": started,
+        "finished_at": started[:-3] + "30Z",
+        "options": {},
+        "planned": len(configs),
+        "configs": configs,
+    }
+    (run_dir / "summary.csv").write_text(summary_csv(configs), encoding="utf-8")
+    (run_dir / "results.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def spec(name: str, description: str, matrix: dict, workload: dict, include=None) -> dict:
+    s = {"schema_version": 1, "name": name, "description": f"FIXTURE: {description}", "matrix": matrix,
+         "workload": workload, "duration": "3s", "warmup": "200ms", "repetitions": 1, "seed": 1,
+         "starvation_timeout": "3s"}
+    if include:
+        s["include"] = include
+    return s
+
+
+# ----------------------------------------------------------------------------------------------
+# The runs
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    rng = random.Random(20251125)
+    wakeup = {"kind": "wakeup", "interval": "1ms", "hogs": 1, "hog_kind": "tight"}
+    starved = "probe never ran within 3s"
+
+    def ts(preempt, slice_="10ms", place="none"):
+        return {"runtime": "timeslice", "max_procs": 1, "preemption": preempt, "time_slice": slice_,
+                "placement": place, "lock_os_thread": False}
+
+    # quickstart: an older run, then the newest one with a starved configuration.
+    qs_spec = spec("quickstart", "cooperative vs async starvation at 1 P", {"runtime": ["timeslice"],
+                   "max_procs": [1], "preemption": ["cooperative", "async"], "time_slice": ["10ms"],
+                   "placement": ["none"]}, wakeup, include=[{"runtime": "threads", "placement": "none"}])
+    write_run("quickstart", "2025-01-01T00-00-00Z", qs_spec, lambda d: [
+        config(d, {"runtime": "threads", "placement": "none"}, wakeup,
+               samples=lognormal(rng, 2800, 30_000, 0.4))])
+    write_run("quickstart", "2025-01-02T00-00-00Z", qs_spec, lambda d: [
+        config(d, ts("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.4,
+               counters={"preemptions_requested": 0, "preemptions_delivered": 0}),
+        config(d, ts("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 40_000, 0.5), 0.01, 2e6, 10.5e6),
+               counters={"preemptions_requested": 310, "preemptions_delivered": 298, "preemptions_deferred": 12}),
+        config(d, {"runtime": "threads", "placement": "none"}, wakeup,
+               samples=with_tail(rng, lognormal(rng, 2930, 28_000, 0.4), 0.005, 1e6, 5e6),
+               counters={"missed_periods": 3, "samples_warmup_discarded": 199}),
+    ])
+
+    # timeslice-sweep: the tail follows the slice.
+    sweep_spec = spec("timeslice-sweep", "time slice sweep", {"runtime": ["timeslice"], "max_procs": [1],
+                      "preemption": ["async"], "time_slice": ["100us", "1ms", "10ms"]}, wakeup)
+    write_run("timeslice-sweep", "2025-01-02T01-00-00Z", sweep_spec, lambda d: [
+        config(d, ts("async", s), wakeup,
+               samples=with_tail(rng, lognormal(rng, 2900, 20_000 + slice_ns / 20, 0.5), 0.02, slice_ns / 2, slice_ns * 1.1))
+        for s, slice_ns in (("100us", 100e3), ("1ms", 1e6), ("10ms", 10e6))
+    ])
+
+    # pinned-vs-unpinned: placement reports as the lab writes them.
+    pin_spec = spec("pinned-vs-unpinned", "pinned vs unpinned threads", {"runtime": ["threads"],
+                    "placement": ["none", {"explicit": [1]}]}, {**wakeup, "hogs": 0})
+    pinned_report = {"requested": {"explicit": [1]}, "worker_cpus": [[1]], "verified": True,
+                     "threads": [{"worker": 0, "requested": [1], "allowed_after": [1], "observed_cpu": 1,
+                                  "verified": True}],
+                     "warnings": ["CPU 1 is not isolated (isolcpus/nohz_full not set for it)"]}
+    write_run("pinned-vs-unpinned", "2025-01-02T02-00-00Z", pin_spec, lambda d: [
+        config(d, {"runtime": "threads", "placement": "none"}, {**wakeup, "hogs": 0},
+               samples=with_tail(rng, lognormal(rng, 2950, 25_000, 0.6), 0.01, 0.5e6, 4e6)),
+        config(d, {"runtime": "threads", "placement": {"explicit": [1]}}, {**wakeup, "hogs": 0},
+               samples=with_tail(rng, lognormal(rng, 2990, 14_000, 0.2), 0.002, 0.5e6, 3e6), placement=pinned_report),
+    ])
+
+    # open-loop-tail: bimodal service (99.5 % 1us, 0.5 % 1ms); cooperative scheduling lets the
+    # slow requests block fast ones (head-of-line blocking), async preemption cuts that tail.
+    ol = {"kind": "open_loop", "rate": 100000.0, "fast_service": "1us", "slow_service": "1ms",
+          "slow_fraction": 0.005, "workers": 2}
+    ol_spec = spec("open-loop-tail", "open-loop bimodal service", {"runtime": ["timeslice"], "max_procs": [2],
+                   "preemption": ["cooperative", "async"], "time_slice": ["100us"]}, ol)
+
+    def olp(preempt):
+        return {**ts(preempt, "100us"), "max_procs": 2}
+
+    write_run("open-loop-tail", "2025-01-02T03-00-00Z", ol_spec, lambda d: [
+        config(d, olp("cooperative"), ol, samples=with_tail(rng, lognormal(rng, 20000, 3_000, 0.5), 0.03, 0.2e6, 2e6)),
+        config(d, olp("async"), ol, samples=with_tail(rng, lognormal(rng, 20000, 3_000, 0.5), 0.006, 0.05e6, 1.1e6)),
+        config(d, {**olp("polling")}, ol, status="timeout", elapsed=16.4,
+               reason="killed by the watchdog after 16.4s (deadline 16.4s)"),
+    ])
+
+    # baselines-starvation: the go rows as issue 7 describes them.
+    def gop(preempt):
+        return {"runtime": "go", "max_procs": 1, "preemption": preempt, "placement": "none", "lock_os_thread": False}
+
+    bs_spec = spec("baselines-starvation", "tight-loop starvation across runtimes",
+                   {"runtime": ["timeslice", "go"], "max_procs": [1], "preemption": ["async", "cooperative"]}, wakeup,
+                   )
+    write_run("baselines-starvation", "2025-01-02T04-00-00Z", bs_spec, lambda d: [
+        config(d, ts("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 40_000, 0.5), 0.01, 2e6, 10.5e6)),
+        config(d, gop("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 500_000, 0.6), 0.02, 10e6, 21e6)),
+        config(d, gop("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.3),
+    ])
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module timeslice/baselines/go
+
+go 1.19

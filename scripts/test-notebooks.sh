@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Test: every notebook runs headless against the fixture run Tests/Fixtures/results-small/ and
+# draws what it should. Used by `make test`. Exits non-zero on any failure.
+#
+# The fixture is copied to a temporary directory first, so the PNGs the notebooks write do not
+# land in the committed fixture. After the one-time pip install, the execution must finish
+# within $NOTEBOOK_TEST_TIMEOUT seconds (default 180).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+fixture="Tests/Fixtures/results-small"
+limit="${NOTEBOOK_TEST_TIMEOUT:-180}"
+fail() { echo "test-notebooks: FAIL: $*" >&2; exit 1; }
+
+[ -d "$fixture" ] || fail "$fixture is missing (python3 Tests/Fixtures/make_fixture.py writes it)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/timeslice-notebooks.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cp -R "$fixture" "$work/results"
+
+# Install (or confirm) the venv outside the deadline: a cold pip install is network-bound.
+if [ ! -x .venv/bin/jupyter ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$(sha256sum requirements.txt | cut -d' ' -f1)" ]; then
+    # A run against an empty root installs the requirements and executes nothing measurable.
+    mkdir -p "$work/empty"
+    NOTEBOOKS_OUT="$work/out-empty" scripts/notebooks.sh "$work/empty" >/dev/null
+fi
+
+start=$(date +%s)
+REQUIRE_RUNS=1 NOTEBOOKS_OUT="$work/out" timeout --signal=KILL "$limit" scripts/notebooks.sh "$work/results" \
+    || fail "scripts/notebooks.sh failed or exceeded ${limit}s against the fixture"
+elapsed=$(( $(date +%s) - start ))
+
+# Every notebook drew its figures into the newest run of its experiments.
+expect() { # run-directory png...
+    local dir="$work/results/$1"; shift
+    for png in "$@"; do
+        [ -s "$dir/$png" ] || fail "$1/$png was not written"
+        [ "$(head -c 8 "$dir/$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "$dir/$png is not a PNG"
+    done
+}
+expect quickstart/2025-01-02T00-00-00Z quickstart-percentiles.png quickstart-cdf.png quickstart-outcome.png
+expect timeslice-sweep/2025-01-02T01-00-00Z timeslice-sweep-percentiles.png timeslice-sweep-cdf.png timeslice-sweep-vs-slice.png
+expect pinned-vs-unpinned/2025-01-02T02-00-00Z pinned-vs-unpinned-percentiles.png pinned-vs-unpinned-cdf.png pinned-vs-unpinned-placement.png
+expect open-loop-tail/2025-01-02T03-00-00Z open-loop-tail-percentiles.png open-loop-tail-cdf.png open-loop-tail-tail.png
+expect baselines-starvation/2025-01-02T04-00-00Z baselines-starvation-percentiles.png baselines-starvation-cdf.png baselines-starvation-runtimes.png
+
+# The older quickstart run must not have been chosen.
+if ls "$work/results/quickstart/2025-01-01T00-00-00Z"/*.png >/dev/null 2>&1; then
+    fail "a notebook read the older quickstart run instead of the newest"
+fi
+
+# Non-ok configurations are shown with status and reason, and the fixture is self-consistent.
+RESULTS="$work/results" OUT="$work/out" PYTHONPATH="$repo/notebooks" .venv/bin/python - <<'PY' || exit 1
+import json, os, sys
+from pathlib import Path
+import timeslice_plots as tp
+
+root, out = Path(os.environ["RESULTS"]), Path(os.environ["OUT"])
+problems = []
+for exp in ("quickstart", "timeslice-sweep", "pinned-vs-unpinned", "open-loop-tail", "baselines-starvation"):
+    run = tp.newest_run(root, exp)
+    problems += [f"{exp}: {p}" for p in tp.verify_run(run)]
+    table = tp.config_table(run)
+    for _, row in table[table["status"] != "ok"].iterrows():
+        if row["p50"] or row["max"] or not row["reason"]:
+            problems.append(f"{exp}: {row['config']} ({row['status']}) shows numbers or lacks a reason")
+
+def text_of(nb):
+    cells = json.loads((out / nb).read_text())["cells"]
+    return "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/html", ""))
+                     for c in cells for o in c.get("outputs", []))
+
+for nb, needles in {"starvation.ipynb": ["starved", "probe never ran within 3s", "FIXTURE"],
+                    "open-loop-tails.ipynb": ["timeout", "killed by the watchdog"],
+                    "baselines.ipynb": ["starved", "rt=go"]}.items():
+    text = text_of(nb)
+    problems += [f"{nb}: output lacks {n!r}" for n in needles if n not in text]
+if problems:
+    print("test-notebooks: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY
+
+echo "test-notebooks: ok (5 notebooks against $fixture in ${elapsed}s)"

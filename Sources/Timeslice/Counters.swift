@@ -38,6 +38,10 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var preemptionsForeign: UInt64 = 0
     /// OS threads created for Ms.
     public var threadsCreated: UInt64 = 0
+    /// Ms retired because their goroutine exited while locked to them.
+    public var threadsRetired: UInt64 = 0
+    /// Ps handed to a locked M so it could run its goroutine.
+    public var lockedHandoffs: UInt64 = 0
 
     public init() {}
 
@@ -57,6 +61,7 @@ final class CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsDeferred, preemptionsHonoured
         case preemptionsDropped, preemptionsResent, preemptionsForeign, threadsCreated
+        case threadsRetired, lockedHandoffs
     }
     private let values: UnsafeMutablePointer<Atomic<UInt64>>
 
@@ -97,5 +102,7 @@ final class CounterBlock {
         c.preemptionsResent += value(.preemptionsResent)
         c.preemptionsForeign += value(.preemptionsForeign)
         c.threadsCreated += value(.threadsCreated)
+        c.threadsRetired += value(.threadsRetired)
+        c.lockedHandoffs += value(.lockedHandoffs)
     }
 }

@@ -31,8 +31,12 @@ final class Goroutine {
     /// Set by a waker before readying a G parked on a channel: whether the
     /// operation completed (false: the channel was closed).
     @exclusivity(unchecked) var wakeSucceeded = false
-    /// The M this G is locked to (LockOSThread), or nil. Written by the G itself.
+    /// The M this G is locked to (LockOSThread), or nil. Written by the G itself
+    /// (while running, preemption disabled); read by whichever M dequeues it.
     @exclusivity(unchecked) var lockedMachine: Machine?
+    /// Nesting counts of lockOSThread: the user's and the runtime's. The G only.
+    @exclusivity(unchecked) var lockedExternal: UInt32 = 0
+    @exclusivity(unchecked) var lockedInternal: UInt32 = 0
 
     init(scheduler: Scheduler, stack: GoroutineStack) {
         self.scheduler = scheduler
@@ -75,6 +79,8 @@ final class Goroutine {
         header.pointee.sp = ts_context_make(stack.low, stack.high, goroutineEntry, header)
         wakeSucceeded = false
         lockedMachine = nil
+        lockedExternal = 0
+        lockedInternal = 0
         status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
     }
 }

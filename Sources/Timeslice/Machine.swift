@@ -34,8 +34,11 @@ final class Machine {
     @exclusivity(unchecked) var previousProcessor: Processor?
     /// The goroutine running on this M (nil on g0). Written by this M only.
     @exclusivity(unchecked) var current: Goroutine?
-    /// The goroutine locked to this M (LockOSThread), or nil.
+    /// The goroutine locked to this M (LockOSThread), or nil. Set and cleared by
+    /// that goroutine while it runs here; read by this M's loop.
     @exclusivity(unchecked) var lockedGoroutine: Goroutine?
+    /// Set when a goroutine exited while locked: the thread exits instead of being reused.
+    @exclusivity(unchecked) var retired = false
     /// Steal-order randomness; this M only.
     @exclusivity(unchecked) var random: FastRandom
 

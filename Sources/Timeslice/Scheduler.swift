@@ -131,8 +131,10 @@ final class Scheduler {
     /// Returns the number of threads still running goroutines that never yielded.
     func shutdown(waitNanoseconds: UInt64) -> Int {
         stopping.store(true, ordering: .sequentiallyConsistent)
+        // Every M, not just the idle ones: an M waiting for its locked goroutine
+        // sleeps outside the idle list. Spurious wakes are harmless.
         lock.withLock {
-            for m in idleMachines { m.wake() }
+            for m in machines { m.wake() }
         }
         sysmon.stop()
         let deadline = ts_monotonic_ns() + waitNanoseconds
@@ -390,9 +392,24 @@ final class Scheduler {
                 acquire(p, by: m)
             }
         }
-        while let (g, inheritsTime) = findRunnable(m) {
+        while !m.retired {
+            if let locked = m.lockedGoroutine {
+                // This M serves only its locked goroutine (LockOSThread.swift).
+                guard waitForLockedGoroutine(m) else { break }
+                execute(locked, on: m, inheritsTime: false)
+                continue
+            }
+            guard let (g, inheritsTime) = findRunnable(m) else { break }
             if m.spinning { stopSpinning(m) }
+            if let target = g.lockedMachine, target !== m {
+                handOffToLockedMachine(g, target, from: m)
+                continue
+            }
             execute(g, on: m, inheritsTime: inheritsTime)
+        }
+        if m.retired, let p = m.processor {
+            m.processor = nil
+            handOff(p)
         }
         ts_thread_teardown(m.header)
         _ = ts_fetch_sub_u32(liveThreads, 1)
@@ -442,6 +459,13 @@ final class Scheduler {
                 Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
             }
         case .exit:
+            if g.lockedMachine === m {
+                // Exited while locked: the thread may carry state the goroutine
+                // changed, so it is retired rather than reused (Go's semantics).
+                m.lockedGoroutine = nil
+                m.retired = true
+                counters.add(.threadsRetired)
+            }
             recycle(g, cache: m.processor)
         case .preempted:
             m.processor?.counters.add(.preemptionsDelivered)

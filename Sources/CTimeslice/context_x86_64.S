@@ -18,9 +18,18 @@ ts_context_switch:
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)          // *save_sp = sp
     movq %rsi, %rsp            // sp = load_sp
+    // ldmxcsr and fldcw are slow and the values rarely differ between
+    // contexts: reload only what changed (the saved words are still at 0(%rdi)).
+    movq (%rdi), %rax
+    movl (%rax), %ecx          // our MXCSR, as just saved
+    cmpl (%rsp), %ecx
+    je 1f
     ldmxcsr (%rsp)
+1:  movw 4(%rax), %cx          // our x87 control word
+    cmpw 4(%rsp), %cx
+    je 2f
     fldcw 4(%rsp)
-    addq $8, %rsp
+2:  addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13

@@ -30,111 +30,155 @@ public final class Channel<Element> {
         buffer.deallocate()
     }
 
+    // send and receive avoid generic helpers instantiated with Optional<Element>
+    // (withRuntimeEntry<R>, closures returning Element?): unspecialized, each
+    // would look up generic metadata on every call.
+
     /// Sends `value`, waiting until a receiver takes it (unbuffered) or there is
     /// room (buffered). Sending on a closed channel traps.
     public func send(_ value: Element) {
-        withRuntimeEntry("Channel.send") { g, m in
-            lock.lock()
-            if closed {
-                lock.unlock()
-                fatalError("timeslice: send on closed channel")
-            }
-            if let w = receivers.popFirst() {
-                w.pointee.element!.assumingMemoryBound(to: Element?.self).pointee = value
-                let receiver = Goroutine.from(opaque: w.pointee.goroutine)
-                receiver.wakeSucceeded = true
-                lock.unlock()
-                m.scheduler.ready(receiver)
-                return
-            }
-            if count < capacity {
-                (buffer + (head + count) % capacity).initialize(to: value)
-                count += 1
-                lock.unlock()
-                return
-            }
-            var slot: Element? = value
-            let me = Goroutine.from(header: g)
-            me.wakeSucceeded = false
-            withUnsafeMutablePointer(to: &slot) { slotPointer in
-                var waiter = Waiter(goroutine: me.opaque, element: UnsafeMutableRawPointer(slotPointer))
-                withUnsafeMutablePointer(to: &waiter) { w in
-                    senders.append(w)
-                    parkCurrent(releasing: lock)
-                }
-            }
-            if !me.wakeSucceeded { fatalError("timeslice: send on closed channel") }
+        let g = enterRuntime("Channel.send")
+        defer { enablePreemption(g) }
+        lock.lock()
+        if closed {
+            lock.unlock()
+            fatalError("timeslice: send on closed channel")
         }
+        if let w = receivers.popFirst() {
+            w.pointee.element!.assumingMemoryBound(to: Element.self).initialize(to: value)
+            let receiver = w.pointee.goroutine
+            lock.unlock()
+            markWoken(receiver, succeeded: true)
+            readyFromCurrentMachine(receiver)
+            return
+        }
+        if count < capacity {
+            (buffer + (head + count) % capacity).initialize(to: value)
+            count += 1
+            lock.unlock()
+            return
+        }
+        let slot = ElementSlot<Element>(for: g)
+        slot.pointer.initialize(to: value)
+        let handedOver = parkAsWaiter(g, element: slot.pointer, in: &senders)
+        if !handedOver { slot.pointer.deinitialize(count: 1) }
+        slot.release()
+        if !handedOver { fatalError("timeslice: send on closed channel") }
     }
 
     /// Receives the next element, waiting for one; nil once the channel is
     /// closed and drained.
     public func receive() -> Element? {
-        withRuntimeEntry("Channel.receive") { g, m in
-            lock.lock()
-            if let w = senders.popFirst() {
-                let sender = Goroutine.from(opaque: w.pointee.goroutine)
-                let senderSlot = w.pointee.element!.assumingMemoryBound(to: Element?.self)
-                let value: Element
-                if capacity == 0 {
-                    value = senderSlot.pointee.take()!
-                } else {
-                    // Buffer full: take its head, move the sender's element to the tail.
-                    value = (buffer + head).move()
-                    (buffer + head).initialize(to: senderSlot.pointee.take()!)
-                    head = (head + 1) % capacity
-                }
-                sender.wakeSucceeded = true
-                lock.unlock()
-                m.scheduler.ready(sender)
-                return value
-            }
-            if count > 0 {
-                let value = (buffer + head).move()
+        let g = enterRuntime("Channel.receive")
+        defer { enablePreemption(g) }
+        lock.lock()
+        if let w = senders.popFirst() {
+            let senderSlot = w.pointee.element!.assumingMemoryBound(to: Element.self)
+            let value: Element
+            if capacity == 0 {
+                value = senderSlot.move()
+            } else {
+                // Buffer full: take its head, move the sender's element to the tail.
+                value = (buffer + head).move()
+                (buffer + head).moveInitialize(from: senderSlot, count: 1)
                 head = (head + 1) % capacity
-                count -= 1
-                lock.unlock()
-                return value
             }
-            if closed {
-                lock.unlock()
-                return nil
-            }
-            var slot: Element? = nil
-            let me = Goroutine.from(header: g)
+            let sender = w.pointee.goroutine
+            lock.unlock()
+            markWoken(sender, succeeded: true)
+            readyFromCurrentMachine(sender)
+            return value
+        }
+        if count > 0 {
+            let value = (buffer + head).move()
+            head = (head + 1) % capacity
+            count -= 1
+            lock.unlock()
+            return value
+        }
+        if closed {
+            lock.unlock()
+            return nil
+        }
+        let slot = ElementSlot<Element>(for: g)
+        defer { slot.release() }
+        guard parkAsWaiter(g, element: slot.pointer, in: &receivers) else { return nil }
+        return slot.pointer.move()
+    }
+
+    /// Parks the running goroutine (channel lock held) as a waiter whose element
+    /// lives at `element`; returns whether the operation completed (false: closed).
+    @inline(__always)
+    private func parkAsWaiter(_ g: UnsafeMutablePointer<ts_g>, element: UnsafeMutablePointer<Element>,
+                              in queue: inout WaitQueue) -> Bool {
+        Unmanaged<Goroutine>.fromOpaque(g.pointee.owner)._withUnsafeGuaranteedRef { me in
             me.wakeSucceeded = false
-            withUnsafeMutablePointer(to: &slot) { slotPointer in
-                var waiter = Waiter(goroutine: me.opaque, element: UnsafeMutableRawPointer(slotPointer))
-                withUnsafeMutablePointer(to: &waiter) { w in
-                    receivers.append(w)
-                    parkCurrent(releasing: lock)
-                }
+            var waiter = Waiter(goroutine: me.opaque, element: UnsafeMutableRawPointer(element))
+            withUnsafeMutablePointer(to: &waiter) { w in
+                queue.append(w)
+                parkCurrent(releasing: lock)
             }
-            return me.wakeSucceeded ? slot : nil
+            return me.wakeSucceeded
         }
     }
 
     /// Closes the channel: pending and future receives drain the buffer and then
     /// return nil; waiting senders trap. Closing twice traps.
     public func close() {
-        withRuntimeEntry("Channel.close") { _, m in
+        withRuntimeEntry("Channel.close") { _, _ in
             lock.lock()
             if closed {
                 lock.unlock()
                 fatalError("timeslice: close of closed channel")
             }
             closed = true
-            var woken: [Goroutine] = []
-            while let w = receivers.popFirst() { woken.append(Goroutine.from(opaque: w.pointee.goroutine)) }
-            while let w = senders.popFirst() { woken.append(Goroutine.from(opaque: w.pointee.goroutine)) }
-            for g in woken { g.wakeSucceeded = false }
+            var woken: [UInt] = []
+            while let w = receivers.popFirst() { woken.append(w.pointee.goroutine) }
+            while let w = senders.popFirst() { woken.append(w.pointee.goroutine) }
             lock.unlock()
-            for g in woken { m.scheduler.ready(g, next: false) }
+            for g in woken {
+                markWoken(g, succeeded: false)
+                readyFromCurrentMachine(g, next: false)
+            }
         }
     }
 
     /// Elements buffered now (racy snapshot).
     public var bufferedCount: Int { lock.withLock { count } }
+}
+
+/// Where a parked channel operation keeps its element: the goroutine's scratch
+/// bytes when the element fits, else a heap cell.
+struct ElementSlot<Element> {
+    let pointer: UnsafeMutablePointer<Element>
+    private let onHeap: Bool
+
+    @inline(__always)
+    init(for g: UnsafeMutablePointer<ts_g>) {
+        if MemoryLayout<Element>.size <= Goroutine.scratchBytes && MemoryLayout<Element>.alignment <= 16 {
+            let scratch = Unmanaged<Goroutine>.fromOpaque(g.pointee.owner)._withUnsafeGuaranteedRef { $0.scratch }
+            pointer = scratch.bindMemory(to: Element.self, capacity: 1)
+            onHeap = false
+        } else {
+            pointer = .allocate(capacity: 1)
+            onHeap = true
+        }
+    }
+
+    /// Frees a heap cell; the element must already be moved out or deinitialized.
+    @inline(__always)
+    func release() {
+        if onHeap { pointer.deallocate() }
+    }
+}
+
+/// Records a parked goroutine's outcome before it is readied. Runs after the
+/// waiter left the queue under the lock, so only this waker touches it.
+@inline(__always)
+func markWoken(_ goroutine: UInt, succeeded: Bool) {
+    Unmanaged<Goroutine>.fromOpaque(UnsafeRawPointer(bitPattern: goroutine)!)._withUnsafeGuaranteedRef {
+        $0.wakeSucceeded = succeeded
+    }
 }
 
 extension Channel: Sequence {

@@ -55,8 +55,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     }
 }
 
-/// The live counters of one P or M.
-final class CounterBlock {
+/// The live counters of one P or M: a struct over raw storage, so bumping a
+/// counter on the schedule path costs no reference counting. The owner frees it.
+struct CounterBlock {
     enum Kind: Int, CaseIterable {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsDeferred, preemptionsHonoured
@@ -70,7 +71,7 @@ final class CounterBlock {
         for i in 0..<Kind.allCases.count { (values + i).initialize(to: Atomic(0)) }
     }
 
-    deinit {
+    func deallocate() {
         values.deinitialize(count: Kind.allCases.count)
         values.deallocate()
     }

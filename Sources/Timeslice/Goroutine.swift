@@ -33,10 +33,16 @@ final class Goroutine {
     @exclusivity(unchecked) var wakeSucceeded = false
     /// The M this G is locked to (LockOSThread), or nil. Written by the G itself
     /// (while running, preemption disabled); read by whichever M dequeues it.
-    @exclusivity(unchecked) var lockedMachine: Machine?
+    @exclusivity(unchecked) unowned(unsafe) var lockedMachine: Machine?
     /// Nesting counts of lockOSThread: the user's and the runtime's. The G only.
     @exclusivity(unchecked) var lockedExternal: UInt32 = 0
     @exclusivity(unchecked) var lockedInternal: UInt32 = 0
+
+    /// 64 bytes (16-aligned) where a parked channel operation keeps its element:
+    /// no allocation and no generic temporaries on the park path. Only this
+    /// goroutine's own channel operation uses it, while it is parked.
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: Goroutine.scratchBytes, alignment: 16)
+    static let scratchBytes = 64
 
     init(scheduler: Scheduler, stack: GoroutineStack) {
         self.scheduler = scheduler
@@ -51,6 +57,7 @@ final class Goroutine {
 
     deinit {
         header.deallocate()
+        scratch.deallocate()
     }
 
     var id: UInt64 { header.pointee.id }

@@ -15,28 +15,39 @@ enum SwitchReason: UInt32 {
     case syscallNoProcessor = 5  // left blockingCall and found no P; g0 queues it globally
 }
 
+// References between G, M and P are unowned(unsafe): the scheduler keeps every
+// G (allGoroutines), P (processors) and M (machines) alive for its whole life,
+// and retain/release on these hot links cost more than the rest of a switch.
 final class Machine {
     let header: UnsafeMutablePointer<ts_m>
     let id: Int
     unowned(unsafe) let scheduler: Scheduler
+    /// The same scheduler, for +0 borrowing on hot paths.
+    let schedulerRef: Unmanaged<Scheduler>
     let counters = CounterBlock()
 
     /// The P this M holds, or nil. Written only by this M's thread, except that a
     /// waker sets `nextProcessor` (under the scheduler lock) for it to adopt.
-    @exclusivity(unchecked) var processor: Processor?
+    var processor: Processor? {
+        get { processorRef?.takeUnretainedValue() }
+        set { processorRef = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    /// Storage of `processor`, unretained: the schedule path borrows it with
+    /// `_withUnsafeGuaranteedRef`, which costs no reference counting.
+    @exclusivity(unchecked) var processorRef: Unmanaged<Processor>?
     /// A P handed over by startMachine, adopted when this M wakes. Guarded by the scheduler lock.
-    @exclusivity(unchecked) var nextProcessor: Processor?
+    @exclusivity(unchecked) unowned(unsafe) var nextProcessor: Processor?
     /// Whether the M should start out spinning (set with nextProcessor).
     @exclusivity(unchecked) var nextSpinning = false
     /// True while this M looks for work to steal; counted in Scheduler.spinningMachines.
     @exclusivity(unchecked) var spinning = false
     /// The P given up on entering blockingCall, tried first on the way out.
-    @exclusivity(unchecked) var previousProcessor: Processor?
+    @exclusivity(unchecked) unowned(unsafe) var previousProcessor: Processor?
     /// The goroutine running on this M (nil on g0). Written by this M only.
-    @exclusivity(unchecked) var current: Goroutine?
+    @exclusivity(unchecked) unowned(unsafe) var current: Goroutine?
     /// The goroutine locked to this M (LockOSThread), or nil. Set and cleared by
     /// that goroutine while it runs here; read by this M's loop.
-    @exclusivity(unchecked) var lockedGoroutine: Goroutine?
+    @exclusivity(unchecked) unowned(unsafe) var lockedGoroutine: Goroutine?
     /// Set when a goroutine exited while locked: the thread exits instead of being reused.
     @exclusivity(unchecked) var retired = false
     /// Steal-order randomness; this M only.
@@ -45,13 +56,17 @@ final class Machine {
     init(id: Int, scheduler: Scheduler) {
         self.id = id
         self.scheduler = scheduler
+        schedulerRef = Unmanaged.passUnretained(scheduler)
         random = FastRandom(seed: UInt64(id + 1) &* 0x9E37_79B9_7F4A_7C15 ^ ts_monotonic_ns())
         header = .allocate(capacity: 1)
         header.initialize(to: ts_m())
         header.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
     }
 
-    deinit { header.deallocate() }
+    deinit {
+        header.deallocate()
+        counters.deallocate()
+    }
 
     /// The M running the calling thread, or nil on a thread the runtime does not own.
     @inline(__always)

@@ -47,8 +47,11 @@ struct WaitQueue {
 struct Waiter {
     /// The parked goroutine (unretained: the scheduler keeps every G alive).
     let goroutine: UInt
-    /// Where a channel operation's element is read from or written to: an
-    /// Optional<Element> in the parked goroutine's frame.
+    /// Where a channel operation's element is read from or written to: one
+    /// Element of stack storage in the parked goroutine's frame. A parked sender's
+    /// slot is initialized (the receiver moves it out); a parked receiver's slot
+    /// is uninitialized (the sender initializes it). `Goroutine.wakeSucceeded`
+    /// tells the woken goroutine which happened.
     var element: UnsafeMutableRawPointer?
     var next: UnsafeMutablePointer<Waiter>?
     var previous: UnsafeMutablePointer<Waiter>?

@@ -21,23 +21,34 @@ public enum PreemptionMode: String, Codable, CaseIterable, Sendable {
     case cooperative, polling, async
 }
 
-final class PreemptionController {
-    private let modeWord = Atomic<UInt8>(0)
-    private let slice = Atomic<UInt64>(10_000_000)
+/// A struct over raw storage (no reference counting: execute() reads the mode
+/// on every switch). The scheduler frees it.
+struct PreemptionController {
+    private let modeStorage: UnsafeMutablePointer<Atomic<UInt8>>
+    private let sliceStorage: UnsafeMutablePointer<Atomic<UInt64>>
 
     init(mode: PreemptionMode, sliceNanoseconds: UInt64) {
+        modeStorage = .allocate(capacity: 1)
+        modeStorage.initialize(to: Atomic(0))
+        sliceStorage = .allocate(capacity: 1)
+        sliceStorage.initialize(to: Atomic(10_000_000))
         set(mode: mode, sliceNanoseconds: sliceNanoseconds)
     }
 
+    func deallocate() {
+        modeStorage.deallocate()
+        sliceStorage.deallocate()
+    }
+
     var mode: PreemptionMode {
-        switch modeWord.load(ordering: .relaxed) {
+        switch modeStorage.pointee.load(ordering: .relaxed) {
         case 1: return .polling
         case 2: return .async
         default: return .cooperative
         }
     }
 
-    var sliceNanoseconds: UInt64 { slice.load(ordering: .relaxed) }
+    var sliceNanoseconds: UInt64 { sliceStorage.pointee.load(ordering: .relaxed) }
 
     var needsSysmonTicks: Bool { mode != .cooperative }
 
@@ -53,9 +64,9 @@ final class PreemptionController {
     }
 
     func set(mode: PreemptionMode, sliceNanoseconds: UInt64) {
-        slice.store(sliceNanoseconds, ordering: .relaxed)
+        sliceStorage.pointee.store(sliceNanoseconds, ordering: .relaxed)
         let raw: UInt8 = mode == .cooperative ? 0 : mode == .polling ? 1 : 2
-        modeWord.store(raw, ordering: .relaxed)
+        modeStorage.pointee.store(raw, ordering: .relaxed)
     }
 
     /// sysmon, for a P in `running` status: returns true if it requested (or

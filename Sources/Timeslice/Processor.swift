@@ -26,7 +26,7 @@ final class Processor {
     let timers = TimerHeap()
     let counters = CounterBlock()
     /// The M holding this P. Written by the acquiring M; read by sysmon for preemption.
-    @exclusivity(unchecked) var machine: Machine?
+    @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
     /// Dead goroutines kept for reuse. Owner M only.
     @exclusivity(unchecked) var freeGoroutines: [Goroutine] = []
 
@@ -39,6 +39,11 @@ final class Processor {
     init(id: Int, runQueueCapacity: Int) {
         self.id = id
         runQueue = LocalRunQueue(capacity: runQueueCapacity)
+    }
+
+    deinit {
+        runQueue.deallocate()
+        counters.deallocate()
     }
 
     var currentStatus: ProcessorStatus { ProcessorStatus(rawValue: status.load(ordering: .acquiring))! }

@@ -12,27 +12,29 @@
 //     running G): it inherits the time slice, which makes ping-pong pairs cheap.
 //     Thieves may take it too, but only when the ring is empty.
 // Memory ordering
-//   - tail.store(release) publishes the slot written just before it; thieves
+//   - tailWord.pointee.store(release) publishes the slot written just before it; thieves
 //     load tail with acquire before reading slots.
 //   - head CAS (acquiring+releasing): a successful CAS by a thief hands the slots
 //     it read over to it, and the owner's acquire load of head before reusing a
 //     slot orders that reuse after the thief's read.
+// It is a struct of pointers (no reference counting on the schedule path); the
+// owner frees it once with deallocate().
 // Entries are opaque non-zero words (a retained-elsewhere Goroutine pointer in
 // the runtime, plain integers in tests). Capacity is a power of two; the runtime
 // uses 256 and the tests a tiny one so that every wrap-around is exercised.
 import Synchronization
 
-final class LocalRunQueue {
+struct LocalRunQueue {
     let capacity: UInt32
     private let mask: UInt32
     /// Consumers' index. CAS by the owner (pop) and by thieves (grab).
-    private let head = Atomic<UInt32>(0)
+    private let headWord: UnsafeMutablePointer<Atomic<UInt32>>
     /// Producer's index. Stored only by the owner.
-    private let tail = Atomic<UInt32>(0)
+    private let tailWord: UnsafeMutablePointer<Atomic<UInt32>>
     /// Ring slots. Written by the owner only; read by anyone between head and tail.
     private let slots: UnsafeMutablePointer<Atomic<UInt>>
     /// The G to run next, or 0. Exchanged by the owner, CAS'd by thieves.
-    private let runnextSlot = Atomic<UInt>(0)
+    private let runnextWord: UnsafeMutablePointer<Atomic<UInt>>
 
     init(capacity: Int = 256) {
         precondition(capacity >= 2 && capacity.nonzeroBitCount == 1, "run queue capacity must be a power of two")
@@ -40,20 +42,30 @@ final class LocalRunQueue {
         self.mask = UInt32(capacity - 1)
         slots = .allocate(capacity: capacity)
         for i in 0..<capacity { (slots + i).initialize(to: Atomic<UInt>(0)) }
+        headWord = .allocate(capacity: 1)
+        headWord.initialize(to: Atomic(0))
+        tailWord = .allocate(capacity: 1)
+        tailWord.initialize(to: Atomic(0))
+        runnextWord = .allocate(capacity: 1)
+        runnextWord.initialize(to: Atomic(0))
     }
 
-    deinit {
+    /// Frees the storage; the queue must not be used afterwards.
+    func deallocate() {
         slots.deinitialize(count: Int(capacity))
         slots.deallocate()
+        headWord.deallocate()
+        tailWord.deallocate()
+        runnextWord.deallocate()
     }
 
     /// Number of entries, racy by nature (for schedtrace and heuristics).
     var count: Int {
         while true {
-            let h = head.load(ordering: .acquiring)
-            let t = tail.load(ordering: .acquiring)
-            if h == head.load(ordering: .acquiring) {
-                return Int(t &- h) + (runnextSlot.load(ordering: .relaxed) != 0 ? 1 : 0)
+            let h = headWord.pointee.load(ordering: .acquiring)
+            let t = tailWord.pointee.load(ordering: .acquiring)
+            if h == headWord.pointee.load(ordering: .acquiring) {
+                return Int(t &- h) + (runnextWord.pointee.load(ordering: .relaxed) != 0 ? 1 : 0)
             }
         }
     }
@@ -62,10 +74,10 @@ final class LocalRunQueue {
     /// dance, where a false "non-empty" only costs a retry.
     var isEmpty: Bool {
         while true {
-            let h = head.load(ordering: .acquiring)
-            let t = tail.load(ordering: .acquiring)
-            let next = runnextSlot.load(ordering: .acquiring)
-            if tail.load(ordering: .acquiring) == t {
+            let h = headWord.pointee.load(ordering: .acquiring)
+            let t = tailWord.pointee.load(ordering: .acquiring)
+            let next = runnextWord.pointee.load(ordering: .acquiring)
+            if tailWord.pointee.load(ordering: .acquiring) == t {
                 return h == t && next == 0
             }
         }
@@ -78,16 +90,16 @@ final class LocalRunQueue {
     func push(_ entry: UInt, next: Bool) -> [UInt]? {
         var entry = entry
         if next {
-            let old = runnextSlot.exchange(entry, ordering: .acquiringAndReleasing)
+            let old = runnextWord.pointee.exchange(entry, ordering: .acquiringAndReleasing)
             if old == 0 { return nil }
             entry = old
         }
         while true {
-            let h = head.load(ordering: .acquiring)
-            let t = tail.load(ordering: .relaxed)
+            let h = headWord.pointee.load(ordering: .acquiring)
+            let t = tailWord.pointee.load(ordering: .relaxed)
             if t &- h < capacity {
                 slots[Int(t & mask)].store(entry, ordering: .relaxed)
-                tail.store(t &+ 1, ordering: .releasing)
+                tailWord.pointee.store(t &+ 1, ordering: .releasing)
                 return nil
             }
             if let batch = takeHalfForOverflow(entry, head: h, tail: t) { return batch }
@@ -102,7 +114,7 @@ final class LocalRunQueue {
         var batch: [UInt] = []
         batch.reserveCapacity(Int(n) + 1)
         for i in 0..<n { batch.append(slots[Int((h &+ i) & mask)].load(ordering: .relaxed)) }
-        if !head.compareExchange(expected: h, desired: h &+ n, ordering: .acquiringAndReleasing).exchanged {
+        if !headWord.pointee.compareExchange(expected: h, desired: h &+ n, ordering: .acquiringAndReleasing).exchanged {
             return nil
         }
         batch.append(entry)
@@ -112,19 +124,19 @@ final class LocalRunQueue {
     /// Owner only. Takes runnext first, then the head of the ring.
     /// `inheritsTime` is true for runnext: it continues the current time slice.
     func pop() -> (entry: UInt, inheritsTime: Bool)? {
-        var next = runnextSlot.load(ordering: .relaxed)
+        var next = runnextWord.pointee.load(ordering: .relaxed)
         while next != 0 {
-            let (exchanged, original) = runnextSlot.compareExchange(
+            let (exchanged, original) = runnextWord.pointee.compareExchange(
                 expected: next, desired: 0, ordering: .acquiringAndReleasing)
             if exchanged { return (next, true) }
             next = original
         }
         while true {
-            let h = head.load(ordering: .acquiring)
-            let t = tail.load(ordering: .relaxed)
+            let h = headWord.pointee.load(ordering: .acquiring)
+            let t = tailWord.pointee.load(ordering: .relaxed)
             if t == h { return nil }
             let entry = slots[Int(h & mask)].load(ordering: .relaxed)
-            if head.compareExchange(expected: h, desired: h &+ 1, ordering: .acquiringAndReleasing).exchanged {
+            if headWord.pointee.compareExchange(expected: h, desired: h &+ 1, ordering: .acquiringAndReleasing).exchanged {
                 return (entry, false)
             }
         }
@@ -141,17 +153,17 @@ final class LocalRunQueue {
     /// (which must be empty; the caller owns it) without publishing them, and
     /// returns how many were grabbed. Go's runqgrab.
     private func grab(into thief: LocalRunQueue, stealRunnext: Bool) -> UInt32 {
-        let thiefTail = thief.tail.load(ordering: .relaxed)
+        let thiefTail = thief.tailWord.pointee.load(ordering: .relaxed)
         while true {
-            let h = head.load(ordering: .acquiring)
-            let t = tail.load(ordering: .acquiring)
+            let h = headWord.pointee.load(ordering: .acquiring)
+            let t = tailWord.pointee.load(ordering: .acquiring)
             var n = t &- h
             n = n &- n / 2
             if n == 0 {
                 if stealRunnext {
-                    let next = runnextSlot.load(ordering: .acquiring)
+                    let next = runnextWord.pointee.load(ordering: .acquiring)
                     if next != 0 {
-                        if runnextSlot.compareExchange(expected: next, desired: 0, ordering: .acquiringAndReleasing).exchanged {
+                        if runnextWord.pointee.compareExchange(expected: next, desired: 0, ordering: .acquiringAndReleasing).exchanged {
                             thief.slots[Int(thiefTail & thief.mask)].store(next, ordering: .relaxed)
                             return 1
                         }
@@ -165,7 +177,7 @@ final class LocalRunQueue {
                 let entry = slots[Int((h &+ i) & mask)].load(ordering: .relaxed)
                 thief.slots[Int((thiefTail &+ i) & thief.mask)].store(entry, ordering: .relaxed)
             }
-            if head.compareExchange(expected: h, desired: h &+ n, ordering: .acquiringAndReleasing).exchanged {
+            if headWord.pointee.compareExchange(expected: h, desired: h &+ n, ordering: .acquiringAndReleasing).exchanged {
                 return n
             }
         }
@@ -175,16 +187,16 @@ final class LocalRunQueue {
     /// queue, returns one entry to run and keeps the rest in its own ring.
     func steal(from victim: LocalRunQueue, stealRunnext: Bool) -> (entry: UInt, count: Int)? {
         precondition(victim.capacity <= capacity, "steal from a larger queue could overflow")
-        let t = tail.load(ordering: .relaxed)
+        let t = tailWord.pointee.load(ordering: .relaxed)
         var n = victim.grab(into: self, stealRunnext: stealRunnext)
         if n == 0 { return nil }
         let stolen = Int(n)
         n -= 1
         let entry = slots[Int((t &+ n) & mask)].load(ordering: .relaxed)
         if n == 0 { return (entry, stolen) }
-        let h = head.load(ordering: .acquiring)
+        let h = headWord.pointee.load(ordering: .acquiring)
         guard t &- h &+ n < capacity else { fatalError("stolen batch overflows the thief's queue") }
-        tail.store(t &+ n, ordering: .releasing)
+        tailWord.pointee.store(t &+ n, ordering: .releasing)
         return (entry, stolen)
     }
 }

@@ -137,8 +137,7 @@ public func yield() {
         return
     }
     disablePreemption(g)
-    Machine.current!.processor!.counters.add(.yields)
-    switchToScheduler(.yield)
+    switchToScheduler(.yield)   // counted on g0
     enablePreemption(g)
 }
 
@@ -172,6 +171,7 @@ public func sleep(nanoseconds: UInt64) {
         // takes that lock, which g0 releases only once we are off our stack.
         // Lock order: timer heap, then scheduler (timerMayNeedAttention).
         p.timers.lock.lock()
+        m.scheduler.pendingTimers.wrappingAdd(1, ordering: .sequentiallyConsistent)
         p.timers.insertLocked(deadline: deadline, goroutine: UInt(bitPattern: g.pointee.owner))
         m.scheduler.timerMayNeedAttention(deadline: deadline)
         parkCurrent(releasing: p.timers.lock)

@@ -42,6 +42,33 @@ func withRuntimeEntry<R>(_ operation: StaticString, _ body: (UnsafeMutablePointe
     return body(g, Machine.current!)
 }
 
+/// Non-generic form of withRuntimeEntry for generic callers (Channel): disables
+/// preemption and returns the goroutine and its M; the caller re-enables it.
+@inline(__always)
+func enterRuntime(_ operation: StaticString) -> UnsafeMutablePointer<ts_g> {
+    guard let g = ts_current_g() else {
+        fatalError("timeslice: \(operation) must be called from a goroutine (inside Runtime.run)")
+    }
+    disablePreemption(g)
+    if g.pointee.in_syscall != 0 {
+        fatalError("timeslice: \(operation) called inside blockingCall; the body of blockingCall must not use the runtime")
+    }
+    return g
+}
+
+/// Readies a parked goroutine from runtime code on an M, borrowing the M, its
+/// scheduler and the goroutine at +0 (no reference counting).
+@inline(__always)
+func readyFromCurrentMachine(_ goroutine: UInt, next: Bool = true) {
+    Unmanaged<Machine>.fromOpaque(ts_current_m().unsafelyUnwrapped.pointee.owner)._withUnsafeGuaranteedRef { m in
+        m.schedulerRef._withUnsafeGuaranteedRef { scheduler in
+            Unmanaged<Goroutine>.fromOpaque(UnsafeRawPointer(bitPattern: goroutine)!)._withUnsafeGuaranteedRef { g in
+                scheduler.ready(g, next: next)
+            }
+        }
+    }
+}
+
 /// Runs `body` with preemption disabled when called on a goroutine (for code
 /// that takes a lock and may also run on threads the runtime does not own).
 @inline(__always)

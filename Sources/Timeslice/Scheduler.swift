@@ -74,6 +74,10 @@ final class Scheduler {
     let timerSleeperDeadline = Atomic<UInt64>(0)
 
     let stopping = Atomic<Bool>(false)
+    /// Timers in every P's heap; lets the schedule path skip the clock and the
+    /// heaps when there are none. Incremented before insertion, decremented
+    /// after removal, so it never reads 0 while a timer exists.
+    let pendingTimers = Atomic<Int>(0)
     let nextGoroutineID = Atomic<UInt64>(0)
     /// Goroutines spawned and not yet exited.
     let liveGoroutines = Atomic<Int>(0)
@@ -104,7 +108,11 @@ final class Scheduler {
         liveThreads.initialize(to: 0)
     }
 
-    deinit { liveThreads.deallocate() }
+    deinit {
+        liveThreads.deallocate()
+        counters.deallocate()
+        preemption.deallocate()
+    }
 
     // MARK: Start and shutdown
 
@@ -278,8 +286,9 @@ final class Scheduler {
     /// Makes a parked G runnable, on the caller's P when it has one (runnext, so it
     /// runs soon and inherits the slice, like Go's ready()), else globally.
     func ready(_ g: Goroutine, next: Bool = true) {
-        if let p = Machine.current?.processor {
-            putLocal(g, on: p, next: next)
+        if let m = ts_current_m(), let pRef = Unmanaged<Machine>.fromOpaque(m.pointee.owner)
+            ._withUnsafeGuaranteedRef({ $0.processorRef }) {
+            pRef._withUnsafeGuaranteedRef { p in putLocal(g, on: p, next: next) }
         } else {
             putGlobal(g)
         }
@@ -393,19 +402,22 @@ final class Scheduler {
             }
         }
         while !m.retired {
-            if let locked = m.lockedGoroutine {
+            if m.lockedGoroutine != nil {
                 // This M serves only its locked goroutine (LockOSThread.swift).
                 guard waitForLockedGoroutine(m) else { break }
+                unowned(unsafe) let locked = m.lockedGoroutine!
                 execute(locked, on: m, inheritsTime: false)
                 continue
             }
-            guard let (g, inheritsTime) = findRunnable(m) else { break }
+            guard let (entry, inheritsTime) = findRunnable(m) else { break }
             if m.spinning { stopSpinning(m) }
-            if let target = g.lockedMachine, target !== m {
-                handOffToLockedMachine(g, target, from: m)
-                continue
+            Unmanaged<Goroutine>.fromOpaque(UnsafeRawPointer(bitPattern: entry)!)._withUnsafeGuaranteedRef { g in
+                if g.lockedMachine != nil && g.lockedMachine !== m {
+                    handOffToLockedMachine(g, g.lockedMachine!, from: m)
+                } else {
+                    execute(g, on: m, inheritsTime: inheritsTime)
+                }
             }
-            execute(g, on: m, inheritsTime: inheritsTime)
         }
         if m.retired, let p = m.processor {
             m.processor = nil
@@ -427,7 +439,12 @@ final class Scheduler {
 
     /// Switches to `g` and handles why it came back.
     private func execute(_ g: Goroutine, on m: Machine, inheritsTime: Bool) {
-        let p = m.processor!
+        // Borrow the P at +0: no retain/release on the hottest path (the scheduler
+        // keeps every P alive).
+        m.processorRef!._withUnsafeGuaranteedRef { p in execute(g, on: m, holding: p, inheritsTime: inheritsTime) }
+    }
+
+    private func execute(_ g: Goroutine, on m: Machine, holding p: Processor, inheritsTime: Bool) {
         if !inheritsTime {
             p.scheduleTick.wrappingAdd(1, ordering: .relaxed)
             // One clock read per switch, only when sysmon enforces a slice: it lets
@@ -446,11 +463,12 @@ final class Scheduler {
         ts_store_curg(m.header, nil)
         m.current = nil
 
-        let reason = SwitchReason(rawValue: m.header.pointee.switch_reason) ?? .none
+        let reason = SwitchReason(rawValue: m.header.pointee.switch_reason).unsafelyUnwrapped
         m.header.pointee.switch_reason = 0
         switch reason {
         case .yield:
-            putLocal(g, on: m.processor!, next: false)
+            p.counters.add(.yields)
+            putLocal(g, on: p, next: false)
         case .park:
             g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
             m.processor?.counters.add(.parks)
@@ -487,7 +505,7 @@ final class Scheduler {
 
     /// Returns the next G for `m` to run, blocking (parking the M) until there is
     /// one; nil when the runtime shuts down. Go's findRunnable.
-    private func findRunnable(_ m: Machine) -> (Goroutine, Bool)? {
+    private func findRunnable(_ m: Machine) -> (UInt, Bool)? {
         top: while true {
             if stopping.load(ordering: .relaxed) {
                 if let p = m.processor {
@@ -501,32 +519,24 @@ final class Scheduler {
                 }
                 return nil
             }
-            guard let p = m.processor else {
+            guard let pRef = m.processorRef else {
                 if !stopMachine(m) { return nil }
                 continue top
             }
-            // Read the clock only when some timer exists (a vDSO call costs more
-            // than the rest of a yield).
-            let anyTimer = earliestTimer() != .max
+            let found = pRef._withUnsafeGuaranteedRef { p in findLocalWork(m, p) }
+            if let found { return found }
+            unowned(unsafe) let p = m.processor!
+            let anyTimer = pendingTimers.load(ordering: .sequentiallyConsistent) > 0
             let now = anyTimer ? ts_monotonic_ns() : 0
-            if anyTimer { runExpiredTimers(of: p, onto: p, now: now) }
-
-            // Fairness: now and then look at the global queue first.
-            if p.scheduleTick.load(ordering: .relaxed) % 61 == 0,
-               let g = takeGlobal(into: p, max: 1) {
-                return (g, false)
-            }
-            if let (entry, inherits) = p.runQueue.pop() { return (Goroutine.from(opaque: entry), inherits) }
-            if let g = takeGlobal(into: p, max: 0) { return (g, false) }
-
             // Other Ps' expired timers, whatever the spinning budget: a sleeper must
             // not wait for an M that happens to have nothing else to do.
             if anyTimer {
-                for other in processors where other !== p {
-                    runExpiredTimers(of: other, onto: p, now: now)
+                for index in processors.indices {
+                    unowned(unsafe) let other = processors[index]
+                    if other !== p { runExpiredTimers(of: other, onto: p, now: now) }
                 }
             }
-            if let (entry, inherits) = p.runQueue.pop() { return (Goroutine.from(opaque: entry), inherits) }
+            if let (entry, inherits) = p.runQueue.pop() { return (entry, inherits) }
 
             // Steal, as a spinning M, if not too many already spin.
             let busy = maxProcs - idleProcessorCount.load(ordering: .sequentiallyConsistent)
@@ -536,7 +546,7 @@ final class Scheduler {
                     spinningMachines.wrappingAdd(1, ordering: .sequentiallyConsistent)
                     m.counters.add(.spins)
                 }
-                if let g = stealWork(m, into: p) { return (g, false) }
+                if let g = stealWork(m, into: p) { return (g.opaque, false) }
             }
 
             // Nothing: give up the P, then re-check under the spinning protocol.
@@ -544,7 +554,7 @@ final class Scheduler {
             if stopping.load(ordering: .relaxed) { lock.unlock(); continue top }
             if let g = takeGlobalLocked(into: p, max: 0) {
                 lock.unlock()
-                return (g, false)
+                return (g.opaque, false)
             }
             m.processor = nil
             pushIdleProcessorLocked(p)
@@ -564,6 +574,26 @@ final class Scheduler {
             }
             if !stopMachine(m) { return nil }
         }
+    }
+
+    /// The local part of findRunnable (own timers, fairness tick, own queue,
+    /// global queue), with the P borrowed at +0.
+    @inline(__always)
+    private func findLocalWork(_ m: Machine, _ p: Processor) -> (UInt, Bool)? {
+        // Read the clock only when some timer exists (a vDSO call costs more
+        // than the rest of a yield).
+        let anyTimer = pendingTimers.load(ordering: .sequentiallyConsistent) > 0
+        let now = anyTimer ? ts_monotonic_ns() : 0
+        if anyTimer { runExpiredTimers(of: p, onto: p, now: now) }
+
+        // Fairness: now and then look at the global queue first.
+        if p.scheduleTick.load(ordering: .relaxed) % 61 == 0,
+           let g = takeGlobal(into: p, max: 1) {
+            return (g.opaque, false)
+        }
+        if let (entry, inherits) = p.runQueue.pop() { return (entry, inherits) }
+        if let g = takeGlobal(into: p, max: 0) { return (g.opaque, false) }
+        return nil
     }
 
     /// After giving up spinning: if some run queue, the global queue or an overdue
@@ -650,13 +680,19 @@ final class Scheduler {
     // MARK: Timers
 
     func earliestTimer() -> UInt64 {
-        processors.reduce(UInt64.max) { min($0, $1.timers.earliest.load(ordering: .sequentiallyConsistent)) }
+        var earliest = UInt64.max
+        for index in processors.indices {
+            unowned(unsafe) let p = processors[index]
+            earliest = min(earliest, p.timers.earliest.load(ordering: .sequentiallyConsistent))
+        }
+        return earliest
     }
 
     /// Readies the Gs whose timers on `source` are due, onto `target` (owned by the caller).
     private func runExpiredTimers(of source: Processor, onto target: Processor, now: UInt64) {
         let due = source.timers.takeExpired(now: now)
         guard !due.isEmpty else { return }
+        pendingTimers.wrappingSubtract(due.count, ordering: .sequentiallyConsistent)
         for entry in due { putLocal(Goroutine.from(opaque: entry), on: target, next: false) }
         if due.count > 1 { wakeIdleProcessor() }
     }

@@ -7,6 +7,7 @@ import XCTest
 final class RunQueueTests: XCTestCase {
     func testFIFOOrderAndRunnextFirst() {
         let q = LocalRunQueue(capacity: 256)
+        defer { q.deallocate() }
         for i in 1...100 { XCTAssertNil(q.push(UInt(i), next: false)) }
         XCTAssertNil(q.push(1000, next: true))
         XCTAssertEqual(q.count, 101)
@@ -87,6 +88,7 @@ final class RunQueueTests: XCTestCase {
 
     private func runStealRound(capacity: Int, entries: Int, thieves: Int) {
         let owner = LocalRunQueue(capacity: capacity)
+        defer { owner.deallocate() }
         let seen = UnsafeMutablePointer<UInt8>.allocate(capacity: entries + 1)
         seen.initialize(repeating: 0, count: entries + 1)
         defer { seen.deallocate() }
@@ -106,6 +108,7 @@ final class RunQueueTests: XCTestCase {
             group.enter()
             Thread {
                 let mine = LocalRunQueue(capacity: capacity)
+                defer { mine.deallocate() }
                 while true {
                     let finished = __atomicLoad(done)
                     if let (e, _) = mine.steal(from: owner, stealRunnext: true) {

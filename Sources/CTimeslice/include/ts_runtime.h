@@ -46,8 +46,11 @@ typedef struct ts_m {
 
 
 // Thread-local pointers to the running M and G. Only the owning thread writes them.
-extern __thread ts_m *ts_tls_m;
-extern __thread ts_g *ts_tls_g;
+// initial-exec: a direct %fs-relative load instead of a __tls_get_addr call on
+// every access (the runtime is linked into the executable or a library loaded
+// at start-up, never dlopen'ed later).
+extern __thread ts_m *ts_tls_m __attribute__((tls_model("initial-exec")));
+extern __thread ts_g *ts_tls_g __attribute__((tls_model("initial-exec")));
 
 static inline ts_m *ts_current_m(void) { return ts_tls_m; }
 static inline ts_g *ts_current_g(void) { return ts_tls_g; }

@@ -1,11 +1,14 @@
 // The wakeup probe as a goroutine (the main goroutine) with hogs as goroutines. At 1 P under
 // cooperative preemption a tight hog never yields: the probe starves and the child's monitor
 // reports it. `polling` hogs call preemptionPoint(); async preemption needs neither.
+// With `lock_os_thread` the probe wires itself to its OS thread for the whole measurement
+// (Go's runtime.LockOSThread), so each wake-up also pays the locked M's P handoff.
 import Timeslice
 
 extension WakeupWorkload {
     func runTimeslice(_ context: WorkloadContext) throws -> WorkloadResult {
         let p = self.p
+        let lock = context.configuration.point.lockOSThread ?? false
         let stop = StopFlag()
         let rounds = HogCounters(count: p.hogs)
         let ((latency, counters), runtimeCounters) = try RuntimeBridge.run(context) { () -> (LatencyRecorder, [String: UInt64]) in
@@ -17,8 +20,12 @@ extension WakeupWorkload {
                     group.done()
                 }
             }
-            let out = WakeupWorkload.probe(p, window: context.window(), progress: context.progress,
+            if lock { lockOSThread() }
+            var out = WakeupWorkload.probe(p, window: context.window(), progress: context.progress,
                                            sleepUntil: RuntimeBridge.sleep(until:))
+            // Read before unlocking: evidence in results.json that the probe really was locked.
+            out.1["probe_locked_os_thread"] = isLockedToOSThread ? 1 : 0
+            if lock { unlockOSThread() }
             stop.set()
             group.wait()
             return out

@@ -1,8 +1,19 @@
-// Work-stealing imbalance: one goroutine spawns all of a round's `tasks` on its own P, each
-// burning `task_work` of CPU; idle Ps must steal to finish early. Each sample is the makespan
-// of one round; the runtime's `steals` counter shows how the work moved.
+// Work-stealing imbalance: one goroutine spawns every task of a round onto its own P, so all
+// the work starts in one run queue and the other Ps get some only by stealing it. A round is a
+// burst of `tasks` goroutines of uneven sizes (exponential, mean `task_work`, drawn once from
+// the seed: every round runs the same list, so rounds differ only in how they were scheduled);
+// the spawner waits for the round to finish before the next.
 //
-// Only the parameters live here until the timeslice variant is written (it needs the runtime).
+// Latency sample: one task, from just before its `go` to the end of its work, so it includes
+// the time it sat in a queue. Counters: the runtime's `steals`, the tasks that ran on another
+// OS thread than the one that spawned them (`tasks_moved`), and each round's makespan. At
+// max_procs 1 nothing moves; at 2 the idle P should steal half a queue at a time, and both the
+// task latencies and the makespan should drop towards half.
+//
+// Only the timeslice variant exists: "all tasks on one P" has no meaning for plain threads.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct WorkStealingParameters: Hashable, Sendable {
     public var tasks = 256
@@ -18,6 +29,11 @@ public struct WorkStealingParameters: Hashable, Sendable {
 
 public struct WorkStealingWorkload: Workload {
     let p: WorkStealingParameters
+    /// Tests only: in the first round, the first task to start spins until some task has
+    /// started on another OS thread than its spawner's, so that a steal is certain rather than
+    /// likely (as in the runtime's own steal test). Never set by experiment files; ignored at
+    /// one P, where it would wait forever.
+    var holdFirstTaskUntilMoved = false
 
     public init(parameters: WorkloadSpec) throws {
         guard case .workStealing(let p) = parameters else { throw WorkloadFailure("not a work_stealing spec") }
@@ -25,6 +41,18 @@ public struct WorkStealingWorkload: Workload {
     }
 
     public func run(_ context: WorkloadContext) throws -> WorkloadResult {
-        throw Variants.unavailable(context.configuration.point.runtime, "work_stealing")
+        switch context.configuration.point.runtime {
+        case .timeslice: return try runTimeslice(context)
+        case let other: throw Variants.unavailable(other, "work_stealing")
+        }
+    }
+
+    /// Nanoseconds of work of each task of a round: exponential with mean `task_work`, from the
+    /// seed. The same for every round and every rerun of the same file.
+    static func taskSizes(_ p: WorkStealingParameters, seed: UInt64) -> [UInt64] {
+        var random = SplitMix64(seed: seed)
+        return (0..<p.tasks).map { _ in
+            UInt64((-log1p(-random.nextUnit()) * Double(p.taskWorkNanoseconds)).rounded())
+        }
     }
 }

@@ -31,7 +31,7 @@ public enum WorkloadSpec: Hashable, Sendable {
         case .throughput: return "time per work unit"
         case .spawnJoin: return "spawn+join of one batch"
         case .openLoop: return "response time from intended arrival"
-        case .workStealing: return "makespan of one round"
+        case .workStealing: return "spawn to completion of one task"
         }
     }
 

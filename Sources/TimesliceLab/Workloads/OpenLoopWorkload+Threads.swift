@@ -1,0 +1,58 @@
+// The open-loop server on plain pthreads, the baseline for the timeslice variant: a generator
+// thread sleeps until each intended arrival (absolute CLOCK_MONOTONIC deadline, timer slack
+// 1 ns, as the wakeup probe does) and pushes the request on a mutex/condvar queue; `workers`
+// threads (default one per usable CPU) pop, burn the service time (`CPUWork`) and record
+// completion − intended arrival.
+// The kernel time-slices the workers, so a 1 ms request does not hold back the 1 µs ones as
+// long as there is another thread to run them.
+//
+// Placement: worker 0 is the generator, workers 1…N the server threads.
+import Timeslice
+
+extension OpenLoopWorkload {
+    /// `service` replaces the CPU work (tests stall a worker with it).
+    func runThreads(_ context: WorkloadContext, service: Service? = nil) throws -> WorkloadResult {
+        let p = self.p
+        let work = CPUWork.calibrate()
+        let service = service ?? Self.cpuService(p, work)
+        let workers = p.workers ?? UsableCPUs.count()
+        let pinning = try context.pin(threads: 1 + workers)
+        let queue = OpenLoopQueue()
+        let tallies = ResultSlots<OpenLoopTally>(count: workers)
+        let window = context.window()
+        let servers = (0..<workers).map { i in
+            OSThread(name: "server\(i)") {
+                pinning.pinCurrentThread(worker: i + 1)
+                var tally = OpenLoopTally()
+                while let r = queue.pop() {
+                    service(r)
+                    tally.complete(r, at: monotonicNanoseconds())
+                    context.progress.beat()
+                }
+                tallies.set(i, tally)
+            }
+        }
+        var generated: UInt64 = 0
+        var lag: UInt64 = 0
+        let generator = OSThread(name: "generator") { [p] in
+            pinning.pinCurrentThread(worker: 0)
+            TimerSlack.minimizeForCurrentThread()
+            for r in OpenLoopSchedule(p, seed: context.configuration.seed, window: window) {
+                MonotonicClock.sleep(until: r.intended)
+                let sent = monotonicNanoseconds()
+                if !r.warmup, sent > r.intended { lag = max(lag, sent - r.intended) }
+                queue.push(r)
+                generated += 1
+            }
+            queue.close()
+        }
+        generator.join()
+        servers.forEach { $0.join() }
+        var total = OpenLoopTally()
+        for t in tallies.values { total.add(t) }
+        var counters = total.counters(workers: workers, generated: generated, lag: lag,
+                                      seconds: window.measuredSeconds(until: monotonicNanoseconds()))
+        counters["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
+        return WorkloadResult(latency: total.latency, counters: counters)
+    }
+}

@@ -48,6 +48,8 @@ final class Machine {
     /// The goroutine locked to this M (LockOSThread), or nil. Set and cleared by
     /// that goroutine while it runs here; read by this M's loop.
     @exclusivity(unchecked) unowned(unsafe) var lockedGoroutine: Goroutine?
+    /// The NUMA node this M is confined to by placement, or nil. Set at start.
+    @exclusivity(unchecked) var node: Int?
     /// Set when a goroutine exited while locked: the thread exits instead of being reused.
     @exclusivity(unchecked) var retired = false
     /// Steal-order randomness; this M only.

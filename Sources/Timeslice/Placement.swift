@@ -21,17 +21,39 @@ public struct AppliedPlacement: Codable, Sendable, Equatable {
 
 final class PlacementState {
     let plan: PlacementPlan?
+    let numa: NUMATopology
+    /// NUMA node of each worker index's CPU set, when the set lies within one node.
+    private let workerNodes: [Int?]
     private let lock = RuntimeLock()
     @exclusivity(unchecked) private var applied: [AppliedPlacement] = []   // guarded by lock
 
     /// Resolves `spec` for `workers` Ps; nil plan when nothing is pinned.
     init(spec: PlacementSpec, workers: Int) throws {
+        let resolved: PlacementPlan?
+        let topology: NUMATopology
         if spec == PlacementSpec() {
-            plan = nil
+            resolved = nil
+            topology = NUMATopology.read()
         } else {
-            plan = try PlacementResolver(host: HostSnapshot.capture()).resolve(spec, workers: workers)
+            let host = HostSnapshot.capture()
+            resolved = try PlacementResolver(host: host).resolve(spec, workers: workers)
+            topology = host.numa
+        }
+        plan = resolved
+        numa = topology
+        workerNodes = (0..<max(workers, 1)).map { i in
+            guard let cpus = resolved?.cpusForWorker(i), !cpus.isEmpty else { return nil }
+            return topology.nodes.first { cpus.isSubset(of: $0.cpus) }?.id
         }
     }
+
+    /// The NUMA node worker `index` (M or P index) is confined to, or nil.
+    func node(ofWorker index: Int) -> Int? {
+        workerNodes.isEmpty ? nil : workerNodes[index % workerNodes.count]
+    }
+
+    /// More than one node and some worker confined to one: placement matters.
+    var isNUMAAware: Bool { numa.nodes.count > 1 && workerNodes.contains { $0 != nil } }
 
     /// Pins the calling thread to `cpus` (if any) and records the outcome.
     func apply(_ cpus: CPUSet?, thread: String) {

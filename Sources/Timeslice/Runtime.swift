@@ -77,6 +77,20 @@ public enum Runtime {
         }
     }
 
+    /// The NUMA node holding the running goroutine's current stack page (via
+    /// move_pages), or nil outside a goroutine or when the kernel cannot say.
+    public static var currentStackNode: Int? {
+        guard let g = ts_current_g() else { return nil }
+        var marker: UInt8 = 0
+        let page = withUnsafeMutablePointer(to: &marker) { p -> UnsafeMutableRawPointer in
+            let address = UInt(bitPattern: p) & ~UInt(NUMAMemory.pageSize - 1)
+            return UnsafeMutableRawPointer(bitPattern: address)!
+        }
+        _ = g
+        let nodes = NUMAMemory.nodes(ofPages: page, count: 1)
+        return nodes.first.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// Why SIGURG preemption cannot work on this machine, or nil when it can.
     public static var asyncPreemptionUnavailable: String? { AsyncPreemption.install() }
 

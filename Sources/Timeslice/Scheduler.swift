@@ -42,7 +42,8 @@ final class Scheduler {
     let maxProcs: Int
     let processors: [Processor]
     let stealOrder: StealOrder
-    let stacks: StackPool
+    /// Stack pools: index 0 unbound, index n + 1 bound to NUMA node n.
+    let stackPools: [StackPool]
     let preemption: PreemptionController
     let lock = RuntimeLock()
     /// Events not owned by one P or M (sysmon, spawns outside a P).
@@ -102,7 +103,9 @@ final class Scheduler {
         placement = try PlacementState(spec: configuration.placement, workers: maxProcs)
         processors = (0..<maxProcs).map { Processor(id: $0, runQueueCapacity: 256) }
         stealOrder = StealOrder(count: maxProcs)
-        stacks = StackPool(stackSize: configuration.stackSize)
+        let nodeCount = (placement.numa.nodes.map(\.id).max() ?? -1) + 1
+        stackPools = [StackPool(stackSize: configuration.stackSize)]
+            + (0..<nodeCount).map { StackPool(stackSize: configuration.stackSize, node: $0) }
         preemption = PreemptionController(mode: configuration.preemption,
                                           sliceNanoseconds: configuration.timeSliceNanoseconds)
         liveThreads.initialize(to: 0)
@@ -166,7 +169,7 @@ final class Scheduler {
         } else if let reused = takeFreeGoroutinesForCache(cache) {
             g = reused
         } else {
-            g = Goroutine(scheduler: self, stack: stacks.allocate())
+            g = Goroutine(scheduler: self, stack: stackPool(forNode: Machine.current?.node).allocate())
             goroutineLock.withLock { allGoroutines.append(g) }
         }
         g.prepare(id: nextGoroutineID.wrappingAdd(1, ordering: .relaxed).newValue, body: body)
@@ -393,6 +396,7 @@ final class Scheduler {
         if rc != 0 { fatalError("timeslice: M\(m.id) setup failed: \(String(cString: strerror(rc)))") }
         if let plan = placement.plan {
             placement.apply(plan.cpusForWorker(m.id), thread: "M\(m.id)")
+            m.node = placement.node(ofWorker: m.id)
         }
         lock.withLock {
             if let p = m.nextProcessor {
@@ -605,15 +609,25 @@ final class Scheduler {
         return lock.withLock { popIdleProcessorLocked() }
     }
 
+    func stackPool(forNode node: Int?) -> StackPool {
+        guard let node, node + 1 < stackPools.count else { return stackPools[0] }
+        return stackPools[node + 1]
+    }
+
     /// Steals half of some victim's run queue (up to 4 rounds; runnext only in the
-    /// last). Go's stealWork.
+    /// last). Go's stealWork. On a NUMA placement, each round first visits the
+    /// victims on the thief's own node, then the others.
     private func stealWork(_ m: Machine, into p: Processor) -> Goroutine? {
-        for round in 0..<4 {
-            let lastRound = round == 3
+        let numaAware = placement.isNUMAAware
+        let myNode = placement.node(ofWorker: p.id)
+        for round in 0..<(numaAware ? 8 : 4) {
+            let lastRound = round >= (numaAware ? 6 : 3)
+            let localPass = numaAware && round % 2 == 0
             for index in stealOrder.visit(random: m.random.next()) {
                 if stopping.load(ordering: .relaxed) { return nil }
                 let victim = processors[index]
                 if victim === p { continue }
+                if numaAware && (placement.node(ofWorker: index) == myNode) != localPass { continue }
                 if let (entry, count) = p.runQueue.steal(from: victim.runQueue, stealRunnext: lastRound) {
                     p.counters.add(.steals, UInt64(count))
                     return Goroutine.from(opaque: entry)

@@ -7,6 +7,7 @@
 // goroutines would exceed the default vm.max_map_count of 65 530.
 import CTimeslice
 import Glibc
+import TimesliceHost
 
 struct GoroutineStack {
     let guardLow: UInt      // first byte of the guard
@@ -18,6 +19,11 @@ struct GoroutineStack {
 /// Hands out stacks. Thread-safe; the hot path (reusing a dead goroutine's stack)
 /// never comes here because dead goroutines keep their stacks (see GoroutineCache).
 final class StackPool {
+    /// The NUMA node this pool's arenas are bound to (MPOL_PREFERRED), or nil
+    /// for the default first-touch policy.
+    let node: Int?
+    /// Why binding failed, if it did (kept, not fatal: the stack still works).
+    private(set) var bindError: String?
     let stackSize: Int
     let guardSize: Int
     let stacksPerArena: Int
@@ -26,7 +32,8 @@ final class StackPool {
     private(set) var usesMadviseGuards = true
     private(set) var arenasMapped = 0
 
-    init(stackSize: Int, guardSize: Int = 64 * 1024) {
+    init(stackSize: Int, guardSize: Int = 64 * 1024, node: Int? = nil) {
+        self.node = node
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         self.stackSize = (stackSize + page - 1) / page * page
         self.guardSize = (guardSize + page - 1) / page * page
@@ -55,6 +62,14 @@ final class StackPool {
         }
         usesMadviseGuards = usesMadviseGuards && madvise
         arenasMapped += 1
+        if let node {
+            // Before any page is touched, so every stack page lands on `node`.
+            do {
+                try NUMAMemory.bind(base, length: stacksPerArena * (stackSize + guardSize), toNode: node, strict: false)
+            } catch {
+                bindError = "\(error)"
+            }
+        }
         let slot = UInt(stackSize + guardSize)
         let start = UInt(bitPattern: base)
         // Reverse so that popLast hands out the lowest address first.

@@ -63,7 +63,9 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     ts_m *m = ts_tls_m;
     ts_g *g = ts_tls_g;
     if (!m) goto out;   // not a runtime thread (a stray SIGURG): nothing to do
-    if (!g || !__atomic_load_n(&g->preempt_request, __ATOMIC_ACQUIRE)) {
+    uint32_t *p_preempt = m->p_preempt;
+    if (!g || !(__atomic_load_n(&g->preempt_request, __ATOMIC_ACQUIRE) ||
+                (p_preempt && __atomic_load_n(p_preempt, __ATOMIC_ACQUIRE)))) {
         m->sig_stale++;
         goto out;
     }
@@ -87,6 +89,7 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     // Safe point: make the G call the trampoline from `pc` on sigreturn.
     g->nopreempt++;                                   // the trampoline runs runtime code
     __atomic_store_n(&g->preempt_request, 0, __ATOMIC_RELAXED);
+    if (p_preempt) __atomic_store_n(p_preempt, 0, __ATOMIC_RELAXED);
     sp -= 128;                                        // keep the red zone intact
     sp -= 8;
     *(uint64_t *)sp = (uint64_t)pc;                   // return address for `ret $128`

@@ -30,7 +30,10 @@ final class Machine {
     /// waker sets `nextProcessor` (under the scheduler lock) for it to adopt.
     var processor: Processor? {
         get { processorRef?.takeUnretainedValue() }
-        set { processorRef = newValue.map { Unmanaged.passUnretained($0) } }
+        set {
+            processorRef = newValue.map { Unmanaged.passUnretained($0) }
+            header.pointee.p_preempt = newValue?.preemptWord
+        }
     }
     /// Storage of `processor`, unretained: the schedule path borrows it with
     /// `_withUnsafeGuaranteedRef`, which costs no reference counting.

@@ -52,11 +52,20 @@ struct PreemptionController {
 
     var needsSysmonTicks: Bool { mode != .cooperative }
 
-    /// When sysmon must next look at the running Ps: the earliest end of a slice.
-    func nextSliceEnd(_ processors: [Processor], now: UInt64) -> UInt64? {
-        guard needsSysmonTicks else { return nil }
+    /// When sysmon must next look at the running Ps: the earliest end of a slice
+    /// not yet acted on, or the earliest re-send of an outstanding async request.
+    /// nil when nothing needs watching (sysmon then backs off, as Go's does).
+    func nextCheck(_ processors: [Processor]) -> UInt64? {
+        let mode = self.mode
+        guard mode != .cooperative else { return nil }
         var earliest = UInt64.max
-        for p in processors where p.currentStatus == .running {
+        for index in processors.indices {
+            unowned(unsafe) let p = processors[index]
+            guard p.currentStatus == .running else { continue }
+            if p.sysmonRequestPending && p.sysmonRequestTick == p.scheduleTick.load(ordering: .relaxed) {
+                if mode == .async { earliest = min(earliest, p.sysmonSignalAt &+ p.sysmonResendDelay) }
+                continue
+            }
             let start = p.sliceStart.load(ordering: .relaxed)
             if start != 0 { earliest = min(earliest, start &+ sliceNanoseconds) }
         }
@@ -69,34 +78,46 @@ struct PreemptionController {
         modeStorage.pointee.store(raw, ordering: .relaxed)
     }
 
-    /// sysmon, for a P in `running` status: returns true if it requested (or
-    /// re-sent) a preemption. Like Go's sysmon, a G still running after its
-    /// request is signalled again on every sysmon tick: a signal that landed in
-    /// foreign code (libc, the Swift runtime) has no exit hook to honour it.
-    func checkRunningProcessor(_ p: Processor, now: UInt64) -> Bool {
+    /// sysmon, for a P in `running` status: asks its goroutine to stop once it
+    /// has run a whole slice. In async mode a request still outstanding is
+    /// signalled again with a back-off (20 µs doubling to 1 ms): a signal that
+    /// landed in foreign code (libc, the Swift runtime, the vDSO) has no exit hook.
+    /// Requests do not count as sysmon activity, so sysmon still backs off (Go).
+    func checkRunningProcessor(_ p: Processor, now: UInt64) {
         let tick = p.scheduleTick.load(ordering: .relaxed)
         if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
             p.sysmonScheduleTick = tick
             p.sysmonScheduleSeen = now
         }
         let mode = self.mode
-        guard mode != .cooperative else { return false }
+        guard mode != .cooperative else { return }
+        if p.sysmonRequestPending && p.sysmonRequestTick == tick {
+            // Outstanding request for this very run.
+            guard mode == .async, now &- p.sysmonSignalAt >= p.sysmonResendDelay,
+                  let m = p.machine, let header = ts_load_curg(m.header) else { return }
+            ts_store_u32(&header.pointee.preempt_request, 1)
+            ts_store_u32(p.preemptWord, 1)
+            p.counters.add(.preemptionsResent)
+            AsyncPreemption.signal(m, goroutine: header, firstRequest: false)
+            p.sysmonSignalAt = now
+            p.sysmonResendDelay = min(p.sysmonResendDelay * 2, 1_000_000)
+            return
+        }
         // The slice start stamped at switch-in when known (exact), else when sysmon
         // first saw this tick (up to one sysmon period late, Go's method).
         let stamped = p.sliceStart.load(ordering: .relaxed)
         let start = stamped != 0 && stamped <= now ? stamped : p.sysmonScheduleSeen
-        guard now - start >= sliceNanoseconds else { return false }
-        guard let m = p.machine, let header = ts_load_curg(m.header)
-        else { return false }
-        let firstRequest = ts_exchange_u32(&header.pointee.preempt_request, 1) == 0
-        if firstRequest {
-            p.counters.add(.preemptionsRequested)
-        } else if mode == .async {
-            p.counters.add(.preemptionsResent)
-        }
+        guard now &- start >= sliceNanoseconds else { return }
+        guard let m = p.machine, let header = ts_load_curg(m.header) else { return }
+        ts_store_u32(&header.pointee.preempt_request, 1)
+        ts_store_u32(p.preemptWord, 1)
+        p.counters.add(.preemptionsRequested)
+        p.sysmonRequestPending = true
+        p.sysmonRequestTick = tick
         if mode == .async {
-            AsyncPreemption.signal(m, goroutine: header, firstRequest: firstRequest)
+            AsyncPreemption.signal(m, goroutine: header, firstRequest: true)
+            p.sysmonSignalAt = now
+            p.sysmonResendDelay = 20_000
         }
-        return true
     }
 }

@@ -21,6 +21,14 @@ final class Processor {
     /// Monotonic time the current G's slice began (preemptive modes only; 0 = unknown).
     /// Written by the holding M at each non-inherited switch-in; read by sysmon.
     let sliceStart = Atomic<UInt64>(0)
+    /// Preemption request for the current slice (sysmon sets it; cleared when a
+    /// new slice starts or a preemption is delivered). Read by the SIGURG handler
+    /// through ts_m.p_preempt, and by preemptionPoint().
+    let preemptWord: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
     /// Bumped on every blockingCall entry; sysmon compares samples to spot a long call.
     let syscallTick = Atomic<UInt32>(0)
     let timers = TimerHeap()
@@ -35,6 +43,12 @@ final class Processor {
     @exclusivity(unchecked) var sysmonScheduleSeen: UInt64 = 0
     @exclusivity(unchecked) var sysmonSyscallTick: UInt32 = 0
     @exclusivity(unchecked) var sysmonSyscallSeen: UInt64 = 0
+    /// scheduleTick of the run sysmon last asked to stop (a request is per run).
+    @exclusivity(unchecked) var sysmonRequestTick: UInt32 = 0
+    @exclusivity(unchecked) var sysmonRequestPending = false
+    /// When sysmon last signalled that run, and how long before it may re-send.
+    @exclusivity(unchecked) var sysmonSignalAt: UInt64 = 0
+    @exclusivity(unchecked) var sysmonResendDelay: UInt64 = 0
 
     init(id: Int, runQueueCapacity: Int) {
         self.id = id
@@ -42,6 +56,7 @@ final class Processor {
     }
 
     deinit {
+        preemptWord.deallocate()
         runQueue.deallocate()
         counters.deallocate()
     }

@@ -159,8 +159,11 @@ public func yield() {
 /// (polling and async modes). One load when nothing was asked.
 @inline(__always)
 public func preemptionPoint() {
-    guard let g = ts_current_g(), ts_load_u32_relaxed(&g.pointee.preempt_request) != 0 else { return }
-    preemptAtPoint(g)
+    guard let g = ts_current_g() else { return }
+    if ts_load_u32_relaxed(&g.pointee.preempt_request) != 0 { return preemptAtPoint(g) }
+    if let word = ts_current_m().unsafelyUnwrapped.pointee.p_preempt, ts_load_u32_relaxed(word) != 0 {
+        preemptAtPoint(g)
+    }
 }
 
 @inline(never)
@@ -168,6 +171,7 @@ private func preemptAtPoint(_ g: UnsafeMutablePointer<ts_g>) {
     guard g.pointee.nopreempt == 0, g.pointee.in_syscall == 0 else { return }
     disablePreemption(g)
     ts_store_u32(&g.pointee.preempt_request, 0)
+    if let word = ts_current_m().unsafelyUnwrapped.pointee.p_preempt { ts_store_u32(word, 0) }
     switchToScheduler(.preempted)
     enablePreemption(g)
 }

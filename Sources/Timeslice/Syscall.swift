@@ -30,7 +30,8 @@ func enterBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
     m.processor = nil
     p.machine = nil
     // From here on whoever CASes the status out of `syscall` owns the P.
-    p.status.store(ProcessorStatus.syscall.rawValue, ordering: .releasing)
+    p.status.store(ProcessorStatus.syscall.rawValue, ordering: .sequentiallyConsistent)
+    m.scheduler.sysmon.wakeIfSleepingLong()
 }
 
 @inline(never)

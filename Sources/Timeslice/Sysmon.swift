@@ -8,6 +8,7 @@
 // It sleeps 20 µs, doubling up to 10 ms while there is nothing to do.
 import CTimeslice
 import Glibc
+import Synchronization
 
 final class Sysmon {
     unowned(unsafe) let scheduler: Scheduler
@@ -16,6 +17,9 @@ final class Sysmon {
     private let exitedWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
     private var trace: SchedTrace?
+    /// True while sysmon sleeps longer than a retake period: blockingCall then
+    /// wakes it, so a blocked P is retaken after ~20 µs, not after a 10 ms back-off.
+    let inLongSleep = Atomic<Bool>(false)
     /// Blocking calls shorter than this keep their P (Go: 20 µs, one sysmon tick).
     static let syscallRetakeNanoseconds: UInt64 = 20_000
 
@@ -45,6 +49,11 @@ final class Sysmon {
         if rc != 0 { fatalError("timeslice: cannot start sysmon: \(String(cString: strerror(rc)))") }
     }
 
+    /// Cuts a long sleep short (a P just entered a blocking call).
+    func wakeIfSleepingLong() {
+        if inLongSleep.load(ordering: .sequentiallyConsistent) { _ = ts_futex_wake(stopWord, 1) }
+    }
+
     /// Asks the thread to stop and waits until it has.
     func stop() {
         ts_store_u32(stopWord, 1)
@@ -64,26 +73,30 @@ final class Sysmon {
             let earliest = scheduler.earliestTimer()
             let now = ts_monotonic_ns()
             if earliest > now { wait = min(wait, max(earliest - now, 20_000)) }
-            if let sliceEnd = scheduler.preemption.nextSliceEnd(scheduler.processors, now: now) {
-                wait = min(wait, sliceEnd > now ? max(sliceEnd - now, 20_000) : 20_000)
+            if let check = scheduler.preemption.nextCheck(scheduler.processors) {
+                wait = min(wait, check > now ? max(check - now, 20_000) : 20_000)
             }
+            if scheduler.processors.contains(where: { $0.currentStatus == .syscall }) {
+                wait = min(wait, Sysmon.syscallRetakeNanoseconds)
+            }
+            inLongSleep.store(wait > 2 * Sysmon.syscallRetakeNanoseconds, ordering: .sequentiallyConsistent)
             _ = ts_futex_wait(stopWord, 0, Int64(wait))
+            inLongSleep.store(false, ordering: .relaxed)
             if ts_load_u32(stopWord) != 0 { break }
 
             let tick = ts_monotonic_ns()
-            let acted = retake(now: tick)
+            let handedOff = retake(now: tick)
             scheduler.wakeForOverdueTimers(now: tick)
             trace?.maybePrint(now: tick)
-            if acted {
+            // Only handoffs reset the back-off, as in Go: slice ends and re-sends
+            // are scheduled precisely by nextCheck, so preempting costs one wake-up
+            // per slice instead of a 20 µs poll.
+            if handedOff {
                 idleRounds = 0
                 delay = 20_000
             } else {
                 idleRounds += 1
                 if idleRounds > 50 { delay = min(delay * 2, 10_000_000) }
-            }
-            // While preemption needs watching, never sleep longer than half a slice.
-            if scheduler.preemption.needsSysmonTicks {
-                delay = min(delay, max(scheduler.preemption.sliceNanoseconds / 2, 20_000))
             }
         }
         ts_thread_teardown(header)
@@ -91,7 +104,7 @@ final class Sysmon {
         _ = ts_futex_wake(exitedWord, Int32.max)
     }
 
-    /// Go's retake. Returns whether it took any action.
+    /// Go's retake. Returns whether it handed off a P.
     private func retake(now: UInt64) -> Bool {
         var acted = false
         for p in scheduler.processors {
@@ -120,10 +133,11 @@ final class Sysmon {
                     acted = true
                 }
             case .running:
-                if scheduler.preemption.checkRunningProcessor(p, now: now) { acted = true }
+                scheduler.preemption.checkRunningProcessor(p, now: now)
             case .idle, .stopped:
                 p.sysmonScheduleSeen = 0
                 p.sysmonSyscallSeen = 0
+                p.sysmonRequestPending = false
             }
         }
         return acted

@@ -2,7 +2,8 @@
 // signal_unix.go doSigPreempt / preempt.go isAsyncSafePoint).
 //
 // Protocol: sysmon sets g->preempt_request and tgkill()s the G's M. The handler
-//   - ignores the signal unless this thread runs a G with a request, and the
+//   - ignores the signal unless this thread runs a G with a request (its own, or
+//     one on the P it runs on: a slice shared through runnext), and the
 //     interrupted stack pointer lies inside that G's stack (so g0 and the
 //     switch windows are never touched);
 //   - if the G is in runtime code (nopreempt > 0) or in blockingCall, sets

@@ -33,6 +33,9 @@ typedef struct ts_m {
     uint32_t park_word;       // futex word this M sleeps on while idle
     void *altstack;           // alternate signal stack (mmap'd)
     size_t altstack_size;
+    uint32_t *p_preempt;      // the held P's preemption word (NULL without a P); set by this M.
+                              // A request on the P outlives switches within one slice (runnext
+                              // pairs inherit it), unlike the G's own flag.
     uint32_t switch_reason;   // why the running G switched to g0 (SwitchReason); set by the G
     uint32_t pad;
     // Signal-handler outcomes, written only by this thread's SIGURG handler.

@@ -1,0 +1,457 @@
+// Preemption benchmarks (issue 4 targets; timing lives here, never in tests):
+//   throughput   wall time of CPU-bound work (2 goroutines of xorshift at 1 P) in
+//                async mode at 1 ms, 100 µs and 50 µs slices against cooperative,
+//                interleaved round by round in the same invocation; the cost is the
+//                median's excess over the cooperative median, in percent
+//                (target ≤ 1 % at 1 ms). Also from process CPU time (which charges
+//                sysmon's wake-ups to the mode), and a control: polling at 1 ms on the
+//                same work, which has no preemption point, so nothing is delivered and
+//                whatever it costs is sysmon's polling alone.
+//   latency      signal-to-switch time (Runtime.preemptionLatency, sysmon's first
+//                SIGURG to the goroutine being off its M) of those async runs:
+//                medians over rounds of p50, p99 and max.
+//   eintr        what SIGURG does to blocking system calls user code makes OUTSIDE
+//                blockingCall (Go issue 38033): one goroutine loops on a call at 1 P
+//                for a fixed window per mode; we count calls, EINTR returns and the
+//                signals sysmon sent. The handler has SA_RESTART, so read(2) on a
+//                pipe and futex(2) FUTEX_WAIT without a timeout restart in the
+//                kernel, but nanosleep(2), poll(2) and a futex wait with a timeout
+//                are never restarted (signal(7)) and return EINTR. Controls: the same
+//                nanosleep inside blockingCall (sysmon signals only Ps in `running`
+//                status, so only a signal racing with the entry into blockingCall
+//                reaches it: rare, not impossible) and the runtime's own sleep() beside a
+//                signalled hog at 2 Ps (counted as failures when it wakes early or
+//                a wait fails).
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import Timeslice
+
+/// One preemption configuration: cooperative, or polling/async at a slice.
+public struct PreemptionBenchSetting: Codable, Equatable, Sendable {
+    public var mode: PreemptionMode
+    /// 0 for cooperative.
+    public var sliceNanoseconds: UInt64
+
+    public static let cooperative = PreemptionBenchSetting(mode: .cooperative, sliceNanoseconds: 0)
+    public static func async(_ ns: UInt64) -> PreemptionBenchSetting { PreemptionBenchSetting(mode: .async, sliceNanoseconds: ns) }
+    public static func polling(_ ns: UInt64) -> PreemptionBenchSetting { PreemptionBenchSetting(mode: .polling, sliceNanoseconds: ns) }
+
+    public var label: String {
+        mode == .cooperative ? "cooperative" : "\(mode.rawValue)/\(PreemptionBenchReport.durationText(sliceNanoseconds))"
+    }
+
+    func configuration(maxProcs: Int) -> RuntimeConfiguration {
+        RuntimeConfiguration(maxProcs: maxProcs, preemption: mode,
+                             timeSliceNanoseconds: mode == .cooperative ? 10_000_000 : sliceNanoseconds,
+                             schedtraceMilliseconds: nil)
+    }
+}
+
+/// Throughput and signal-to-switch latency of one setting.
+public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
+    public var setting: PreemptionBenchSetting
+    public var rounds: Int
+    /// Median wall time of the CPU-bound work, ns.
+    public var medianNanoseconds: Double
+    /// (median − cooperative median) / cooperative median × 100.
+    public var costPercent: Double
+    /// Median process CPU time over the same window (workers, sysmon, idle Ms), ns:
+    /// less sensitive than wall time to other load on a shared machine, and it
+    /// charges sysmon's extra wake-ups to async preemption.
+    public var medianCPUNanoseconds: Double
+    /// The same cost computed from process CPU time.
+    public var cpuCostPercent: Double
+    /// Median preemptions delivered per second of work.
+    public var preemptionsPerSecond: Double
+    /// Medians over rounds of the signal-to-switch percentiles, ns (0 for cooperative).
+    public var latencyP50Nanoseconds: Double
+    public var latencyP99Nanoseconds: Double
+    public var latencyMaxNanoseconds: Double
+    /// Switches sampled into the latency histograms, summed over rounds.
+    public var latencySamples: UInt64
+}
+
+/// What async preemption did to one blocking call in one setting.
+public struct PreemptionEINTRResult: Codable, Equatable, Sendable {
+    public var call: String
+    public var setting: PreemptionBenchSetting
+    public var seconds: Double
+    public var calls: UInt64
+    /// Calls that returned EINTR.
+    public var eintr: UInt64
+    public var eintrPerSecond: Double
+    /// Other failures: unexpected errors, short reads, runtime sleeps that woke early.
+    public var failures: UInt64
+    /// SIGURGs sysmon sent during the window (first requests + re-sends), per second.
+    public var signalsPerSecond: Double
+    /// Signals that landed in foreign code (libc, the kernel entry), per second.
+    public var foreignPerSecond: Double
+}
+
+public struct PreemptionBenchReport: Codable, Sendable {
+    public var throughput: [PreemptionThroughputResult]
+    public var eintr: [PreemptionEINTRResult]
+    public var targets: [String: Double]
+
+    public static let targetValues: [String: Double] = ["async_cost_percent_1ms": 1]
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public func table() -> String {
+        func left(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+        }
+        func right(_ text: String, _ width: Int) -> String {
+            text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+        }
+        func fixed(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        var lines: [String] = []
+        lines.append(left("setting", 16) + right("median_ms", 11) + right("cost_%", 9)
+                     + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
+                     + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12))
+        for r in throughput {
+            let isAsync = r.setting.mode == .async
+            let isBaseline = r.setting.mode == .cooperative
+            lines.append(left(r.setting.label, 16) + right(fixed(r.medianNanoseconds / 1e6, 2), 11)
+                         + right(isBaseline ? "-" : fixed(r.costPercent, 2), 9)
+                         + right(fixed(r.medianCPUNanoseconds / 1e6, 2), 9)
+                         + right(isBaseline ? "-" : fixed(r.cpuCostPercent, 2), 11)
+                         + right(fixed(r.preemptionsPerSecond, 0), 11)
+                         + right(isAsync ? fixed(r.latencyP50Nanoseconds / 1e3) : "-", 12)
+                         + right(isAsync ? fixed(r.latencyP99Nanoseconds / 1e3) : "-", 12)
+                         + right(isAsync ? fixed(r.latencyMaxNanoseconds / 1e3) : "-", 12))
+        }
+        if let target = targets["async_cost_percent_1ms"] {
+            lines.append("target: async cost at a 1ms slice <= \(fixed(target, 0))%. polling/1ms is a control: the work has no")
+            lines.append("preemption points, so nothing is delivered and its cost is sysmon's alone.")
+        }
+        lines.append("")
+        lines.append(left("call", 30) + left("setting", 16) + right("calls", 9) + right("eintr", 9)
+                     + right("eintr/s", 10) + right("failures", 9) + right("signals/s", 11) + right("foreign/s", 11))
+        for r in eintr {
+            lines.append(left(r.call, 30) + left(r.setting.label, 16) + right("\(r.calls)", 9) + right("\(r.eintr)", 9)
+                         + right(fixed(r.eintrPerSecond), 10) + right("\(r.failures)", 9)
+                         + right(fixed(r.signalsPerSecond, 0), 11) + right(fixed(r.foreignPerSecond, 0), 11))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func durationText(_ ns: UInt64) -> String {
+        if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
+        if ns % 1_000 == 0 { return "\(ns / 1_000)us" }
+        return "\(ns)ns"
+    }
+}
+
+public enum PreemptionBenchmarks {
+    public static let slices: [UInt64] = [1_000_000, 100_000, 50_000]
+    public static let eintrSlices: [UInt64] = [1_000_000, 100_000]
+
+    /// Runs every preemption benchmark; `scale` < 1 shortens them (smoke runs).
+    public static func run(scale: Double = 1) -> PreemptionBenchReport {
+        PreemptionBenchReport(throughput: throughput(scale: scale), eintr: eintrStudy(scale: scale),
+                              targets: PreemptionBenchReport.targetValues)
+    }
+
+    // MARK: Throughput and latency
+
+    struct CPURound {
+        var nanoseconds: UInt64
+        var cpuNanoseconds: UInt64
+        var delivered: UInt64
+        var latency: Timeslice.LatencySummary
+    }
+
+    /// Rounds interleave the settings so drift on a shared machine hits them alike.
+    public static func throughput(scale: Double = 1) -> [PreemptionThroughputResult] {
+        let settings = [PreemptionBenchSetting.cooperative] + slices.map { PreemptionBenchSetting.async($0) }
+            + [PreemptionBenchSetting.polling(1_000_000)]
+        let rounds = max(3, Int((7 * scale).rounded()))
+        // 150 M xorshift steps per goroutine at scale 1 (1-2 ns a step).
+        let iterations = max(1_000_000, Int(150_000_000 * scale))
+        _ = cpuRound(settings[0], iterations: iterations / 10)  // warm-up: stacks, threads, caches
+        var samples = Array(repeating: [CPURound](), count: settings.count)
+        for _ in 0..<rounds {
+            for (i, setting) in settings.enumerated() {
+                samples[i].append(cpuRound(setting, iterations: iterations))
+            }
+        }
+        let baseline = median(samples[0].map { Double($0.nanoseconds) })
+        let cpuBaseline = median(samples[0].map { Double($0.cpuNanoseconds) })
+        return settings.enumerated().map { i, setting in
+            let s = samples[i]
+            let wall = median(s.map { Double($0.nanoseconds) })
+            let cpu = median(s.map { Double($0.cpuNanoseconds) })
+            return PreemptionThroughputResult(
+                setting: setting, rounds: rounds, medianNanoseconds: wall,
+                costPercent: (wall - baseline) / baseline * 100,
+                medianCPUNanoseconds: cpu, cpuCostPercent: (cpu - cpuBaseline) / cpuBaseline * 100,
+                preemptionsPerSecond: median(s.map { Double($0.delivered) / (Double($0.nanoseconds) / 1e9) }),
+                latencyP50Nanoseconds: median(s.map { Double($0.latency.p50) }),
+                latencyP99Nanoseconds: median(s.map { Double($0.latency.p99) }),
+                latencyMaxNanoseconds: median(s.map { Double($0.latency.max) }),
+                latencySamples: s.reduce(0) { $0 + $1.latency.count })
+        }
+    }
+
+    /// Two goroutines of pure arithmetic at 1 P; wall time from the first spawn to
+    /// the last finish.
+    static func cpuRound(_ setting: PreemptionBenchSetting, iterations: Int) -> CPURound {
+        let (elapsed, cpu, delivered) = Runtime.run(setting.configuration(maxProcs: 1)) { () -> (UInt64, UInt64, UInt64) in
+            let goroutines = 2
+            let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: goroutines)
+            sink.initialize(repeating: 0, count: goroutines)
+            defer { sink.deallocate() }
+            let before = Runtime.counters.preemptionsDelivered
+            let wg = WaitGroup()
+            wg.add(goroutines)
+            let cpuStart = processCPUNanoseconds()
+            let start = monotonicNanoseconds()
+            for g in 0..<goroutines {
+                go {
+                    sink[g] = xorshift(iterations, seed: UInt64(g) &+ 0x9E37_79B9_7F4A_7C15)
+                    wg.done()
+                }
+            }
+            wg.wait()
+            let elapsed = monotonicNanoseconds() - start
+            let cpu = processCPUNanoseconds() - cpuStart
+            if sink[0] == 0 && sink[1] == 0 { print("") }   // keep the work alive
+            return (elapsed, cpu, Runtime.counters.preemptionsDelivered - before)
+        }
+        return CPURound(nanoseconds: elapsed, cpuNanoseconds: cpu, delivered: delivered,
+                        latency: Runtime.preemptionLatency)
+    }
+
+    static func processCPUNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    @inline(never)
+    static func xorshift(_ iterations: Int, seed: UInt64) -> UInt64 {
+        var x = seed | 1
+        for _ in 0..<iterations { x ^= x << 13; x ^= x >> 7; x ^= x << 17 }
+        return x
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    // MARK: EINTR study
+
+    public enum BlockingCall: String, CaseIterable, Sendable {
+        case nanosleep = "nanosleep_1ms"
+        case readPipe = "read_pipe_writer_1ms"
+        case poll = "poll_1ms"
+        case futexTimeout = "futex_wait_timeout_1ms"
+        case futexWoken = "futex_wait_woken_1ms"
+        case blockingCallNanosleep = "blockingCall_nanosleep_1ms"
+        case runtimeSleepBesideHog = "runtime_sleep_1ms_beside_hog"
+    }
+
+    public static func eintrStudy(scale: Double = 1) -> [PreemptionEINTRResult] {
+        let settings = [PreemptionBenchSetting.cooperative] + eintrSlices.map { PreemptionBenchSetting.async($0) }
+        let window = UInt64(max(50_000_000, 400_000_000 * scale))
+        var out: [PreemptionEINTRResult] = []
+        for call in BlockingCall.allCases {
+            for setting in settings { out.append(measure(call, setting, windowNanoseconds: window)) }
+        }
+        return out
+    }
+
+    struct CallTally {
+        var calls: UInt64 = 0
+        var eintr: UInt64 = 0
+        var failures: UInt64 = 0
+    }
+
+    static func measure(_ call: BlockingCall, _ setting: PreemptionBenchSetting, windowNanoseconds: UInt64) -> PreemptionEINTRResult {
+        let helper = HelperThread(call)
+        defer { helper.stop() }
+        let procs = call == .runtimeSleepBesideHog ? 2 : 1
+        let (tally, elapsed, signals, foreign) = Runtime.run(setting.configuration(maxProcs: procs)) {
+            () -> (CallTally, UInt64, UInt64, UInt64) in
+            let before = Runtime.counters
+            var tally = CallTally()
+            let wg = WaitGroup()
+            let start = monotonicNanoseconds()
+            let end = start + windowNanoseconds
+            if call == .runtimeSleepBesideHog {
+                // Ends by itself: in cooperative mode nobody could tell it to stop.
+                wg.add(1)
+                go {
+                    var x: UInt64 = 1
+                    while monotonicNanoseconds() < end { x = xorshift(1000, seed: x) }
+                    if x == 0 { print("") }
+                    wg.done()
+                }
+            }
+            wg.add(1)
+            go {
+                tally = loop(call, helper: helper, until: end)
+                wg.done()
+            }
+            wg.wait()
+            let elapsed = monotonicNanoseconds() - start
+            let after = Runtime.counters
+            let signals = (after.preemptionsRequested - before.preemptionsRequested)
+                + (after.preemptionsResent - before.preemptionsResent)
+            return (tally, elapsed, setting.mode == .async ? signals : 0,
+                    after.preemptionsForeign - before.preemptionsForeign)
+        }
+        let seconds = Double(elapsed) / 1e9
+        return PreemptionEINTRResult(call: call.rawValue, setting: setting, seconds: seconds,
+                                     calls: tally.calls, eintr: tally.eintr,
+                                     eintrPerSecond: Double(tally.eintr) / seconds, failures: tally.failures,
+                                     signalsPerSecond: Double(signals) / seconds,
+                                     foreignPerSecond: Double(foreign) / seconds)
+    }
+
+    /// Calls `call` until `end`, on the running goroutine, and tallies the outcomes.
+    static func loop(_ call: BlockingCall, helper: HelperThread, until end: UInt64) -> CallTally {
+        var t = CallTally()
+        var byte: UInt8 = 0
+        while monotonicNanoseconds() < end {
+            t.calls += 1
+            switch call {
+            case .nanosleep:
+                var req = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                if Glibc.nanosleep(&req, nil) != 0 { if errno == EINTR { t.eintr += 1 } else { t.failures += 1 } }
+            case .readPipe:
+                let n = read(helper.readFD, &byte, 1)
+                if n < 0 { if errno == EINTR { t.eintr += 1 } else { t.failures += 1 } }
+                else if n != 1 { t.failures += 1 }
+            case .poll:
+                var fds = pollfd(fd: helper.silentFD, events: Int16(POLLIN), revents: 0)
+                let r = Glibc.poll(&fds, 1, 1)
+                if r < 0 { if errno == EINTR { t.eintr += 1 } else { t.failures += 1 } }
+            case .futexTimeout:
+                var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                let r = RawFutex.wait(helper.futexWord, expected: 0, timeout: &ts)
+                if r < 0 {
+                    let e = errno
+                    if e == EINTR { t.eintr += 1 } else if e != ETIMEDOUT && e != EAGAIN { t.failures += 1 }
+                }
+            case .futexWoken:
+                let seen = helper.futexWord.load(as: UInt32.self)
+                let r = RawFutex.wait(helper.futexWord, expected: seen, timeout: nil)
+                if r < 0 {
+                    let e = errno
+                    if e == EINTR { t.eintr += 1 } else if e != EAGAIN { t.failures += 1 }
+                }
+            case .blockingCallNanosleep:
+                var req = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                let (r, e) = blockingCall { () -> (Int32, Int32) in
+                    let r = Glibc.nanosleep(&req, nil)
+                    return (r, errno)
+                }
+                if r != 0 { if e == EINTR { t.eintr += 1 } else { t.failures += 1 } }
+            case .runtimeSleepBesideHog:
+                let start = monotonicNanoseconds()
+                Timeslice.sleep(nanoseconds: 1_000_000)
+                if monotonicNanoseconds() - start < 1_000_000 { t.failures += 1 }
+            }
+        }
+        return t
+    }
+
+    /// An OS thread outside the runtime that feeds the blocking calls: writes a
+    /// byte to the pipe every 1 ms (read) or bumps and wakes the futex word every
+    /// 1 ms (futex without timeout). Also owns a pipe nobody writes (poll).
+    final class HelperThread: @unchecked Sendable {
+        let readFD: Int32
+        let writeFD: Int32
+        let silentFD: Int32
+        let silentWriteFD: Int32
+        let futexWord: UnsafeMutableRawPointer
+        private let stopping = Atomic<Bool>(false)
+        private let exited = Atomic<Bool>(false)
+        private var thread: Thread?
+
+        init(_ call: BlockingCall) {
+            var fds: [Int32] = [0, 0]
+            var silent: [Int32] = [0, 0]
+            precondition(pipe(&fds) == 0 && pipe(&silent) == 0, "pipe: \(errno)")
+            (readFD, writeFD, silentFD, silentWriteFD) = (fds[0], fds[1], silent[0], silent[1])
+            futexWord = .allocate(byteCount: 4, alignment: 4)
+            futexWord.storeBytes(of: 0, as: UInt32.self)
+            guard call == .readPipe || call == .futexWoken else { exited.store(true, ordering: .relaxed); return }
+            let t = Thread { [self] in
+                var req = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                var b: UInt8 = 1
+                while !stopping.load(ordering: .relaxed) {
+                    _ = Glibc.nanosleep(&req, nil)
+                    if call == .readPipe {
+                        _ = write(writeFD, &b, 1)
+                    } else {
+                        let word = futexWord.assumingMemoryBound(to: UInt32.self)
+                        bumpFutexWord(word)
+                        _ = RawFutex.wake(futexWord)
+                    }
+                }
+                // Release a reader still blocked, then report.
+                _ = write(writeFD, &b, 1)
+                bumpFutexWord(futexWord.assumingMemoryBound(to: UInt32.self))
+                _ = RawFutex.wake(futexWord)
+                exited.store(true, ordering: .releasing)
+            }
+            thread = t
+            t.start()
+        }
+
+        func stop() {
+            stopping.store(true, ordering: .relaxed)
+            while !exited.load(ordering: .acquiring) { usleep(1000) }
+            close(readFD); close(writeFD); close(silentFD); close(silentWriteFD)
+            futexWord.deallocate()
+        }
+    }
+}
+
+/// Increments a futex word the kernel may be waiting on (a plain store is fine
+/// for the study: the waiter only compares it with the value it loaded).
+@inline(__always)
+private func bumpFutexWord(_ word: UnsafeMutablePointer<UInt32>) {
+    UnsafeMutableRawPointer(word).withMemoryRebound(to: Atomic<UInt32>.self, capacity: 1) {
+        _ = $0.pointee.wrappingAdd(1, ordering: .releasing)
+    }
+}
+
+/// futex(2) through glibc's `syscall`, with the result and errno visible (the
+/// lab's Futex hides them). Same fixed-arity trick as Threads/Futex.swift.
+private enum RawFutex {
+    private typealias SyscallFn = @convention(c) (Int, UnsafeMutableRawPointer?, Int32, UInt32,
+                                                  UnsafeRawPointer?, UnsafeRawPointer?, UInt32) -> Int
+    private static let call: SyscallFn = {
+        guard let sym = dlsym(nil, "syscall") else { fatalError("glibc syscall() not found") }
+        return unsafeBitCast(sym, to: SyscallFn.self)
+    }()
+    #if arch(x86_64)
+    private static let sysFutex = 202
+    #elseif arch(arm64)
+    private static let sysFutex = 98
+    #endif
+
+    /// FUTEX_WAIT | FUTEX_PRIVATE_FLAG with a relative timeout (nil: none). -1 and errno on failure.
+    static func wait(_ word: UnsafeMutableRawPointer, expected: UInt32, timeout: UnsafePointer<timespec>?) -> Int {
+        call(sysFutex, word, 0 | 128, expected, UnsafeRawPointer(timeout), nil, 0)
+    }
+
+    static func wake(_ word: UnsafeMutableRawPointer) -> Int {
+        call(sysFutex, word, 1 | 128, UInt32(Int32.max), nil, nil, 0)
+    }
+}

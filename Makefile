@@ -23,7 +23,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-run: deps-optional release
+run: deps-optional release go-baseline
 	$(RELEASE_BIN) run experiments/quickstart.json
 
 bench: release

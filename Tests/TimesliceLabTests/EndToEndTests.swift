@@ -32,10 +32,18 @@ final class EndToEndTests: XCTestCase {
         let pinned = report.configs[1].placement
         XCTAssertEqual(pinned?.verified, true, "\(String(describing: pinned))")
         XCTAssertEqual(pinned?.threads.map(\.observedCPU), [0, 0])
-        // Go rows never carry a number until the Go baseline exists.
+        // Go rows measure when a Go toolchain is installed, and otherwise say so
+        // without a number.
+        let goInstalled = Variants.executableInPath("go")
         for c in report.configs.suffix(2) {
-            XCTAssertEqual(c.status, .unavailable)
-            XCTAssertNil(c.latencyNs)
+            if goInstalled {
+                XCTAssertEqual(c.status, .ok, "\(c.id): \(c.reason ?? "")")
+                XCTAssertGreaterThan(try XCTUnwrap(c.latencyNs, c.id).count, 10, c.id)
+            } else {
+                XCTAssertEqual(c.status, .unavailable)
+                XCTAssertEqual(c.reason, "go not installed")
+                XCTAssertNil(c.latencyNs)
+            }
         }
         XCTAssertFalse(report.anyFailed)
         XCTAssertEqual(lines.filter { $0.hasPrefix("[") }.count, 4, "one progress line per configuration")

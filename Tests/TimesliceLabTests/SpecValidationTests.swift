@@ -9,7 +9,7 @@ final class SpecValidationTests: XCTestCase {
             (Fixtures.minimal(#""matrix": {"preemption": ["async", "asynch"]}"#),
              #"t.json: matrix.preemption[1]: "asynch" is not one of cooperative, polling, async"#, #line),
             (Fixtures.minimal(#""matrix": {"runtime": ["timeslice", "java"]}"#),
-             #"t.json: matrix.runtime[1]: "java" is not one of timeslice, threads, swift-concurrency, go"#, #line),
+             #"t.json: matrix.runtime[1]: "java" is not one of timeslice, threads, swift-concurrency, go, cyclictest"#, #line),
             (Fixtures.minimal(#""repetiton": 3"#),
              "t.json: repetiton: unknown key \"repetiton\"; allowed keys here: description, duration, exclude, include, iterations, matrix, name, repetitions, schedtrace_ms, schema_version, seed, starvation_timeout, warmup, watchdog, workload", #line),
             (Fixtures.minimal(#""matrix": {"time_slice": ["10us"]}"#),

@@ -13,6 +13,9 @@
 //     same percentile ticks as Java's outputPercentileDistribution(out, 5, 1.0).
 //   - A warm-up is run and discarded; the window then ends after a duration or a number of
 //     samples, as in experiment files.
+//   - The lab runs this program as the `go` runtime of its workloads: -samples hands it every
+//     sample (so its histogram is built exactly as for the other runtimes) and -beacon shares a
+//     progress counter that the lab's starvation monitor watches as it watches its own probes.
 //   - Starvation is a result, not a hang: with GOMAXPROCS=1 and async preemption off, a tight
 //     loop is never preempted and nothing else in the process can run, not even a watchdog
 //     goroutine. So the hogs themselves watch the probe's heartbeat and give the CPU back once
@@ -66,6 +69,53 @@ var rawBase = rawMonotonic(new(syscall.Timespec))
 func rawMonotonic(ts *syscall.Timespec) int64 {
 	syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(ts)), 0)
 	return ts.Sec*1e9 + ts.Nsec
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress beacon
+
+// beaconWord is a counter in a file shared with the lab (-beacon): +1 per sample, read by the
+// lab's starvation monitor. nil when no beacon was asked for.
+var beaconWord *uint64
+
+// beat is called once per sample by the measuring goroutine. An uncontended atomic add: the lab
+// reads the word every few milliseconds, so the cache line stays local almost always.
+func beat() {
+	if beaconWord != nil {
+		atomic.AddUint64(beaconWord, 1)
+	}
+}
+
+// mapBeacon maps the first 8 bytes of path (which the lab created) shared, so that increments
+// are visible to the lab process. The mapping lives until exit.
+func mapBeacon(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if st.Size() < 8 {
+		if err := f.Truncate(8); err != nil {
+			return err
+		}
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, 8, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	// Sound: mmap returns page-aligned memory, so the word is 8-byte aligned for 64-bit atomics.
+	beaconWord = (*uint64)(unsafe.Pointer(&b[0]))
+	return nil
+}
+
+// lockIfAsked is called first by each workload's measuring goroutine: -lock_os_thread wires it
+// to its OS thread (runtime.LockOSThread), the lab's `lock_os_thread: true`.
+func lockIfAsked(c *common) {
+	if c.lockOSThread {
+		runtime.LockOSThread()
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +267,29 @@ func writeHgrm(path string, sorted []int64, s *summary) error {
 	return f.Close()
 }
 
+// writeSamples writes the sorted samples as "value count" lines (ns), one line per distinct
+// value: lossless and small, so the lab can record every sample into its own HdrHistogram.
+func writeSamples(path string, sorted []int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for i := 0; i < len(sorted); {
+		j := i
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		fmt.Fprintf(w, "%d %d\n", sorted[i], j-i)
+		i = j
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hogs
 
@@ -348,6 +421,7 @@ func runWakeup(c *common) result {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		lockIfAsked(c)
 		next := now() + int64(c.interval)
 		for {
 			if d := next - now(); d > 0 {
@@ -355,6 +429,7 @@ func runWakeup(c *common) result {
 			}
 			t := now()
 			hb.last.Store(t)
+			beat()
 			if hb.starved.Load() {
 				return // the hogs gave the CPU back: this wake is not a sample
 			}
@@ -402,6 +477,7 @@ func runStarvation(c *common) result {
 	var stopHogs func() uint64
 	go func() {
 		defer close(done)
+		lockIfAsked(c)
 		// Started from the probe's goroutine so that the hog is in the run queue while the probe
 		// sleeps, whatever P the main goroutine is on.
 		stopHogs = startHogs(c.hogs, c.hogKind, hb)
@@ -410,6 +486,7 @@ func runStarvation(c *common) result {
 			time.Sleep(c.interval)
 			t := now()
 			hb.last.Store(t)
+			beat()
 			if hb.starved.Load() {
 				return
 			}
@@ -447,6 +524,7 @@ func runPingPongChan(c *common) result {
 			pong <- struct{}{}
 		}
 	}()
+	lockIfAsked(c)
 	w := newWindow(c)
 	samples := make([]int64, 0, w.expected(200*time.Nanosecond))
 	prev := now()
@@ -454,6 +532,7 @@ func runPingPongChan(c *common) result {
 		ping <- struct{}{}
 		<-pong
 		t := now()
+		beat()
 		if !w.inWarmup(prev) {
 			samples = append(samples, t-prev)
 		}
@@ -497,6 +576,7 @@ func runYield(c *common) result {
 			turn.Store(0)
 		}
 	}()
+	lockIfAsked(c)
 	w := newWindow(c)
 	samples := make([]int64, 0, w.expected(100*time.Nanosecond))
 	var calls uint64
@@ -508,6 +588,7 @@ func runYield(c *common) result {
 			calls++
 		}
 		t := now()
+		beat()
 		if !w.inWarmup(prev) {
 			samples = append(samples, t-prev)
 		}
@@ -533,6 +614,7 @@ func runYield(c *common) result {
 // spawn-join: start `batch` goroutines that each signal a WaitGroup, and wait for all of them.
 // A sample is one batch, as in the lab; ns_per_goroutine divides by the batch size.
 func runSpawnJoin(c *common) result {
+	lockIfAsked(c)
 	w := newWindow(c)
 	samples := make([]int64, 0, w.expected(time.Duration(c.batch)*300*time.Nanosecond))
 	for {
@@ -544,6 +626,7 @@ func runSpawnJoin(c *common) result {
 		}
 		wg.Wait()
 		t := now()
+		beat()
 		if !w.inWarmup(t0) {
 			samples = append(samples, t-t0)
 		}
@@ -560,6 +643,60 @@ func runSpawnJoin(c *common) result {
 		values["ns_per_goroutine"] = float64(sum) / float64(len(samples)*c.batch)
 	}
 	return result{samples: samples, values: values, meaning: "spawn+join of one batch", hgrm: true}
+}
+
+// throughput: `tasks` goroutines each repeat a unit of `work_unit` xorshift rounds (the lab's
+// unit); a sample is the time of one unit. An iteration budget is shared: each goroutine stops
+// once its own count times `tasks` reaches it, as in the lab.
+func runThroughput(c *common) result {
+	tasks := c.tasks
+	if tasks == 0 {
+		tasks = runtime.GOMAXPROCS(0)
+	}
+	w := newWindow(c)
+	per := make([][]int64, tasks)
+	var wg sync.WaitGroup
+	for i := 0; i < tasks; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			lockIfAsked(c)
+			samples := make([]int64, 0, w.expected(time.Duration(c.workUnit)/4)) // a round takes ~0.4 ns
+			x := uint64(0x9E3779B97F4A7C15) + uint64(i)
+			for {
+				t0 := now()
+				for r := 0; r < c.workUnit; r++ {
+					x ^= x << 13
+					x ^= x >> 7
+					x ^= x << 17
+				}
+				t1 := now()
+				beat()
+				if !w.inWarmup(t0) {
+					samples = append(samples, t1-t0)
+				}
+				if w.over(t1, len(samples)*tasks) {
+					break
+				}
+			}
+			if x == 42 { // keeps x live; practically never true
+				fmt.Fprintln(os.Stderr, "throughput: x == 42")
+			}
+			per[i] = samples
+		}(i)
+	}
+	wg.Wait()
+	end := now()
+	var all []int64
+	for _, s := range per {
+		all = append(all, s...)
+	}
+	measured := float64(end-w.warmupEnd) / 1e9
+	values := map[string]interface{}{"tasks": tasks, "units": len(all)}
+	if measured > 0 {
+		values["units_per_second"] = float64(len(all)) / measured
+	}
+	return result{samples: all, values: values, meaning: "time per work unit", hgrm: true}
 }
 
 // rssBytes is the resident set from /proc/self/statm (second field, in pages).
@@ -639,7 +776,12 @@ type common struct {
 	starvationTimeout time.Duration
 	batch             int
 	goroutines        int
+	tasks             int
+	workUnit          int
+	lockOSThread      bool
 	hgrm              string
+	samples           string
+	beacon            string
 }
 
 // labDuration parses durations written as in experiment files ("50us", "1.5ms", "3s", "1m");
@@ -677,6 +819,9 @@ func timedFlags(fs *flag.FlagSet, c *common, duration time.Duration) {
 	fs.Var(labDuration{&c.duration}, "duration", "measurement length (ignored when -iterations is set)")
 	fs.IntVar(&c.iterations, "iterations", 0, "measure this many samples instead of a duration")
 	fs.StringVar(&c.hgrm, "hgrm", "", "also write the HdrHistogram percentile text to `FILE`")
+	fs.StringVar(&c.samples, "samples", "", "also write every sample as \"value count\" lines (ns, ascending) to `FILE`")
+	fs.StringVar(&c.beacon, "beacon", "", "add 1 per sample to the 64-bit word at the start of `FILE` (shared mapping)")
+	fs.BoolVar(&c.lockOSThread, "lock_os_thread", false, "the measuring goroutine calls runtime.LockOSThread")
 }
 
 func probeFlags(fs *flag.FlagSet, c *common, hogs int) {
@@ -700,6 +845,12 @@ var workloads = []workloadDef{
 		func(fs *flag.FlagSet, c *common) {
 			timedFlags(fs, c, 2*time.Second)
 			fs.IntVar(&c.batch, "batch", 64, "goroutines per batch")
+		}},
+	{"throughput", "tasks goroutines repeating a unit of xorshift rounds; time per unit in ns, units per second",
+		func(fs *flag.FlagSet, c *common) {
+			timedFlags(fs, c, 2*time.Second)
+			fs.IntVar(&c.tasks, "tasks", 0, "goroutines (0 = GOMAXPROCS)")
+			fs.IntVar(&c.workUnit, "work_unit", 50000, "xorshift rounds per unit")
 		}},
 	{"parked-rss", "RSS bytes per goroutine parked on a channel (from /proc/self/statm)",
 		func(fs *flag.FlagSet, c *common) {
@@ -799,7 +950,7 @@ func main() {
 	}
 	params := map[string]interface{}{}
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name != "hgrm" {
+		if f.Name != "hgrm" && f.Name != "samples" && f.Name != "beacon" {
 			params[f.Name] = f.Value.String()
 		}
 	})
@@ -817,12 +968,22 @@ func main() {
 		fail(exitUsage, "-hogs must be in 0...256")
 	case def.name == "spawn-join" && (c.batch < 1 || c.batch > 10000):
 		fail(exitUsage, "-batch must be in 1...10000")
+	case def.name == "throughput" && (c.tasks < 0 || c.tasks > 1024):
+		fail(exitUsage, "-tasks must be in 0...1024")
+	case def.name == "throughput" && (c.workUnit < 100 || c.workUnit > 100_000_000):
+		fail(exitUsage, "-work_unit must be in 100...100000000")
 	case def.name == "parked-rss" && c.goroutines < 1:
 		fail(exitUsage, "-goroutines must be >= 1")
 	case (def.name == "wakeup" || def.name == "starvation") && c.interval < 10*time.Microsecond:
 		fail(exitUsage, "-interval must be at least 10us")
 	case c.iterations == 0 && c.duration == 0 && def.name != "parked-rss":
 		fail(exitUsage, "-duration must be > 0 (or give -iterations)")
+	}
+
+	if c.beacon != "" {
+		if err := mapBeacon(c.beacon); err != nil {
+			fail(exitFailure, "-beacon %s: %v", c.beacon, err)
+		}
 	}
 
 	godebug := os.Getenv("GODEBUG")
@@ -852,6 +1013,8 @@ func main() {
 		r = runYield(&c)
 	case "spawn-join":
 		r = runSpawnJoin(&c)
+	case "throughput":
+		r = runThroughput(&c)
 	case "parked-rss":
 		r, err = runParkedRSS(&c)
 	}
@@ -869,6 +1032,11 @@ func main() {
 			fail(exitFailure, "writing %s: %v", c.hgrm, err)
 		}
 		out.Hgrm = c.hgrm
+	}
+	if c.samples != "" && r.hgrm {
+		if err := writeSamples(c.samples, r.samples); err != nil {
+			fail(exitFailure, "writing %s: %v", c.samples, err)
+		}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

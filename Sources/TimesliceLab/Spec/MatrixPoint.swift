@@ -5,12 +5,14 @@
 // are equal, get the same id and are measured once.
 
 /// Which implementation runs the workload. `threads`, `swift-concurrency` and `go` are the
-/// baselines of issue 7; they share the result schema with `timeslice`.
+/// baselines of issue 7; they share the result schema with `timeslice`. `cyclictest` (rt-tests)
+/// runs only the wakeup probe, as a cross-check of the `threads` probe's numbers.
 public enum RuntimeKind: String, Codable, CaseIterable, Sendable, Hashable {
     case timeslice
     case threads
     case swiftConcurrency = "swift-concurrency"
     case go
+    case cyclictest
 }
 
 /// Mirrors `Timeslice.PreemptionMode` by raw value; kept separate so that specs can be parsed
@@ -115,6 +117,7 @@ public struct MatrixPoint: Hashable, Sendable {
         case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode]
         case .threads: return [.runtime, .placement, .numaNode]
         case .swiftConcurrency: return [.runtime, .placement, .numaNode]
+        case .cyclictest: return [.runtime, .placement, .numaNode]
         }
     }
 

@@ -36,6 +36,8 @@ public struct PingPongWorkload: Workload {
                 throw WorkloadUnavailable("mechanism \(p.mechanism.rawValue) is a goroutine mechanism; threads use futex or condvar")
             }
         case .timeslice: return try runTimeslice(context)
+        case .swiftConcurrency: return try runSwiftConcurrency(context)
+        case .go: return try GoVariant.run(context)
         case let other: throw Variants.unavailable(other, "pingpong")
         }
     }

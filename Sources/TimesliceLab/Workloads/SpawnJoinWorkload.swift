@@ -23,6 +23,8 @@ public struct SpawnJoinWorkload: Workload {
         switch context.configuration.point.runtime {
         case .threads: return try runThreads(context)
         case .timeslice: return try runTimeslice(context)
+        case .swiftConcurrency: return try runSwiftConcurrency(context)
+        case .go: return try GoVariant.run(context)
         case let other: throw Variants.unavailable(other, "spawn_join")
         }
     }

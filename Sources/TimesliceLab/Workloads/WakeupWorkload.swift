@@ -35,6 +35,9 @@ public struct WakeupWorkload: Workload {
         switch context.configuration.point.runtime {
         case .threads: return try runThreads(context)
         case .timeslice: return try runTimeslice(context)
+        case .swiftConcurrency: return try runSwiftConcurrency(context)
+        case .go: return try GoVariant.run(context)
+        case .cyclictest: return try runCyclictest(context)
         case let other: throw Variants.unavailable(other, "wakeup")
         }
     }

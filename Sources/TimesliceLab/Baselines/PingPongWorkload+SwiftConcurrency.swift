@@ -1,0 +1,90 @@
+// Ping-pong between two Tasks: over two AsyncStreams (mechanism `channel`, the default here:
+// each handoff is a continuation resumed by `yield`), or by passing a turn flag with
+// `Task.yield()` (mechanism `yield`). With a pool wider than one thread the two Tasks of
+// `yield` spin on different threads, so it measures a cross-thread handoff, not a switch.
+import Synchronization
+
+extension PingPongWorkload {
+    func runSwiftConcurrency(_ context: WorkloadContext) throws -> WorkloadResult {
+        let (base, verify) = try SwiftConcurrencyBridge.prepare(context, workers: 2)
+        let result: WorkloadResult
+        switch p.mechanism {
+        case .auto, .channel: result = try runStreams(context)
+        case .yield: result = try runTaskYield(context)
+        case .futex, .condvar:
+            throw WorkloadUnavailable("mechanism \(p.mechanism.rawValue) is a thread mechanism; Tasks use channel (AsyncStream) or yield")
+        }
+        verify()
+        return WorkloadResult(latency: result.latency, counters: result.counters.merging(base) { a, _ in a })
+    }
+
+    private func runStreams(_ context: WorkloadContext) throws -> WorkloadResult {
+        let progress = context.progress
+        let rec = try SwiftConcurrencyBridge.run { () async -> LatencyRecorder in
+            let (pings, pingIn) = AsyncStream<Int>.makeStream()
+            let (pongs, pongIn) = AsyncStream<Int>.makeStream()
+            let ponger = Task.detached {
+                for await v in pings { pongIn.yield(v) }
+                pongIn.finish()
+            }
+            var replies = pongs.makeAsyncIterator()
+            var rec = LatencyRecorder()
+            let window = context.window()
+            while true {
+                let t0 = MonotonicClock.now()
+                pingIn.yield(1)
+                _ = await replies.next()
+                let t1 = MonotonicClock.now()
+                progress.beat()
+                if !window.inWarmup(t0) { rec.record(t1 - t0) }
+                if window.isOver(now: t1, recorded: rec.count) { break }
+            }
+            pingIn.finish()
+            await ponger.value
+            return rec
+        }
+        return WorkloadResult(latency: rec, counters: ["round_trips": rec.count])
+    }
+
+    private final class Turn: Sendable {
+        /// 0: the pinger's turn, 1: the ponger's.
+        let owner = Atomic<Int>(0)
+        let finished = Atomic<Bool>(false)
+        let yields = Atomic<UInt64>(0)
+    }
+
+    private func runTaskYield(_ context: WorkloadContext) throws -> WorkloadResult {
+        let progress = context.progress
+        let turn = Turn()
+        let rec = try SwiftConcurrencyBridge.run { () async -> LatencyRecorder in
+            let ponger = Task.detached {
+                var n: UInt64 = 0
+                while true {
+                    while turn.owner.load(ordering: .acquiring) != 1 { await Task.yield(); n += 1 }
+                    if turn.finished.load(ordering: .relaxed) { break }
+                    turn.owner.store(0, ordering: .releasing)
+                }
+                turn.yields.add(n, ordering: .relaxed)
+            }
+            var rec = LatencyRecorder()
+            var n: UInt64 = 0
+            let window = context.window()
+            while true {
+                let t0 = MonotonicClock.now()
+                turn.owner.store(1, ordering: .releasing)
+                while turn.owner.load(ordering: .acquiring) != 0 { await Task.yield(); n += 1 }
+                let t1 = MonotonicClock.now()
+                progress.beat()
+                if !window.inWarmup(t0) { rec.record(t1 - t0) }
+                if window.isOver(now: t1, recorded: rec.count) { break }
+            }
+            turn.finished.store(true, ordering: .relaxed)
+            turn.owner.store(1, ordering: .releasing)
+            await ponger.value
+            turn.yields.add(n, ordering: .relaxed)
+            return rec
+        }
+        return WorkloadResult(latency: rec, counters: ["round_trips": rec.count,
+                                                       "task_yields": turn.yields.load(ordering: .relaxed)])
+    }
+}

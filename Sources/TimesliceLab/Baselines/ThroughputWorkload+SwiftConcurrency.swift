@@ -1,0 +1,42 @@
+// CPU-bound throughput as `tasks` child Tasks of one group (default: one per usable CPU, as the
+// threads variant). Tasks beyond the pool's width wait for a thread: the rate shows the pool.
+extension ThroughputWorkload {
+    func runSwiftConcurrency(_ context: WorkloadContext) throws -> WorkloadResult {
+        let p = self.p
+        let tasks = p.tasks ?? UsableCPUs.count()
+        let (base, verify) = try SwiftConcurrencyBridge.prepare(context, workers: tasks)
+        let progress = context.progress
+        let window = context.window()
+        let (total, units) = try SwiftConcurrencyBridge.run { () async -> (LatencyRecorder, UInt64) in
+            await withTaskGroup(of: (LatencyRecorder, UInt64).self) { group in
+                for i in 0..<tasks {
+                    group.addTask {
+                        var rec = LatencyRecorder()
+                        var units: UInt64 = 0
+                        var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(i)
+                        while true {
+                            let t0 = MonotonicClock.now()
+                            Self.unit(p.workUnit, &x)
+                            let t1 = MonotonicClock.now()
+                            progress.beat()
+                            if !window.inWarmup(t0) { rec.record(t1 - t0); units += 1 }
+                            if window.isOver(now: t1, recorded: rec.count * UInt64(tasks)) { break }
+                        }
+                        blackHole(x)
+                        return (rec, units)
+                    }
+                }
+                var total = LatencyRecorder()
+                var units: UInt64 = 0
+                for await (rec, n) in group { total.add(rec); units += n }
+                return (total, units)
+            }
+        }
+        let seconds = window.measuredSeconds(until: MonotonicClock.now())
+        verify()
+        return WorkloadResult(latency: total, counters: base.merging([
+            "tasks": UInt64(tasks), "units": units,
+            "units_per_second": seconds > 0 ? UInt64(Double(units) / seconds) : 0,
+        ]) { _, b in b })
+    }
+}

@@ -51,6 +51,8 @@ final class Machine {
     /// The goroutine locked to this M (LockOSThread), or nil. Set and cleared by
     /// that goroutine while it runs here; read by this M's loop.
     @exclusivity(unchecked) unowned(unsafe) var lockedGoroutine: Goroutine?
+    /// This M's trace ring when tracing (Trace.swift), written only by this M.
+    @exclusivity(unchecked) var traceBuffer: TraceBuffer?
     /// The NUMA node this M is confined to by placement, or nil. Set at start.
     @exclusivity(unchecked) var node: Int?
     /// Set when a goroutine exited while locked: the thread exits instead of being reused.

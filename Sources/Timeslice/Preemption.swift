@@ -83,7 +83,7 @@ struct PreemptionController {
     /// signalled again with a back-off (20 µs doubling to 1 ms): a signal that
     /// landed in foreign code (libc, the Swift runtime, the vDSO) has no exit hook.
     /// Requests do not count as sysmon activity, so sysmon still backs off (Go).
-    func checkRunningProcessor(_ p: Processor, now: UInt64) {
+    func checkRunningProcessor(_ p: Processor, now: UInt64, trace: TraceBuffer? = nil) {
         let tick = p.scheduleTick.load(ordering: .relaxed)
         if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
             p.sysmonScheduleTick = tick
@@ -112,6 +112,7 @@ struct PreemptionController {
         ts_store_u32(&header.pointee.preempt_request, 1)
         ts_store_u32(p.preemptWord, 1)
         p.counters.add(.preemptionsRequested)
+        trace?.record(.preemptRequested, a: header.pointee.id, b: UInt32(p.id))
         p.sysmonRequestPending = true
         p.sysmonRequestTick = tick
         if mode == .async {

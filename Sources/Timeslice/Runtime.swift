@@ -38,6 +38,13 @@ public enum Runtime {
         if stuck > 0 {
             fputs("timeslice: \(stuck) M(s) still run goroutines that never yield; abandoning them\n", stderr)
         }
+        if let trace = scheduler.trace {
+            do {
+                try trace.write(origin: scheduler.startTime)
+            } catch {
+                fputs("timeslice: cannot write the trace to \(trace.path): \(error)\n", stderr)
+            }
+        }
         lastCounters.withLock { $0 = scheduler.snapshotCounters() }
         lastPlacement.withLock { $0 = scheduler.placement.report() }
         lastPreemptionLatency.withLock { $0 = scheduler.preemptionLatency.summary() }

@@ -1,6 +1,6 @@
 // Every knob of a run, recorded with its results. Environment variables
 // (TIMESLICE_MAXPROCS, TIMESLICE_PREEMPT, TIMESLICE_TIMESLICE, TIMESLICE_STACK_SIZE,
-// TIMESLICE_SCHEDTRACE) override the defaults in fromEnvironment().
+// TIMESLICE_SCHEDTRACE, TIMESLICE_TRACE) override the defaults in fromEnvironment().
 import Glibc
 import TimesliceHost
 
@@ -18,6 +18,8 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     public var placement: PlacementSpec
     /// Workload hint recorded with results: the probe goroutine locks its OS thread.
     public var lockOSThread: Bool
+    /// Write a Chrome/Perfetto trace (JSON) of scheduler events here at shutdown.
+    public var traceFile: String?
 
     public static let minimumTimeSliceNanoseconds: UInt64 = 50_000
     public static let defaultStackSize = 256 * 1024
@@ -25,7 +27,7 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     public init(maxProcs: Int? = nil, preemption: PreemptionMode = .cooperative,
                 timeSliceNanoseconds: UInt64 = 10_000_000, stackSize: Int = RuntimeConfiguration.defaultStackSize,
                 schedtraceMilliseconds: Int? = nil, placement: PlacementSpec = PlacementSpec(),
-                lockOSThread: Bool = false) {
+                lockOSThread: Bool = false, traceFile: String? = nil) {
         self.maxProcs = maxProcs
         self.preemption = preemption
         self.timeSliceNanoseconds = timeSliceNanoseconds
@@ -33,6 +35,7 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
         self.schedtraceMilliseconds = schedtraceMilliseconds
         self.placement = placement
         self.lockOSThread = lockOSThread
+        self.traceFile = traceFile
     }
 
     /// Defaults overridden by TIMESLICE_* environment variables. A malformed value
@@ -70,6 +73,10 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
                 throw ConfigurationError("TIMESLICE_STACK_SIZE=\(v): expected a size of at least 16K, like 64K, 256K, 1M")
             }
             c.stackSize = bytes
+        }
+        if let v = environment["TIMESLICE_TRACE"] {
+            guard !v.isEmpty else { throw ConfigurationError("TIMESLICE_TRACE is empty: expected a file path for the trace JSON") }
+            c.traceFile = v
         }
         if let v = environment["TIMESLICE_SCHEDTRACE"] {
             guard let ms = Int(v), ms >= 1 else {

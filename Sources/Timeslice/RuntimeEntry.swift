@@ -95,6 +95,7 @@ func honourDeferredPreemption(_ g: UnsafeMutablePointer<ts_g>) {
     ts_signal_fence()
     if let m = Machine.current {
         m.processor?.counters.add(.preemptionsHonoured)
+        m.traceBuffer?.record(.preemptHonoured, a: g.pointee.id)
     }
     switchToScheduler(.preempted)
     g.pointee.nopreempt -= 1

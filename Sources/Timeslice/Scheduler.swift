@@ -45,6 +45,8 @@ final class Scheduler {
     /// Stack pools: index 0 unbound, index n + 1 bound to NUMA node n.
     let stackPools: [StackPool]
     let preemption: PreemptionController
+    /// Non-nil when the configuration asks for a trace file.
+    let trace: TraceRecorder?
     let lock = RuntimeLock()
     /// Events not owned by one P or M (sysmon, spawns outside a P).
     let counters = CounterBlock()
@@ -106,6 +108,7 @@ final class Scheduler {
         let nodeCount = (placement.numa.nodes.map(\.id).max() ?? -1) + 1
         stackPools = [StackPool(stackSize: configuration.stackSize)]
             + (0..<nodeCount).map { StackPool(stackSize: configuration.stackSize, node: $0) }
+        trace = configuration.traceFile.map { TraceRecorder(path: $0) }
         preemption = PreemptionController(mode: configuration.preemption,
                                           sliceNanoseconds: configuration.timeSliceNanoseconds)
         liveThreads.initialize(to: 0)
@@ -394,6 +397,7 @@ final class Scheduler {
     func runMachine(_ m: Machine) {
         let rc = ts_thread_setup(m.header, 64 * 1024)
         if rc != 0 { fatalError("timeslice: M\(m.id) setup failed: \(String(cString: strerror(rc)))") }
+        m.traceBuffer = trace?.makeBuffer(name: "M\(m.id)")
         if let plan = placement.plan {
             placement.apply(plan.cpusForWorker(m.id), thread: "M\(m.id)")
             m.node = placement.node(ofWorker: m.id)
@@ -466,9 +470,11 @@ final class Scheduler {
         ts_store_curg(m.header, g.header)
         p.counters.add(.switches)
         ts_set_current_g(g.header)
+        m.traceBuffer?.record(.runStart, a: g.header.pointee.id)
         ts_enter_thread_local_context(g.header)
         ts_context_switch(&m.header.pointee.g0_sp, g.header.pointee.sp)
         ts_exit_thread_local_context(g.header)
+        m.traceBuffer?.record(.runEnd, a: g.header.pointee.id, b: m.header.pointee.switch_reason)
         ts_set_current_g(nil)
         ts_store_curg(m.header, nil)
         m.current = nil
@@ -482,6 +488,7 @@ final class Scheduler {
         case .park:
             g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
             m.processor?.counters.add(.parks)
+            m.traceBuffer?.record(.park, a: g.header.pointee.id)
             if let lockPointer = m.header.pointee.park_lock {
                 m.header.pointee.park_lock = nil
                 Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
@@ -498,6 +505,7 @@ final class Scheduler {
         case .preempted:
             ts_store_u32(p.preemptWord, 0)
             p.counters.add(.preemptionsDelivered)
+            m.traceBuffer?.record(.preemptDelivered, a: g.header.pointee.id)
             let sent = ts_load_u64(&g.header.pointee.preempt_sent_ns)
             if sent != 0 {
                 ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
@@ -650,6 +658,7 @@ final class Scheduler {
                 if numaAware && (placement.node(ofWorker: index) == myNode) != localPass { continue }
                 if let (entry, count) = p.runQueue.steal(from: victim.runQueue, stealRunnext: lastRound) {
                     p.counters.add(.steals, UInt64(count))
+                    m.traceBuffer?.record(.steal, a: UInt64(count), b: UInt32(index))
                     return Goroutine.from(opaque: entry)
                 }
             }

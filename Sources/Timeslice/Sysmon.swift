@@ -17,6 +17,8 @@ final class Sysmon {
     private let exitedWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
     private var trace: SchedTrace?
+    /// sysmon's own trace ring (requests and handoffs), this thread only.
+    private var traceBuffer: TraceBuffer?
     /// True while sysmon sleeps longer than a retake period: blockingCall then
     /// wakes it, so a blocked P is retaken after ~20 µs, not after a 10 ms back-off.
     let inLongSleep = Atomic<Bool>(false)
@@ -63,6 +65,7 @@ final class Sysmon {
 
     fileprivate func run() {
         _ = ts_thread_setup(header, 64 * 1024)
+        traceBuffer = scheduler.trace?.makeBuffer(name: "sysmon")
         if let plan = scheduler.placement.plan {
             scheduler.placement.apply(plan.sysmonCPUs, thread: "sysmon")
         }
@@ -128,12 +131,13 @@ final class Sysmon {
                                             desired: ProcessorStatus.idle.rawValue,
                                             ordering: .acquiringAndReleasing).exchanged {
                     scheduler.counters.add(.handoffs)
+                    traceBuffer?.record(.handoff, b: UInt32(p.id))
                     p.sysmonSyscallSeen = 0
                     scheduler.handOff(p)
                     acted = true
                 }
             case .running:
-                scheduler.preemption.checkRunningProcessor(p, now: now)
+                scheduler.preemption.checkRunningProcessor(p, now: now, trace: traceBuffer)
             case .idle, .stopped:
                 p.sysmonScheduleSeen = 0
                 p.sysmonSyscallSeen = 0

@@ -1,0 +1,162 @@
+// Event tracing for Chrome's trace viewer and Perfetto (RuntimeConfiguration.traceFile,
+// or TIMESLICE_TRACE=path).
+//
+// Each M (and sysmon) records into its own bounded ring of fixed-size events:
+// only that thread writes it, so recording is a clock read and four stores, no
+// lock and no allocation. When a ring is full the oldest events are overwritten
+// (the file says how many were lost). At shutdown the rings are merged into one
+// JSON file: a track per M, a complete ("X") slice per goroutine run named after
+// the goroutine and labelled with why it ended, and instants for preemption
+// requests, deliveries and deferred-then-honoured preemptions, steals, parks and
+// P handoffs. Timestamps are CLOCK_MONOTONIC, in microseconds as the format wants.
+import CTimeslice
+import Foundation
+
+enum TraceEventKind: UInt8 {
+    case runStart = 1          // a: goroutine id
+    case runEnd = 2            // a: goroutine id, b: SwitchReason
+    case preemptRequested = 3  // a: goroutine id (sysmon's track), b: P id
+    case preemptDelivered = 4  // a: goroutine id
+    case preemptHonoured = 5   // a: goroutine id (a deferred signal honoured on leaving runtime code)
+    case steal = 6             // a: goroutines stolen, b: victim P id
+    case park = 7              // a: goroutine id
+    case handoff = 8           // b: P id (sysmon's track)
+}
+
+struct TraceEvent {
+    var time: UInt64
+    var a: UInt64
+    var b: UInt32
+    var kind: UInt8
+}
+
+/// One thread's ring. A struct over raw storage: appending costs no reference counting.
+struct TraceBuffer {
+    let capacity: Int
+    private let events: UnsafeMutablePointer<TraceEvent>
+    /// Events ever recorded (the ring holds the last `capacity`). Owner thread only.
+    private let written: UnsafeMutablePointer<Int>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        events = .allocate(capacity: capacity)
+        written = .allocate(capacity: 1)
+        written.initialize(to: 0)
+    }
+
+    func deallocate() {
+        events.deallocate()
+        written.deallocate()
+    }
+
+    @inline(__always)
+    func record(_ kind: TraceEventKind, a: UInt64 = 0, b: UInt32 = 0) {
+        let n = written.pointee
+        events[n % capacity] = TraceEvent(time: ts_monotonic_ns(), a: a, b: b, kind: kind.rawValue)
+        written.pointee = n + 1
+    }
+
+    /// The retained events in order, and how many older ones were overwritten.
+    func snapshot() -> (events: [TraceEvent], lost: Int) {
+        let n = written.pointee
+        let kept = min(n, capacity)
+        var out: [TraceEvent] = []
+        out.reserveCapacity(kept)
+        for i in (n - kept)..<n { out.append(events[i % capacity]) }
+        return (out, n - kept)
+    }
+}
+
+/// Owns every ring of one runtime and writes the file.
+final class TraceRecorder {
+    let path: String
+    let eventsPerThread: Int
+    private let lock = RuntimeLock()
+    @exclusivity(unchecked) private var buffers: [(name: String, buffer: TraceBuffer)] = []  // guarded by lock
+
+    init(path: String, eventsPerThread: Int = 1 << 16) {
+        self.path = path
+        self.eventsPerThread = eventsPerThread
+    }
+
+    deinit {
+        for b in buffers { b.buffer.deallocate() }
+    }
+
+    /// A new ring for the thread named `name` ("M0", "sysmon").
+    func makeBuffer(name: String) -> TraceBuffer {
+        let b = TraceBuffer(capacity: eventsPerThread)
+        lock.withLock { buffers.append((name, b)) }
+        return b
+    }
+
+    /// Writes the Chrome trace JSON, atomically. Call after the Ms stopped (a
+    /// still-running M's last events may be torn; they are only read here).
+    func write(origin: UInt64) throws {
+        var events: [[String: Any]] = []
+        var lostTotal = 0
+        let tracks = lock.withLock { buffers }
+        for (tid, track) in tracks.enumerated() {
+            events.append(["name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": ["name": track.name]])
+            let (recorded, lost) = track.buffer.snapshot()
+            lostTotal += lost
+            var openRun: TraceEvent?
+            for e in recorded {
+                let ts = Double(e.time &- origin) / 1000
+                switch TraceEventKind(rawValue: e.kind) {
+                case .runStart:
+                    openRun = e
+                case .runEnd:
+                    guard let start = openRun, start.a == e.a else { continue }
+                    openRun = nil
+                    let begin = Double(start.time &- origin) / 1000
+                    events.append(["name": "G\(e.a)", "cat": "goroutine", "ph": "X", "pid": 1, "tid": tid,
+                                   "ts": begin, "dur": max(ts - begin, 0.001),
+                                   "args": ["goroutine": e.a, "ended": Self.reasonName(e.b)]])
+                case .preemptRequested:
+                    events.append(instant("preempt requested", ts, tid, ["goroutine": e.a, "p": e.b]))
+                case .preemptDelivered:
+                    events.append(instant("preempt delivered", ts, tid, ["goroutine": e.a]))
+                case .preemptHonoured:
+                    events.append(instant("preempt deferred, honoured", ts, tid, ["goroutine": e.a]))
+                case .steal:
+                    events.append(instant("steal", ts, tid, ["goroutines": e.a, "victim_p": e.b]))
+                case .park:
+                    events.append(instant("park", ts, tid, ["goroutine": e.a]))
+                case .handoff:
+                    events.append(instant("handoff", ts, tid, ["p": e.b]))
+                case .none:
+                    continue
+                }
+            }
+        }
+        let document: [String: Any] = [
+            "traceEvents": events, "displayTimeUnit": "ns",
+            "otherData": ["producer": "timeslice", "events_lost_to_ring_wraparound": lostTotal],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [])
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try data.write(to: temporary)
+        if FileManager.default.fileExists(atPath: url.path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        } else {
+            try FileManager.default.moveItem(at: temporary, to: url)
+        }
+    }
+
+    private func instant(_ name: String, _ ts: Double, _ tid: Int, _ args: [String: Any]) -> [String: Any] {
+        ["name": name, "cat": "scheduler", "ph": "i", "s": "t", "pid": 1, "tid": tid, "ts": ts, "args": args]
+    }
+
+    static func reasonName(_ raw: UInt32) -> String {
+        switch SwitchReason(rawValue: raw) {
+        case .yield: return "yield"
+        case .park: return "park"
+        case .exit: return "exit"
+        case .preempted: return "preempted"
+        case .syscallNoProcessor: return "blocking call, no P on return"
+        case .none?, nil: return "unknown"
+        }
+    }
+}

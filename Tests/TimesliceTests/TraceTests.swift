@@ -1,0 +1,66 @@
+// The trace file (RuntimeConfiguration.traceFile) loads as Chrome/Perfetto trace
+// JSON and shows what happened: goroutine runs on M tracks, and a preemption
+// when one was delivered.
+import CTimeslice
+import Foundation
+@testable import Timeslice
+import XCTest
+
+final class TraceTests: XCTestCase {
+    private func traceRun(_ path: String, preemption: PreemptionMode, _ body: @escaping () -> Void) throws -> [String: Any] {
+        var c = RuntimeConfiguration(maxProcs: 1, preemption: preemption, timeSliceNanoseconds: 200_000)
+        c.traceFile = path
+        let watchdog = Watchdog(seconds: 60, what: "TraceTests")
+        defer { watchdog.cancel() }
+        Runtime.run(c, body)
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    func testTraceShowsRunsAndADeliveredPreemption() throws {
+        let path = NSTemporaryDirectory() + "timeslice-trace-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let document = try traceRun(path, preemption: .async) {
+            let wg = WaitGroup()
+            wg.add(2)
+            go {   // a hog that only async preemption can stop
+                let end = monotonicNanoseconds() + 30_000_000
+                while monotonicNanoseconds() < end {}
+                wg.done()
+            }
+            go {
+                for _ in 0..<5 { Timeslice.sleep(nanoseconds: 1_000_000) }
+                wg.done()
+            }
+            wg.wait()
+        }
+        let events = try XCTUnwrap(document["traceEvents"] as? [[String: Any]])
+        XCTAssertTrue(events.contains { $0["ph"] as? String == "M" && ($0["args"] as? [String: Any])?["name"] as? String == "M0" })
+        let runs = events.filter { $0["ph"] as? String == "X" }
+        XCTAssertFalse(runs.isEmpty)
+        for r in runs {
+            XCTAssertTrue((r["name"] as? String)?.hasPrefix("G") ?? false)
+            XCTAssertNotNil(r["ts"] as? Double)
+            XCTAssertGreaterThan(r["dur"] as? Double ?? -1, 0)
+        }
+        XCTAssertTrue(runs.contains { ($0["args"] as? [String: Any])?["ended"] as? String == "preempted" })
+        XCTAssertTrue(events.contains { $0["name"] as? String == "preempt delivered" })
+        XCTAssertTrue(events.contains { $0["name"] as? String == "preempt requested" })
+        XCTAssertTrue(events.contains { $0["name"] as? String == "park" })
+    }
+
+    func testRingWrapAroundIsReportedAndTheFileStaysValid() throws {
+        let path = NSTemporaryDirectory() + "timeslice-trace-wrap-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let document = try traceRun(path, preemption: .cooperative) {
+            let wg = WaitGroup()
+            wg.add(2)
+            for _ in 0..<2 { go { for _ in 0..<40_000 { yield() }; wg.done() } }
+            wg.wait()
+        }
+        let other = try XCTUnwrap(document["otherData"] as? [String: Any])
+        XCTAssertGreaterThan(other["events_lost_to_ring_wraparound"] as? Int ?? 0, 0)
+        let events = try XCTUnwrap(document["traceEvents"] as? [[String: Any]])
+        XCTAssertGreaterThan(events.filter { $0["ph"] as? String == "X" }.count, 1000)
+    }
+}

@@ -558,3 +558,118 @@ def standard_report(run: Run, prefix: str | None = None) -> list[Path]:
     written.append(save(fig, run, f"{prefix}-cdf"))
     plt.show()
     return written
+
+
+# ----------------------------------------------------------------------------------------------
+# `timeslice bench --json --out ROOT`: ROOT/bench/<UTC timestamp>/bench.json
+# (Sources/TimesliceLab/Bench/BenchFile.swift). Its "micro" object holds timeslice's results per
+# maxProcs and each baseline's columns (numbers only; a benchmark a baseline could not measure
+# is absent there and listed in "unavailable" with its reason).
+
+BENCHMARKS = ["yield_ns", "chan_ns", "spawn_join_ns", "parked_rss_bytes"]
+
+
+@dataclass
+class Bench:
+    """One bench.json."""
+
+    path: Path
+    doc: dict
+
+    @property
+    def timestamp(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def micro(self) -> dict:
+        return self.doc.get("micro") or {}
+
+
+def newest_bench(root: Path) -> Bench | None:
+    """The newest root/bench/<timestamp>/bench.json (latest started_at, then directory name),
+    or None when there is none or it has no micro suite."""
+    base = root / "bench"
+    if not base.is_dir():
+        return None
+    benches = []
+    for d in base.iterdir():
+        if (d / "bench.json").is_file():
+            with open(d / "bench.json", encoding="utf-8") as f:
+                benches.append(Bench(path=d / "bench.json", doc=json.load(f)))
+    benches = [b for b in benches if b.micro.get("results")]
+    if not benches:
+        return None
+    return max(benches, key=lambda b: (b.doc.get("started_at") or "", b.timestamp))
+
+
+def bench_columns(bench: Bench) -> list[tuple[str, int, dict, dict]]:
+    """(runtime, max_procs, numbers, unavailable reasons) per column: timeslice first, then the
+    baselines in file order."""
+    micro = bench.micro
+    cols = [("timeslice", int(r["max_procs"]), r, {}) for r in micro.get("results", [])]
+    reasons: dict[tuple[str, int], dict] = {}
+    for u in micro.get("unavailable", []):
+        reasons.setdefault((u["runtime"], int(u["max_procs"])), {})[u["benchmark"]] = u["reason"]
+    for runtime, entries in (micro.get("baselines") or {}).items():
+        for e in entries:
+            procs = int(e["max_procs"])
+            cols.append((runtime, procs, e, reasons.get((runtime, procs), {})))
+    return cols
+
+
+def bench_table(bench: Bench) -> pd.DataFrame:
+    """Benchmarks × columns ("go/1" = go at GOMAXPROCS 1): numbers, or "unavailable: reason"."""
+    data = {}
+    for runtime, procs, numbers, why in bench_columns(bench):
+        data[f"{runtime}/{procs}"] = [f"{numbers[b]:.1f}" if b in numbers else f"unavailable: {why.get(b, 'not measured')}"
+                                      for b in BENCHMARKS]
+    data["target"] = [bench.micro.get("targets", {}).get(b, "") for b in BENCHMARKS]
+    return pd.DataFrame(data, index=BENCHMARKS)
+
+
+def bench_ratio_table(bench: Bench) -> pd.DataFrame:
+    """timeslice / other at the same maxProcs (as `timeslice bench` prints it)."""
+    data = {}
+    for runtime, entries in (bench.micro.get("ratios") or {}).items():
+        for e in entries:
+            data[f"{runtime}/{int(e['max_procs'])}"] = [f"{e[b]:.3g}" if b in e else "unavailable" for b in BENCHMARKS]
+    return pd.DataFrame(data, index=BENCHMARKS)
+
+
+def plot_bench(bench: Bench):
+    """One panel per micro-benchmark: a bar per column (log scale); a column without a number
+    is a hatched, labelled gap, never a bar."""
+    cols = bench_columns(bench)
+    fig, axes = plt.subplots(1, len(BENCHMARKS), figsize=(4 * len(BENCHMARKS), 4.8))
+    runtimes = list(dict.fromkeys(c[0] for c in cols))
+    for ax, b in zip(axes, BENCHMARKS):
+        for i, (runtime, procs, numbers, why) in enumerate(cols):
+            color = f"C{runtimes.index(runtime)}"
+            if b in numbers and numbers[b] > 0:
+                ax.bar(i, numbers[b], color=color)
+            else:
+                ax.bar(i, 1, bottom=0, color="none", edgecolor="#b02a37", hatch="//", transform=ax.get_xaxis_transform())
+                ax.text(i, 0.5, "unavailable", rotation=90, ha="center", va="center", fontsize=7, color="#b02a37",
+                        transform=ax.get_xaxis_transform())
+        target = bench.micro.get("targets", {}).get(b)
+        if target:
+            ax.axhline(target, color="black", linestyle=":", linewidth=1, label="target")
+            ax.legend(fontsize=7, loc="upper left")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels([f"{c[0]}/{c[1]}" for c in cols], rotation=60, ha="right", fontsize=7)
+        ax.set_title(b, fontsize=9)
+        ax.grid(True, axis="y", alpha=0.4)
+    env = textwrap.fill(environment_label(bench.doc.get("environment") or {}), 140)
+    fig.suptitle(f"timeslice bench (micro): timeslice beside go, threads, swift-concurrency\nrun {bench.timestamp}\n{env}",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save_bench(fig, bench: Bench, name: str = "bench-micro") -> Path:
+    """Writes <bench dir>/<name>.png and closes nothing (the notebook shows it)."""
+    path = bench.path.parent / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    print(f"wrote {path}")
+    return path

@@ -43,6 +43,8 @@ expect timeslice-sweep/2025-01-02T01-00-00Z timeslice-sweep-percentiles.png time
 expect pinned-vs-unpinned/2025-01-02T02-00-00Z pinned-vs-unpinned-percentiles.png pinned-vs-unpinned-cdf.png pinned-vs-unpinned-placement.png
 expect open-loop-tail/2025-01-02T03-00-00Z open-loop-tail-percentiles.png open-loop-tail-cdf.png open-loop-tail-tail.png
 expect baselines-starvation/2025-01-02T04-00-00Z baselines-starvation-percentiles.png baselines-starvation-cdf.png baselines-starvation-runtimes.png
+expect baselines-wakeup/2025-01-02T05-00-00Z baselines-wakeup-percentiles.png baselines-wakeup-cdf.png baselines-wakeup-runtimes.png
+expect bench/2025-01-02T06-00-00Z bench-micro.png
 
 # The older quickstart run must not have been chosen.
 if ls "$work/results/quickstart/2025-01-01T00-00-00Z"/*.png >/dev/null 2>&1; then
@@ -57,7 +59,7 @@ import timeslice_plots as tp
 
 root, out = Path(os.environ["RESULTS"]), Path(os.environ["OUT"])
 problems = []
-for exp in ("quickstart", "timeslice-sweep", "pinned-vs-unpinned", "open-loop-tail", "baselines-starvation"):
+for exp in ("quickstart", "timeslice-sweep", "pinned-vs-unpinned", "open-loop-tail", "baselines-starvation", "baselines-wakeup"):
     run = tp.newest_run(root, exp)
     problems += [f"{exp}: {p}" for p in tp.verify_run(run)]
     table = tp.config_table(run)
@@ -72,7 +74,8 @@ def text_of(nb):
 
 for nb, needles in {"starvation.ipynb": ["starved", "probe never ran within 3s", "FIXTURE"],
                     "open-loop-tails.ipynb": ["timeout", "killed by the watchdog"],
-                    "baselines.ipynb": ["starved", "rt=go"]}.items():
+                    "baselines.ipynb": ["starved", "rt=go", "rt=swift-concurrency", "rt=threads",
+                                        "cyclictest not installed", "unavailable: go not installed", "swift-concurrency/2"]}.items():
     text = text_of(nb)
     problems += [f"{nb}: output lacks {n!r}" for n in needles if n not in text]
 if problems:

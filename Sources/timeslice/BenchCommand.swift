@@ -6,7 +6,8 @@ import TimesliceLab
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the runtime: yield, channel handoff, spawn+join and parked-goroutine memory at maxProcs 1 and 2; the cost, latency and EINTR effect of preemption.")
+        abstract: "Measure the runtime: yield, channel handoff, spawn+join and parked-goroutine memory at maxProcs 1 and 2 beside go, threads and swift-concurrency; the cost, latency and EINTR effect of preemption.",
+        discussion: "The micro suite measures the same four benchmarks on the Go reference program (GOMAXPROCS=1, 2), on OS threads and on Swift concurrency (processes restricted to 1 and 2 CPUs) in the same invocation, and prints timeslice / other ratios. A baseline that cannot be measured shows \"unavailable: reason\".")
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
         case all, micro, preemption
@@ -21,15 +22,49 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Shorter runs (a tenth of the work), for smoke tests.")
     var quick = false
 
+    @Flag(help: "Measure timeslice alone, without the go, threads and swift-concurrency baselines.")
+    var noBaselines = false
+
+    @Option(help: "Also write the numbers to <out>/bench/<UTC timestamp>/bench.json (read by notebooks/baselines.ipynb).")
+    var out: String?
+
     func run() throws {
         let scale = quick ? 0.1 : 1
+        var micro: BenchReport?
+        var preemption: PreemptionBenchReport?
         if only != .preemption {
-            let report = BenchReport.measure(scale: scale)
+            let report = BenchReport.measure(scale: scale, baselines: !noBaselines)
             print(json ? report.json() : report.table())
+            micro = report
         }
         if only != .micro {
             let report = PreemptionBenchmarks.run(scale: scale)
             print(json ? report.json() : "\n" + report.table())
+            preemption = report
         }
+        if let out {
+            let path = try BenchFile.write(root: out, micro: micro, preemption: preemption)
+            FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
+        }
+    }
+}
+
+/// The child side of the in-process baselines of `timeslice bench` (internal): measures one
+/// runtime at one maxProcs in this fresh process and prints one `TIMESLICE-BENCH` line.
+struct BenchBaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_bench-baseline", abstract: "Measure one baseline of timeslice bench (internal).", shouldDisplay: false)
+
+    @Option(help: "threads or swift-concurrency.")
+    var runtime: String
+
+    @Option(help: "CPUs to restrict this process to (the first N allowed).")
+    var maxProcs: Int
+
+    @Option(help: "Fraction of the full work.")
+    var scale: Double = 1
+
+    func run() throws {
+        print(BaselineBenchmarks.childLine(runtime: runtime, maxProcs: maxProcs, scale: scale))
     }
 }

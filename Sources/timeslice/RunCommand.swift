@@ -23,6 +23,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run only configurations whose id has all these comma-separated key=value fields, e.g. rt=timeslice,preempt=async.")
     var only: String?
 
+    @Flag(help: "Write a Chrome/Perfetto trace per timeslice configuration: <config>.trace.json in the results directory (open in ui.perfetto.dev or chrome://tracing).")
+    var trace = false
+
     func run() throws {
         if let repetitions, repetitions < 1 {
             FileHandle.standardError.write(Data("--repeat must be at least 1\n".utf8))
@@ -36,7 +39,7 @@ struct RunCommand: ParsableCommand {
                 throw ExitCodes.badInput
             }
         }
-        let options = SweepOptions(quick: quick, repetitions: repetitions, only: only)
+        let options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace)
         var failed = false
         for spec in specs {
             let runner = SweepRunner(spec: spec, options: options, outRoot: out) { line in

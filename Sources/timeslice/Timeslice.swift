@@ -14,6 +14,7 @@ struct TimesliceCommand: ParsableCommand {
             EnvCommand.self,
             BenchCommand.self,
             ChildCommand.self,
+            BenchBaselineCommand.self,
         ]
     )
 }

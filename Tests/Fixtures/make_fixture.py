@@ -19,7 +19,11 @@ a `timeout`, an `unavailable` and an older quickstart run that the notebooks mus
     timeslice-sweep/       time slice 100us, 1ms, 10ms
     pinned-vs-unpinned/    threads unpinned vs pinned to CPU 1
     open-loop-tail/        cooperative vs async, plus a timed-out configuration
-    baselines-starvation/  timeslice vs go vs go with async preemption off (starved)
+    baselines-starvation/  timeslice, threads, swift-concurrency and go; cooperative rows starve
+    baselines-wakeup/      idle pinned wakeup: timeslice, threads, swift-concurrency, go, and
+                           cyclictest unavailable ("cyclictest not installed")
+    bench/                 a `timeslice bench --json --out` file (bench.json, not a results.json),
+                           with an unavailable go column
 
 Run from anywhere:  python3 Tests/Fixtures/make_fixture.py   (needs the hdrhistogram package)
 """
@@ -209,6 +213,37 @@ def spec(name: str, description: str, matrix: dict, workload: dict, include=None
     return s
 
 
+def write_bench(stamp: str, rng: random.Random) -> None:
+    """results-small/bench/<stamp>/bench.json as `timeslice bench --json --out` writes it
+    (Sources/TimesliceLab/Bench/BenchFile.swift, BenchReport.swift); go is unavailable."""
+    bench_dir = OUT / "bench" / stamp
+    bench_dir.mkdir(parents=True)
+    names = ["yield_ns", "chan_ns", "spawn_join_ns", "parked_rss_bytes"]
+    base = {"yield_ns": 60, "chan_ns": 100, "spawn_join_ns": 250, "parked_rss_bytes": 4000}
+
+    def numbers(factor: dict) -> dict:
+        return {k: round(base[k] * factor.get(k, 1) * rng.uniform(0.9, 1.1), 1) for k in names}
+
+    results = [{"max_procs": p, **numbers({"yield_ns": p * 2})} for p in (1, 2)]
+    baselines = {
+        "threads": [{"max_procs": p, "parked_count": 2000, **numbers({"yield_ns": 20, "chan_ns": 20, "spawn_join_ns": 150, "parked_rss_bytes": 2.3})}
+                    for p in (1, 2)],
+        "swift-concurrency": [{"max_procs": p, "parked_count": 100000, **numbers({"yield_ns": 6, "chan_ns": 10, "spawn_join_ns": 2, "parked_rss_bytes": 0.4})}
+                              for p in (1, 2)],
+        "go": [{"max_procs": p, "parked_count": 100000} for p in (1, 2)],
+    }
+    by_procs = {r["max_procs"]: r for r in results}
+    ratios = {rt: [{"max_procs": c["max_procs"], **{k: by_procs[c["max_procs"]][k] / c[k] for k in names if k in c}} for c in cols]
+              for rt, cols in baselines.items()}
+    unavailable = [{"runtime": "go", "max_procs": p, "benchmark": k, "reason": "go not installed"} for p in (1, 2) for k in names]
+    doc = {"schema_version": 1, "experiment": "bench", "started_at": stamp[:13] + ":" + stamp[14:16] + ":" + stamp[17:],
+           "environment": ENVIRONMENT,
+           "micro": {"results": results, "targets": {"yield_ns": 60, "chan_ns": 100, "spawn_join_ns": 1000, "parked_rss_bytes": 8192},
+                     "baselines": baselines, "ratios": ratios, "unavailable": unavailable,
+                     "notes": [f"FIXTURE: {LABEL}"]}}
+    (bench_dir / "bench.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 # ----------------------------------------------------------------------------------------------
 # The runs
 
@@ -281,18 +316,45 @@ def main() -> None:
                reason="killed by the watchdog after 16.4s (deadline 16.4s)"),
     ])
 
-    # baselines-starvation: the go rows as issue 7 describes them.
+    # baselines-starvation: all four runtimes, as issue 7 describes them. Cooperative rows
+    # starve (Go with asyncpreemptoff=1, Swift's pool held by as many hogs as threads).
     def gop(preempt):
         return {"runtime": "go", "max_procs": 1, "preemption": preempt, "placement": "none", "lock_os_thread": False}
 
     bs_spec = spec("baselines-starvation", "tight-loop starvation across runtimes",
-                   {"runtime": ["timeslice", "go"], "max_procs": [1], "preemption": ["async", "cooperative"]}, wakeup,
-                   )
+                   {"runtime": ["timeslice", "threads", "swift-concurrency", "go"], "max_procs": [1],
+                    "preemption": ["async", "cooperative"]}, wakeup)
     write_run("baselines-starvation", "2025-01-02T04-00-00Z", bs_spec, lambda d: [
         config(d, ts("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 40_000, 0.5), 0.01, 2e6, 10.5e6)),
+        config(d, ts("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.4),
+        config(d, {"runtime": "threads", "placement": "none"}, wakeup,
+               samples=with_tail(rng, lognormal(rng, 2950, 30_000, 0.4), 0.01, 1e6, 4e6)),
+        config(d, {"runtime": "swift-concurrency", "placement": "none"}, wakeup, status="starved",
+               reason="probe made no progress for 2000 ms (after 3 samples)", elapsed=2.4),
         config(d, gop("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 500_000, 0.6), 0.02, 10e6, 21e6)),
         config(d, gop("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.3),
     ])
+
+    # baselines-wakeup: idle probe pinned to CPU 1; cyclictest is not installed on the fixture host.
+    idle = {**wakeup, "hogs": 0}
+    cpu1 = {"explicit": [1]}
+    bw_spec = spec("baselines-wakeup", "idle pinned wakeup across runtimes",
+                   {"runtime": ["timeslice", "threads", "swift-concurrency", "go", "cyclictest"], "max_procs": ["default"],
+                    "preemption": ["async"], "time_slice": ["10ms"], "placement": [cpu1]}, idle)
+    write_run("baselines-wakeup", "2025-01-02T05-00-00Z", bw_spec, lambda d: [
+        config(d, {**ts("async", place=cpu1), "max_procs": "default"}, idle,
+               samples=with_tail(rng, lognormal(rng, 4900, 45_000, 0.4), 0.002, 0.3e6, 1e6)),
+        config(d, {"runtime": "threads", "placement": cpu1}, idle,
+               samples=with_tail(rng, lognormal(rng, 4950, 25_000, 0.3), 0.002, 0.2e6, 0.8e6)),
+        config(d, {"runtime": "swift-concurrency", "placement": cpu1}, idle,
+               samples=with_tail(rng, lognormal(rng, 4900, 60_000, 0.4), 0.004, 0.3e6, 1.5e6)),
+        config(d, {**gop("async"), "max_procs": "default", "placement": cpu1}, idle,
+               samples=[int(rng.uniform(10_000, 1_000_000)) for _ in range(4500)]),
+        config(d, {"runtime": "cyclictest", "placement": cpu1}, idle, status="unavailable",
+               reason="cyclictest not installed (Debian package rt-tests)", elapsed=0.1),
+    ])
+
+    write_bench("2025-01-02T06-00-00Z", rng)
     print(f"wrote {OUT}")
 
 

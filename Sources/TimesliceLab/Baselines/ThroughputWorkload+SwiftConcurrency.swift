@@ -11,19 +11,7 @@ extension ThroughputWorkload {
             await withTaskGroup(of: (LatencyRecorder, UInt64).self) { group in
                 for i in 0..<tasks {
                     group.addTask {
-                        var rec = LatencyRecorder()
-                        var units: UInt64 = 0
-                        var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(i)
-                        while true {
-                            let t0 = MonotonicClock.now()
-                            Self.unit(p.workUnit, &x)
-                            let t1 = MonotonicClock.now()
-                            progress.beat()
-                            if !window.inWarmup(t0) { rec.record(t1 - t0); units += 1 }
-                            if window.isOver(now: t1, recorded: rec.count * UInt64(tasks)) { break }
-                        }
-                        blackHole(x)
-                        return (rec, units)
+                        Self.measureWorker(i, of: tasks, workUnit: p.workUnit, window: window, progress: progress)
                     }
                 }
                 var total = LatencyRecorder()

@@ -1,11 +1,13 @@
 // `timeslice bench`: the runtime's micro-benchmarks, each at maxProcs 1 and 2,
 // each the median of several runs inside one fresh runtime:
-//   yield_ns          ns per yield() in a two-goroutine ping-pong
+//   yield_ns          ns per switch in a two-goroutine ping-pong: each yield()s until it is
+//                     its turn (one switch per yield at 1 P; a cross-P handoff at 2)
 //   chan_ns           ns per handoff over an unbuffered channel (two goroutines)
 //   spawn_join_ns     ns to spawn one goroutine and join it with a WaitGroup (batches of 10 000)
 //   parked_rss_bytes  resident bytes per goroutine parked on a channel, over 100 000
 // Timing lives here, never in tests.
 import Foundation
+import Synchronization
 import Timeslice
 
 public struct MicroBenchmarkResult: Codable, Equatable, Sendable {
@@ -37,25 +39,42 @@ public enum MicroBenchmarks {
         }
     }
 
-    static func median(_ runs: Int, _ measure: () -> Double) -> Double {
-        _ = measure()  // warm-up: stacks mapped, caches filled
-        let samples = (0..<runs).map { _ in measure() }.sorted()
+    static func median(_ runs: Int, _ measure: () throws -> Double) rethrows -> Double {
+        _ = try measure()  // warm-up: stacks mapped, caches filled
+        let samples = try (0..<runs).map { _ in try measure() }.sorted()
         return samples[runs / 2]
     }
 
-    /// ns per yield: two goroutines each yield `rounds` times.
+    /// ns per switch: two goroutines pass a turn, each yielding until it is theirs (the
+    /// baselines' yield benchmarks do the same). At 1 P every yield switches to the other
+    /// goroutine; at 2 Ps they run on two Ps and it is a cross-P handoff, as in Go's `yield`.
     static func yieldPingPong(rounds: Int) -> Double {
+        let turn = Turn()
         let wg = WaitGroup()
-        wg.add(2)
-        let start = monotonicNanoseconds()
-        for _ in 0..<2 {
-            go {
-                for _ in 0..<rounds { yield() }
-                wg.done()
+        wg.add(1)
+        go {
+            while true {
+                var v = turn.owner.load(ordering: .acquiring)
+                while v == 0 { yield(); v = turn.owner.load(ordering: .acquiring) }
+                if v == 2 { break }
+                turn.owner.store(0, ordering: .releasing)
             }
+            wg.done()
         }
+        let start = monotonicNanoseconds()
+        for _ in 0..<rounds {
+            turn.owner.store(1, ordering: .releasing)
+            while turn.owner.load(ordering: .acquiring) != 0 { yield() }
+        }
+        let elapsed = monotonicNanoseconds() - start
+        turn.owner.store(2, ordering: .releasing)
         wg.wait()
-        return Double(monotonicNanoseconds() - start) / Double(2 * rounds)
+        return Double(elapsed) / Double(2 * rounds)
+    }
+
+    private final class Turn: Sendable {
+        /// 0: the measuring goroutine's turn, 1: the partner's, 2: stop.
+        let owner = Atomic<Int>(0)
     }
 
     /// ns per handoff: a value goes back and forth `rounds` times (2 handoffs each).
@@ -118,51 +137,5 @@ public enum MicroBenchmarks {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = UInt64(fields[1]) else { return 0 }
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
-    }
-}
-
-/// What `timeslice bench` prints: every benchmark at each maxProcs, beside the
-/// targets from the runtime issue and the Go 1.19 figures measured on the
-/// reference VM (not re-measured here; the Go baseline program does that).
-public struct BenchReport: Codable, Sendable {
-    public var results: [MicroBenchmarkResult]
-    public var targets: [String: Double]
-
-    public static let targetValues: [String: Double] = [
-        "yield_ns": 60, "chan_ns": 100, "spawn_join_ns": 1000, "parked_rss_bytes": 8192,
-    ]
-
-    public static func measure(scale: Double) -> BenchReport {
-        BenchReport(results: MicroBenchmarks.run(scale: scale), targets: targetValues)
-    }
-
-    public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
-
-    public func table() -> String {
-        func pad(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-        }
-        func number(_ value: Double) -> String {
-            let text = String(format: "%.1f", value)
-            return String(repeating: " ", count: max(0, 12 - text.count)) + text
-        }
-        var header = pad("benchmark", 18)
-        for r in results {
-            let label = "procs=\(r.maxProcs)"
-            header += String(repeating: " ", count: max(0, 12 - label.count)) + label
-        }
-        var lines = [header + "      target"]
-        let rows: [(String, KeyPath<MicroBenchmarkResult, Double>)] = [
-            ("yield_ns", \.yieldNanoseconds), ("chan_ns", \.channelNanoseconds),
-            ("spawn_join_ns", \.spawnJoinNanoseconds), ("parked_rss_bytes", \.parkedRSSBytes),
-        ]
-        for (name, path) in rows {
-            lines.append(pad(name, 18) + results.map { number($0[keyPath: path]) }.joined() + number(targets[name] ?? 0))
-        }
-        return lines.joined(separator: "\n")
     }
 }

@@ -12,18 +12,33 @@ public struct ConfigRun: Sendable {
     public var histogram: Histogram<UInt64>?
     /// Child stderr to keep beside the results (schedtrace lines), keyed by file kind.
     public var extraFiles: [String: String]
+    /// Files the child wrote itself into the run directory (the trace), kind → path.
+    public var childFiles: [String: String] = [:]
 }
 
 public enum ConfigRunner {
+    /// `traceFile`: where the child's runtime should write its trace (nil: no trace); listed in
+    /// `childFiles` when the child exited by itself and wrote it, whatever the status it reported.
     public static func run(_ configuration: RunConfiguration, launcher: ChildLauncher,
-                           deadlineNanoseconds: UInt64) -> ConfigRun {
+                           deadlineNanoseconds: UInt64, traceFile: String? = nil) -> ConfigRun {
+        var exitedNormally = false
+        var run = runChild(configuration, launcher: launcher, deadlineNanoseconds: deadlineNanoseconds, traceFile: traceFile,
+                           exitedNormally: &exitedNormally)
+        // A child killed by the watchdog or a signal may have been writing it: never list half a file.
+        if let traceFile, ChildTrace.collect(traceFile, complete: exitedNormally) { run.childFiles["trace"] = traceFile }
+        return run
+    }
+
+    static func runChild(_ configuration: RunConfiguration, launcher: ChildLauncher,
+                         deadlineNanoseconds: UInt64, traceFile: String?, exitedNormally: inout Bool) -> ConfigRun {
         var result = ConfigResult(
             id: configuration.id, config: ConfigEcho(point: configuration.point, workload: configuration.workload),
             status: .error, reason: nil, latencyNs: nil, counters: [:], placement: nil,
             repetition: configuration.repetition, elapsedSeconds: 0, files: [:])
         let child: ChildProcessResult
         do {
-            let cmd = try launcher.command(for: configuration)
+            var cmd = try launcher.command(for: configuration)
+            ChildTrace.request(traceFile, in: &cmd.environment)
             child = try ChildProcess.run(executable: cmd.executable, arguments: cmd.arguments,
                                          environment: cmd.environment, deadlineNanoseconds: deadlineNanoseconds)
         } catch {
@@ -31,6 +46,7 @@ public enum ConfigRunner {
             return ConfigRun(result: result, histogram: nil, extraFiles: [:])
         }
         result.elapsedSeconds = Double(child.elapsedNanoseconds) / 1e9
+        exitedNormally = !child.timedOut && child.termination == .exited(0)
         let stderr = String(decoding: child.stderr, as: UTF8.self)
         var extra: [String: String] = [:]
         if configuration.schedtraceMilliseconds != nil {

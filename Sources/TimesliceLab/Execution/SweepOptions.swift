@@ -1,4 +1,4 @@
-// Command-line adjustments to an experiment: --quick, --repeat, --only.
+// Command-line adjustments to an experiment: --quick, --repeat, --only, --trace.
 
 public struct SweepOptions: Sendable {
     /// Shorten every configuration for a smoke run: at most 1 s measured, 200 ms warm-up,
@@ -10,11 +10,15 @@ public struct SweepOptions: Sendable {
     /// Comma-separated `key=value` terms; a configuration runs when its id contains every term,
     /// e.g. `rt=timeslice,preempt=async`.
     public var only: String?
+    /// Ask the runtime of every `timeslice` configuration for a Chrome/Perfetto trace, written to
+    /// `<run dir>/<config stem>.trace.json` (see ChildTrace).
+    public var trace = false
 
-    public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil) {
+    public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil, trace: Bool = false) {
         self.quick = quick
         self.repetitions = repetitions
         self.only = only
+        self.trace = trace
     }
 
     public func apply(to spec: ExperimentSpec) -> ExperimentSpec {
@@ -46,6 +50,7 @@ public struct SweepOptions: Sendable {
         if quick { d["quick"] = "true" }
         if let repetitions { d["repeat"] = String(repetitions) }
         if let only { d["only"] = only }
+        if trace { d["trace"] = "true" }
         return d
     }
 }

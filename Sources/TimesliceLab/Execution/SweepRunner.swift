@@ -63,9 +63,11 @@ public final class SweepRunner {
         let sweepStart = MonotonicClock.now()
         let deadline = spec.watchdogNanoseconds
         for (i, config) in runs.enumerated() {
-            let run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline)
             let stem = ResultsWriter.fileStem(id: config.id, repetition: config.repetition, repetitions: spec.repetitions)
-            try writer.append(run.result, histogram: run.histogram, extraFiles: run.extraFiles, stem: stem)
+            // Only the Timeslice runtime writes traces; the baselines have no Ms to trace.
+            let trace = options.trace && config.point.runtime == .timeslice ? "\(writer.directory)/\(stem).trace.json" : nil
+            let run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline, traceFile: trace)
+            try writer.append(run.result, histogram: run.histogram, extraFiles: run.extraFiles, childFiles: run.childFiles, stem: stem)
             progress(progressLine(index: i, total: runs.count, result: run.result, sweepStart: sweepStart))
         }
         try writer.finish()

@@ -1,5 +1,6 @@
 // Owns one run directory `results/<experiment>/<UTC timestamp>/` and rewrites its files after
-// each configuration: the configuration's .hgrm (and schedtrace, if any) first, then
+// each configuration: the configuration's .hgrm (and schedtrace, if any; a trace the child wrote
+// itself is only listed) first, then
 // summary.csv, then results.json last, so that results.json never names a file that is not
 // there yet. Each file is replaced atomically (see AtomicFile).
 import Foundation
@@ -50,9 +51,14 @@ public final class ResultsWriter {
     }
 
     /// Records one finished configuration run and rewrites the files.
+    /// `childFiles`: kind → path of files the child already wrote into this directory; they are
+    /// listed by name (a path elsewhere is ignored: results.json names files of its directory only).
     public func append(_ result: ConfigResult, histogram: Histogram<UInt64>?, extraFiles: [String: String] = [:],
-                       stem: String) throws {
+                       childFiles: [String: String] = [:], stem: String) throws {
         var result = result
+        for (kind, path) in childFiles where (path as NSString).deletingLastPathComponent == directory {
+            result.files[kind] = (path as NSString).lastPathComponent
+        }
         if let histogram {
             let name = "\(stem).hgrm"
             try AtomicFile.write(HgrmWriter.render(histogram), to: "\(directory)/\(name)")

@@ -15,6 +15,8 @@ enum RuntimeBridge {
         rc.schedtraceMilliseconds = c.schedtraceMilliseconds
         rc.placement = PlacementSpec(workers: c.placement.policy)
         rc.lockOSThread = c.point.lockOSThread ?? false
+        // `timeslice run --trace`: the parent names the file in our environment (ChildTrace).
+        rc.traceFile = ChildTrace.requestedPath()
         return rc
     }
 

@@ -12,19 +12,8 @@ extension ThroughputWorkload {
             for i in 0..<tasks {
                 group.add(1)
                 go {
-                    var rec = LatencyRecorder()
-                    var units: UInt64 = 0
-                    var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(i)
-                    while true {
-                        let t0 = MonotonicClock.now()
-                        ThroughputWorkload.unit(p.workUnit, &x)
-                        let t1 = MonotonicClock.now()
-                        context.progress.beat()
-                        if !window.inWarmup(t0) { rec.record(t1 - t0); units += 1 }
-                        if window.isOver(now: t1, recorded: rec.count * UInt64(tasks)) { break }
-                    }
-                    blackHole(x)
-                    results.set(i, (rec, units))
+                    results.set(i, ThroughputWorkload.measureWorker(i, of: tasks, workUnit: p.workUnit,
+                                                                    window: window, progress: context.progress))
                     group.done()
                 }
             }

@@ -40,6 +40,26 @@ public struct ThroughputWorkload: Workload {
         for _ in 0..<rounds { x ^= x << 13; x ^= x >> 7; x ^= x << 17 }
     }
 
+    /// One worker's measurement loop, the same for every runtime variant: units of
+    /// work timed one by one until the window (or this worker's share of the
+    /// iteration budget) is over. Returns the samples and the units done.
+    static func measureWorker(_ index: Int, of tasks: Int, workUnit: Int, window: MeasurementWindow,
+                              progress: ProgressBeacon) -> (LatencyRecorder, UInt64) {
+        var rec = LatencyRecorder()
+        var units: UInt64 = 0
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(index)
+        while true {
+            let t0 = MonotonicClock.now()
+            unit(workUnit, &x)
+            let t1 = MonotonicClock.now()
+            progress.beat()
+            if !window.inWarmup(t0) { rec.record(t1 - t0); units += 1 }
+            if window.isOver(now: t1, recorded: rec.count * UInt64(tasks)) { break }
+        }
+        blackHole(x)
+        return (rec, units)
+    }
+
     func runThreads(_ context: WorkloadContext) throws -> WorkloadResult {
         let tasks = p.tasks ?? UsableCPUs.count()
         let pinning = try context.pin(threads: tasks)
@@ -48,20 +68,8 @@ public struct ThroughputWorkload: Workload {
         let threads = (0..<tasks).map { i in
             OSThread(name: "work\(i)") { [p] in
                 pinning.pinCurrentThread(worker: i)
-                var rec = LatencyRecorder()
-                var units: UInt64 = 0
-                var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(i)
-                while true {
-                    let t0 = MonotonicClock.now()
-                    Self.unit(p.workUnit, &x)
-                    let t1 = MonotonicClock.now()
-                    context.progress.beat()
-                    if !window.inWarmup(t0) { rec.record(t1 - t0); units += 1 }
-                    // Each worker does its share of an iteration budget.
-                    if window.isOver(now: t1, recorded: rec.count * UInt64(tasks)) { break }
-                }
-                blackHole(x)
-                results.set(i, (rec, units))
+                results.set(i, Self.measureWorker(i, of: tasks, workUnit: p.workUnit,
+                                                  window: window, progress: context.progress))
             }
         }
         threads.forEach { $0.join() }

@@ -1,0 +1,41 @@
+// `timeslice bench --out DIR`: the run's numbers as `DIR/bench/<UTC timestamp>/bench.json`, laid
+// out like experiment runs so that notebooks/baselines.ipynb finds the newest one:
+//   {"schema_version": 1, "experiment": "bench", "started_at", "environment": <host>,
+//    "micro": <BenchReport JSON>, "preemption": <PreemptionBenchReport JSON>}
+// (`micro` / `preemption` absent when --only left that suite out). Written atomically.
+import Foundation
+import TimesliceHost
+
+public enum BenchFile {
+    public static let schemaVersion = 1
+
+    /// Writes the file and returns its path.
+    @discardableResult
+    public static func write(root: String, micro: BenchReport?, preemption: PreemptionBenchReport?,
+                             environment: HostEnvironment = .capture(), now: Date = Date()) throws -> String {
+        let base = "\(root)/bench"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let stamp = ResultsWriter.timestamp(now)
+        var dir = "\(base)/\(stamp)"
+        var n = 2
+        // mkdir is the uniqueness check, as for experiment runs.
+        while mkdir(dir, 0o755) != 0 {
+            guard errno == EEXIST else { throw AtomicFileError(path: dir, call: "mkdir", code: errno) }
+            dir = "\(base)/\(stamp)-\(n)"
+            n += 1
+        }
+        // Each report has its own encoder conventions; they are embedded as JSON values.
+        func object(_ json: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(json.utf8)) }
+        let enc = JSONEncoder()
+        var doc: [String: Any] = [
+            "schema_version": schemaVersion, "experiment": "bench", "started_at": ResultsWriter.iso8601(now),
+            "environment": try JSONSerialization.jsonObject(with: enc.encode(environment)),
+        ]
+        if let micro { doc["micro"] = try object(micro.json()) }
+        if let preemption { doc["preemption"] = try object(preemption.json()) }
+        let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
+        let path = "\(dir)/bench.json"
+        try AtomicFile.write(data, to: path)
+        return path
+    }
+}

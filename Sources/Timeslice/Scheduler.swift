@@ -493,6 +493,12 @@ final class Scheduler {
                 m.header.pointee.park_lock = nil
                 Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
             }
+        case .parkReleasingAll:
+            g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
+            m.processor?.counters.add(.parks)
+            let list = m.header.pointee.park_lock.unsafelyUnwrapped
+            m.header.pointee.park_lock = nil
+            releaseAfterPark(list)
         case .exit:
             if g.lockedMachine === m {
                 // Exited while locked: the thread may carry state the goroutine

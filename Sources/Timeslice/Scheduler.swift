@@ -496,6 +496,7 @@ final class Scheduler {
         case .parkReleasingAll:
             g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
             m.processor?.counters.add(.parks)
+            m.traceBuffer?.record(.park, a: g.header.pointee.id)
             let list = m.header.pointee.park_lock.unsafelyUnwrapped
             m.header.pointee.park_lock = nil
             releaseAfterPark(list)

@@ -26,14 +26,19 @@ static int safe_range_count;
 // callback and the context switch.
 #define TRAMPOLINE_FIXED_BYTES (128 + 8 + 16 * 8 + 64 + 4096)
 
-static int collect_main_text(struct dl_phdr_info *info, size_t size, void *data) {
+static int collect_safe_text(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     int *first = data;
-    // The first object dl_iterate_phdr reports is the main program. User code
-    // and the runtime live there; every shared object (libc, ld.so, the Swift
-    // runtime, Foundation, Dispatch, libnuma, the vDSO) is foreign.
-    if (!*first) return 1;
+    // The first object dl_iterate_phdr reports is the main program: user code
+    // and the runtime live there. The vDSO is safe too: its clock and getcpu
+    // code is reentrant, takes no lock and keeps no per-thread state, so a
+    // goroutine stopped inside it may resume on another thread (and loops that
+    // poll the clock spend most of their time there). Every other shared object
+    // (libc, ld.so, the Swift runtime, Foundation, Dispatch, libnuma) is foreign.
+    int is_main = *first;
     *first = 0;
+    int is_vdso = info->dlpi_name && strstr(info->dlpi_name, "linux-vdso") != NULL;
+    if (!is_main && !is_vdso) return 0;
     for (int i = 0; i < info->dlpi_phnum && safe_range_count < MAX_SAFE_RANGES; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
@@ -42,7 +47,7 @@ static int collect_main_text(struct dl_phdr_info *info, size_t size, void *data)
             safe_range_count++;
         }
     }
-    return 1;
+    return 0;
 }
 
 int ts_pc_is_async_safe(uintptr_t pc) {
@@ -107,7 +112,7 @@ int ts_preempt_install(ts_preempt_callback_t callback) {
     if (!__get_cpuid_count(0xD, 0, &eax, &ebx, &ecx, &edx) || ebx == 0) return ENOTSUP;
     ts_xsave_bytes = (ebx + 63) & ~63u;
     int first = 1;
-    dl_iterate_phdr(collect_main_text, &first);
+    dl_iterate_phdr(collect_safe_text, &first);
     if (safe_range_count == 0) return ENOENT;
     ts_preempt_callback = callback;
     struct sigaction sa;

@@ -5,6 +5,11 @@
 // and readies it (and vice versa), so an unbuffered handoff is one lock, one
 // copy and one ready. Waiter nodes live in the parked goroutines' frames.
 // Closing wakes every waiter: receivers get nil, senders trap (Go panics).
+//
+// Wait queues may also hold waiters of a blocked `select` (Select.swift); every
+// pop goes through WaitQueue.dequeue, which claims such a waiter's select or
+// skips it when another channel already completed that select. A plain waiter
+// costs one extra nil check.
 import CTimeslice
 
 public final class Channel<Element> {
@@ -44,7 +49,7 @@ public final class Channel<Element> {
             lock.unlock()
             fatalError("timeslice: send on closed channel")
         }
-        if let w = receivers.popFirst() {
+        if let w = receivers.dequeue() {
             w.pointee.element!.assumingMemoryBound(to: Element.self).initialize(to: value)
             let receiver = w.pointee.goroutine
             lock.unlock()
@@ -72,7 +77,7 @@ public final class Channel<Element> {
         let g = enterRuntime("Channel.receive")
         defer { enablePreemption(g) }
         lock.lock()
-        if let w = senders.popFirst() {
+        if let w = senders.dequeue() {
             let senderSlot = w.pointee.element!.assumingMemoryBound(to: Element.self)
             let value: Element
             if capacity == 0 {
@@ -133,8 +138,8 @@ public final class Channel<Element> {
             }
             closed = true
             var woken: [UInt] = []
-            while let w = receivers.popFirst() { woken.append(w.pointee.goroutine) }
-            while let w = senders.popFirst() { woken.append(w.pointee.goroutine) }
+            while let w = receivers.dequeue() { woken.append(w.pointee.goroutine) }
+            while let w = senders.dequeue() { woken.append(w.pointee.goroutine) }
             lock.unlock()
             for g in woken {
                 markWoken(g, succeeded: false)
@@ -145,6 +150,64 @@ public final class Channel<Element> {
 
     /// Elements buffered now (racy snapshot).
     public var bufferedCount: Int { lock.withLock { count } }
+}
+
+// The operations `select` performs on a channel it has locked (Select.swift):
+// the same steps as send and receive, on element slots the select owns.
+extension Channel: SelectableChannel {
+    var selectLock: RuntimeLock { lock }
+    var elementSize: Int { MemoryLayout<Element>.size }
+    var elementAlignment: Int { MemoryLayout<Element>.alignment }
+
+    func selectTrySend(from slot: UnsafeMutableRawPointer) -> SelectAttempt {
+        if closed { return .closed }
+        let value = slot.assumingMemoryBound(to: Element.self)
+        if let w = receivers.dequeue() {
+            w.pointee.element!.assumingMemoryBound(to: Element.self).moveInitialize(from: value, count: 1)
+            return .completed(wake: w.pointee.goroutine)
+        }
+        if count < capacity {
+            (buffer + (head + count) % capacity).moveInitialize(from: value, count: 1)
+            count += 1
+            return .completed(wake: 0)
+        }
+        return .notReady
+    }
+
+    func selectTryReceive(into slot: UnsafeMutableRawPointer) -> SelectAttempt {
+        let out = slot.assumingMemoryBound(to: Element.self)
+        if let w = senders.dequeue() {
+            let senderSlot = w.pointee.element!.assumingMemoryBound(to: Element.self)
+            if capacity == 0 {
+                out.moveInitialize(from: senderSlot, count: 1)
+            } else {
+                // Buffer full: take its head, move the sender's element to the tail.
+                out.moveInitialize(from: buffer + head, count: 1)
+                (buffer + head).moveInitialize(from: senderSlot, count: 1)
+                head = (head + 1) % capacity
+            }
+            return .completed(wake: w.pointee.goroutine)
+        }
+        if count > 0 {
+            out.moveInitialize(from: buffer + head, count: 1)
+            head = (head + 1) % capacity
+            count -= 1
+            return .completed(wake: 0)
+        }
+        return closed ? .closed : .notReady
+    }
+
+    func selectEnqueue(_ w: UnsafeMutablePointer<Waiter>, sending: Bool) {
+        if sending { senders.append(w) } else { receivers.append(w) }
+    }
+
+    func selectDequeue(_ w: UnsafeMutablePointer<Waiter>, sending: Bool) {
+        if sending { senders.removeIfQueued(w) } else { receivers.removeIfQueued(w) }
+    }
+
+    func selectDiscard(_ slot: UnsafeMutableRawPointer) {
+        slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
+    }
 }
 
 /// Where a parked channel operation keeps its element: the goroutine's scratch

@@ -11,8 +11,9 @@ enum SwitchReason: UInt32 {
     case yield = 1            // back to the run queue tail
     case park = 2             // waiting; g0 releases ts_m.park_lock after the switch
     case exit = 3             // finished; g0 recycles it
-    case preempted = 4        // sysmon asked it to stop; g0 puts it on the global queue
+    case preempted = 4        // sysmon asked it to stop; g0 requeues it behind expired sleepers
     case syscallNoProcessor = 5  // left blockingCall and found no P; g0 queues it globally
+    case parkReleasingAll = 6 // waiting in select; g0 releases every lock of the ParkLockList at park_lock
 }
 
 // References between G, M and P are unowned(unsafe): the scheduler keeps every

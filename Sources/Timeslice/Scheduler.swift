@@ -493,6 +493,13 @@ final class Scheduler {
                 m.header.pointee.park_lock = nil
                 Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
             }
+        case .parkReleasingAll:
+            g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
+            m.processor?.counters.add(.parks)
+            m.traceBuffer?.record(.park, a: g.header.pointee.id)
+            let list = m.header.pointee.park_lock.unsafelyUnwrapped
+            m.header.pointee.park_lock = nil
+            releaseAfterPark(list)
         case .exit:
             if g.lockedMachine === m {
                 // Exited while locked: the thread may carry state the goroutine

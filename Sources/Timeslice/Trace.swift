@@ -153,6 +153,7 @@ final class TraceRecorder {
         switch SwitchReason(rawValue: raw) {
         case .yield: return "yield"
         case .park: return "park"
+        case .parkReleasingAll: return "park (select)"
         case .exit: return "exit"
         case .preempted: return "preempted"
         case .syscallNoProcessor: return "blocking call, no P on return"

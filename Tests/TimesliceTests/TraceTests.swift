@@ -23,9 +23,13 @@ final class TraceTests: XCTestCase {
         let document = try traceRun(path, preemption: .async) {
             let wg = WaitGroup()
             wg.add(2)
-            go {   // a hog that only async preemption can stop
+            go {   // a hog that only async preemption can stop, mostly in user code
                 let end = monotonicNanoseconds() + 30_000_000
-                while monotonicNanoseconds() < end {}
+                var x: UInt64 = 1
+                while monotonicNanoseconds() < end {
+                    for i in 0..<10_000 { x = x &* 6364136223846793005 &+ UInt64(i) }
+                }
+                if x == 42 { print(x) }
                 wg.done()
             }
             go {

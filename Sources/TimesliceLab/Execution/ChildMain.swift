@@ -66,7 +66,11 @@ public enum ChildMain {
             report.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
             return report
         }
-        return PlacementReport(requested: config.point.effectivePlacement.json, workerCPUs: nil,
-                               verified: nil, threads: [], warnings: [], note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+        // Runtime variants: the runtime pinned its own threads and verified each.
+        let observed = context.runtimePlacement
+        return PlacementReport(requested: config.point.effectivePlacement.json,
+                               workerCPUs: observed.isEmpty ? nil : observed.map(\.requested),
+                               verified: observed.isEmpty ? nil : observed.allSatisfy(\.verified),
+                               threads: observed, warnings: [], note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 }

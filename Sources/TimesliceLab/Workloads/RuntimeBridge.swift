@@ -29,6 +29,13 @@ enum RuntimeBridge {
         try Runtime.validate(rc)
         let result: Result<T, Error> = Runtime.run(rc) { Result { try body() } }
         let applied = Runtime.placement
+        context.runtimePlacement = applied.enumerated().compactMap { index, a in
+            guard let requested = a.requested else { return nil }
+            return PinObservation(worker: index, requested: requested.sorted, allowedAfter: a.verified?.sorted,
+                                  observedCPU: a.observedCPU,
+                                  verified: a.error == nil && a.verified == requested && requested.contains(a.observedCPU),
+                                  error: a.error.map { "\(a.thread): \($0)" })
+        }
         if !applied.isEmpty {
             // What each runtime thread asked for and what sched_getaffinity/getcpu reported.
             context.placementNote = "runtime threads: " + applied.map { a in

@@ -45,6 +45,9 @@ public final class WorkloadContext {
     public private(set) var pinning: ThreadPinning?
     /// Set by runtime variants that hand placement to the Timeslice runtime instead.
     public var placementNote: String?
+    /// Set by runtime variants: what each runtime thread (M0, M1, ..., sysmon, main)
+    /// asked for and what sched_getaffinity/getcpu reported (Runtime.placement).
+    public var runtimePlacement: [PinObservation] = []
 
     public init(configuration: RunConfiguration, progress: ProgressBeacon) {
         self.configuration = configuration

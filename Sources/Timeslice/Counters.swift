@@ -83,6 +83,16 @@ struct CounterBlock {
         values[kind.rawValue].wrappingAdd(n, ordering: .relaxed)
     }
 
+    /// Bumps a counter whose slot has one writer at a time (a P's switches and
+    /// yields are written only by the M holding it; handing the P over is ordered
+    /// by its status atomics). A plain load and store: no locked instruction on
+    /// the switch path. Readers may see a value one behind, never a torn one.
+    @inline(__always)
+    func addSingleWriter(_ kind: Kind) {
+        let slot = values + kind.rawValue
+        slot.pointee.store(slot.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
     func value(_ kind: Kind) -> UInt64 { values[kind.rawValue].load(ordering: .relaxed) }
 
     func accumulate(into c: inout RuntimeCounters) {

@@ -468,7 +468,7 @@ final class Scheduler {
         ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
         m.current = g
         ts_store_curg(m.header, g.header)
-        p.counters.add(.switches)
+        p.counters.addSingleWriter(.switches)
         ts_set_current_g(g.header)
         m.traceBuffer?.record(.runStart, a: g.header.pointee.id)
         ts_enter_thread_local_context(g.header)
@@ -483,7 +483,7 @@ final class Scheduler {
         m.header.pointee.switch_reason = 0
         switch reason {
         case .yield:
-            p.counters.add(.yields)
+            p.counters.addSingleWriter(.yields)
             requeueBehindExpiredTimers(g, on: p)
         case .park:
             g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)

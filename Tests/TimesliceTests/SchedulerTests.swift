@@ -30,6 +30,9 @@ final class SchedulerTests: XCTestCase {
                 wg.wait()
                 var sum = 0
                 for i in 0..<n { sum += results[i] }
+                // done() wakes us before its goroutine has finished exiting: wait
+                // for every one to be gone (a leak would hang here; the watchdog reports it).
+                while Runtime.liveGoroutines > 1 { yield() }
                 return (sum, Runtime.liveGoroutines)
             }
             XCTAssertEqual(sum, 100_000 * 99_999 / 2, "procs \(procs)")

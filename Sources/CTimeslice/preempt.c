@@ -20,6 +20,11 @@ uint32_t ts_xsave_bytes;
 #define MAX_SAFE_RANGES 32
 static struct { uintptr_t lo, hi; } safe_ranges[MAX_SAFE_RANGES];
 static int safe_range_count;
+// Executable text of every shared object loaded at start (libc, the Swift
+// runtime, Foundation, ICU, the vDSO...), to recognise a return address into one.
+#define MAX_FOREIGN_RANGES 128
+static struct { uintptr_t lo, hi; } foreign_ranges[MAX_FOREIGN_RANGES];
+static int foreign_range_count;
 
 // Room the trampoline needs below the interrupted sp: red zone, return address,
 // flags and 15 registers, the xsave area plus alignment, and the frames of the
@@ -30,15 +35,23 @@ static int collect_safe_text(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     int *first = data;
     // The first object dl_iterate_phdr reports is the main program: user code
-    // and the runtime live there. The vDSO is safe too: its clock and getcpu
-    // code is reentrant, takes no lock and keeps no per-thread state, so a
-    // goroutine stopped inside it may resume on another thread (and loops that
-    // poll the clock spend most of their time there). Every other shared object
-    // (libc, ld.so, the Swift runtime, Foundation, Dispatch, libnuma) is foreign.
-    int is_main = *first;
+    // and the runtime live there. Every shared object is foreign, the vDSO
+    // included: its own code is reentrant, but its caller may hold a lock (ICU
+    // calls clock_gettime while holding its global mutex; stopping a goroutine
+    // there deadlocked every M on that mutex in a stress test). Go likewise
+    // never preempts in the vDSO. A PC says nothing about the callers.
+    if (!*first) {
+        for (int i = 0; i < info->dlpi_phnum && foreign_range_count < MAX_FOREIGN_RANGES; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+                foreign_ranges[foreign_range_count].lo = info->dlpi_addr + ph->p_vaddr;
+                foreign_ranges[foreign_range_count].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+                foreign_range_count++;
+            }
+        }
+        return 0;
+    }
     *first = 0;
-    int is_vdso = info->dlpi_name && strstr(info->dlpi_name, "linux-vdso") != NULL;
-    if (!is_main && !is_vdso) return 0;
     for (int i = 0; i < info->dlpi_phnum && safe_range_count < MAX_SAFE_RANGES; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
@@ -48,6 +61,36 @@ static int collect_safe_text(struct dl_phdr_info *info, size_t size, void *data)
         }
     }
     return 0;
+}
+
+static int in_foreign_text(uintptr_t address) {
+    for (int i = 0; i < foreign_range_count; i++) {
+        if (address >= foreign_ranges[i].lo && address < foreign_ranges[i].hi) return 1;
+    }
+    return 0;
+}
+
+// A PC in the main executable is not enough: foreign code may have called back
+// into it while holding its own lock (ICU, a Swift metadata completion function,
+// a swift_once initialiser, a qsort comparator). Stopping the goroutine there
+// would leave that lock held by a goroutine no M runs, and every M that then
+// asks for the lock blocks in the kernel: a deadlock. So walk the frame-pointer
+// chain (executable code keeps frame pointers; foreign code that does not still
+// preserves rbp, so a callback's own return address points into the foreign
+// caller) and refuse if any caller is foreign. The word at sp covers a callee
+// interrupted in its prologue. Every read stays inside the goroutine's stack.
+static int callers_are_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
+    if (sp + 8 <= g->stack_hi && in_foreign_text(*(const uintptr_t *)sp)) return 0;
+    for (int depth = 0; depth < 512; depth++) {
+        if (fp < sp || fp + 16 > g->stack_hi || (fp & 7)) return 1;  // end of the chain
+        uintptr_t ret = ((const uintptr_t *)fp)[1];
+        if (ret == 0) return 1;
+        if (!ts_pc_is_async_safe(ret)) return 0;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        if (next <= fp) return 1;
+        fp = next;
+    }
+    return 0;   // implausibly deep: do not risk it
 }
 
 int ts_pc_is_async_safe(uintptr_t pc) {
@@ -87,7 +130,8 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
         m->sig_deferred++;
         goto out;
     }
-    if (!ts_pc_is_async_safe(pc) || sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes) {
+    if (!ts_pc_is_async_safe(pc) || sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes ||
+        !callers_are_safe(sp, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], g)) {
         m->sig_foreign++;
         goto out;
     }

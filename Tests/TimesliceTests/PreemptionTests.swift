@@ -123,28 +123,3 @@ func fpChecksum(seed: Int) -> UInt64 {
     return bits ^ d.bitPattern
 }
 
-final class SafePointRangeTests: XCTestCase {
-    /// The main executable and the vDSO are the safe text ranges: a loop that
-    /// polls the clock (time spent in the vDSO) is preempted like any user loop.
-    func testClockPollingLoopIsPreemptedInTheVDSO() {
-        let (ticks, counters) = runWithDeadline(60, maxProcs: 1, preemption: .async, timeSliceNanoseconds: 500_000) { () -> (Int, RuntimeCounters) in
-            let done = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-            done.initialize(to: 0)
-            defer { done.deallocate() }
-            go {
-                let end = monotonicNanoseconds() + 100_000_000
-                while monotonicNanoseconds() < end {}   // nearly all of it inside clock_gettime
-                ts_store_u32(done, 1)
-            }
-            var ticks = 0
-            while ts_load_u32(done) == 0 {
-                Timeslice.sleep(nanoseconds: 1_000_000)
-                ticks += 1
-            }
-            return (ticks, Runtime.counters)
-        }
-        XCTAssertGreaterThanOrEqual(ts_safe_range_count(), 2, "main text and the vDSO")
-        XCTAssertGreaterThan(ticks, 1)
-        XCTAssertGreaterThan(counters.preemptionsDelivered, 0)
-    }
-}

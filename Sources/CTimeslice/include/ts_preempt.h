@@ -8,8 +8,10 @@
 //     switch windows are never touched);
 //   - if the G is in runtime code (nopreempt > 0) or in blockingCall, sets
 //     preempt_pending, which the runtime honours when the count drops to 0;
-//   - if the PC is outside the main executable's and the vDSO's text (libc,
-//     ld.so, libswiftCore, Foundation, libdispatch...), leaves the request for
+//   - if the PC is outside the main executable's text (libc, ld.so,
+//     libswiftCore, Foundation, libdispatch, the vDSO...) — or if any caller on
+//     the frame-pointer chain is (a callback from foreign code that may hold a
+//     foreign lock) — leaves the request for
 //     sysmon to resend: those hold locks and thread-local state and have no
 //     exit hook;
 //   - otherwise disables preemption on the G's behalf and rewrites the context

@@ -55,8 +55,23 @@ typedef struct ts_m {
 extern __thread ts_m *ts_tls_m __attribute__((tls_model("initial-exec")));
 extern __thread ts_g *ts_tls_g __attribute__((tls_model("initial-exec")));
 
-static inline ts_m *ts_current_m(void) { return ts_tls_m; }
-static inline ts_g *ts_current_g(void) { return ts_tls_g; }
+// Reads of the running M and G must be ONE instruction relative to %fs. A
+// goroutine can be preempted between any two instructions and resumed on another
+// thread; the compiler's usual sequence (load the thread base, then the slot)
+// would then read the old thread's slot: nil, or another goroutine. The first
+// instruction here loads the slot's offset, which is the same on every thread;
+// the second is the single %fs-relative load. volatile: the value is never cached
+// across a call, since a context switch may move the caller to another thread.
+static inline ts_m *ts_current_m(void) {
+    ts_m *m;
+    __asm__ volatile("movq ts_tls_m@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(m));
+    return m;
+}
+static inline ts_g *ts_current_g(void) {
+    ts_g *g;
+    __asm__ volatile("movq ts_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(g));
+    return g;
+}
 static inline void ts_set_current_m(ts_m *m) { ts_tls_m = m; }
 static inline void ts_set_current_g(ts_g *g) { ts_tls_g = g; }
 
@@ -64,8 +79,8 @@ static inline void ts_set_current_g(ts_g *g) { ts_tls_g = g; }
 /// Uses raw pointers only, so no Swift reference is held across a switch that
 /// never returns (goroutine exit).
 static inline void ts_switch_to_g0(uint32_t reason, void *park_lock) {
-    ts_m *m = ts_tls_m;
-    ts_g *g = ts_tls_g;
+    ts_m *m = ts_current_m();
+    ts_g *g = ts_current_g();
     m->switch_reason = reason;
     m->park_lock = park_lock;
     ts_context_switch(&g->sp, m->g0_sp);

@@ -71,9 +71,7 @@ extension Scheduler {
         while true {
             _ = m.park(until: nil)
             lock.lock()
-            if let p = m.nextProcessor {
-                m.nextProcessor = nil
-                acquire(p, by: m)
+            if adoptHandedProcessorLocked(m) {   // nextSpinning is false for a locked handoff
                 lock.unlock()
                 return true
             }

@@ -402,13 +402,7 @@ final class Scheduler {
             placement.apply(plan.cpusForWorker(m.id), thread: "M\(m.id)")
             m.node = placement.node(ofWorker: m.id)
         }
-        lock.withLock {
-            if let p = m.nextProcessor {
-                m.nextProcessor = nil
-                m.spinning = m.nextSpinning
-                acquire(p, by: m)
-            }
-        }
+        lock.withLock { _ = adoptHandedProcessorLocked(m) }
         while !m.retired {
             if m.lockedGoroutine != nil {
                 // This M serves only its locked goroutine (LockOSThread.swift).
@@ -695,10 +689,7 @@ final class Scheduler {
         while true {
             _ = m.park(until: deadline)
             lock.lock()
-            if let p = m.nextProcessor {
-                m.nextProcessor = nil
-                m.spinning = m.nextSpinning
-                acquire(p, by: m)
+            if adoptHandedProcessorLocked(m) {
                 lock.unlock()
                 return true
             }
@@ -720,6 +711,16 @@ final class Scheduler {
             deadline = nil
             lock.unlock()
         }
+    }
+
+    /// Caller holds `lock`: adopts the P that startMachine or a locked-goroutine
+    /// handoff left in `m.nextProcessor`, if any.
+    func adoptHandedProcessorLocked(_ m: Machine) -> Bool {
+        guard let p = m.nextProcessor else { return false }
+        m.nextProcessor = nil
+        m.spinning = m.nextSpinning
+        acquire(p, by: m)
+        return true
     }
 
     private func clearTimerSleeperLocked() {

@@ -13,17 +13,7 @@ public enum BenchFile {
     @discardableResult
     public static func write(root: String, micro: BenchReport?, preemption: PreemptionBenchReport?,
                              environment: HostEnvironment = .capture(), now: Date = Date()) throws -> String {
-        let base = "\(root)/bench"
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let stamp = ResultsWriter.timestamp(now)
-        var dir = "\(base)/\(stamp)"
-        var n = 2
-        // mkdir is the uniqueness check, as for experiment runs.
-        while mkdir(dir, 0o755) != 0 {
-            guard errno == EEXIST else { throw AtomicFileError(path: dir, call: "mkdir", code: errno) }
-            dir = "\(base)/\(stamp)-\(n)"
-            n += 1
-        }
+        let dir = try ResultsWriter.makeRunDirectory(in: "\(root)/bench", now: now)
         // Each report has its own encoder conventions; they are embedded as JSON values.
         func object(_ json: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(json.utf8)) }
         let enc = JSONEncoder()

@@ -12,19 +12,23 @@ public final class ResultsWriter {
 
     /// Creates the run directory. The timestamp is UTC with '-' for ':' (portable file names);
     /// a second run within the same second gets a "-2", "-3"... suffix instead of overwriting.
-    public init(root: String, document: ResultsDocument, now: Date = Date()) throws {
-        let base = "\(root)/\(document.experiment)"
+    /// Creates `<base>/<UTC timestamp>` (or `-2`, `-3`... if taken) and returns it.
+    /// mkdir is the uniqueness check: it fails if another run took the name first.
+    static func makeRunDirectory(in base: String, now: Date) throws -> String {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let stamp = Self.timestamp(now)
+        let stamp = timestamp(now)
         var dir = "\(base)/\(stamp)"
         var n = 2
-        // mkdir is the uniqueness check: it fails if another run took the name first.
         while mkdir(dir, 0o755) != 0 {
             guard errno == EEXIST else { throw AtomicFileError(path: dir, call: "mkdir", code: errno) }
             dir = "\(base)/\(stamp)-\(n)"
             n += 1
         }
-        directory = dir
+        return dir
+    }
+
+    public init(root: String, document: ResultsDocument, now: Date = Date()) throws {
+        directory = try Self.makeRunDirectory(in: "\(root)/\(document.experiment)", now: now)
         self.document = document
         try flush()
     }

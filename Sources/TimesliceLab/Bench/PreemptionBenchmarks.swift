@@ -341,14 +341,14 @@ public enum PreemptionBenchmarks {
                 if r < 0 { if errno == EINTR { t.eintr += 1 } else { t.failures += 1 } }
             case .futexTimeout:
                 var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-                let r = RawFutex.wait(helper.futexWord, expected: 0, timeout: &ts)
+                let r = Futex.waitOnce(helper.futexWord, expected: 0, timeout: &ts)
                 if r < 0 {
                     let e = errno
                     if e == EINTR { t.eintr += 1 } else if e != ETIMEDOUT && e != EAGAIN { t.failures += 1 }
                 }
             case .futexWoken:
                 let seen = helper.futexWord.load(as: UInt32.self)
-                let r = RawFutex.wait(helper.futexWord, expected: seen, timeout: nil)
+                let r = Futex.waitOnce(helper.futexWord, expected: seen, timeout: nil)
                 if r < 0 {
                     let e = errno
                     if e == EINTR { t.eintr += 1 } else if e != EAGAIN { t.failures += 1 }
@@ -400,13 +400,13 @@ public enum PreemptionBenchmarks {
                     } else {
                         let word = futexWord.assumingMemoryBound(to: UInt32.self)
                         bumpFutexWord(word)
-                        _ = RawFutex.wake(futexWord)
+                        Futex.wake(futexWord, count: UInt32(Int32.max))
                     }
                 }
                 // Release a reader still blocked, then report.
                 _ = write(writeFD, &b, 1)
                 bumpFutexWord(futexWord.assumingMemoryBound(to: UInt32.self))
-                _ = RawFutex.wake(futexWord)
+                Futex.wake(futexWord, count: UInt32(Int32.max))
                 exited.store(true, ordering: .releasing)
             }
             thread = t
@@ -431,27 +431,3 @@ private func bumpFutexWord(_ word: UnsafeMutablePointer<UInt32>) {
     }
 }
 
-/// futex(2) through glibc's `syscall`, with the result and errno visible (the
-/// lab's Futex hides them). Same fixed-arity trick as Threads/Futex.swift.
-private enum RawFutex {
-    private typealias SyscallFn = @convention(c) (Int, UnsafeMutableRawPointer?, Int32, UInt32,
-                                                  UnsafeRawPointer?, UnsafeRawPointer?, UInt32) -> Int
-    private static let call: SyscallFn = {
-        guard let sym = dlsym(nil, "syscall") else { fatalError("glibc syscall() not found") }
-        return unsafeBitCast(sym, to: SyscallFn.self)
-    }()
-    #if arch(x86_64)
-    private static let sysFutex = 202
-    #elseif arch(arm64)
-    private static let sysFutex = 98
-    #endif
-
-    /// FUTEX_WAIT | FUTEX_PRIVATE_FLAG with a relative timeout (nil: none). -1 and errno on failure.
-    static func wait(_ word: UnsafeMutableRawPointer, expected: UInt32, timeout: UnsafePointer<timespec>?) -> Int {
-        call(sysFutex, word, 0 | 128, expected, UnsafeRawPointer(timeout), nil, 0)
-    }
-
-    static func wake(_ word: UnsafeMutableRawPointer) -> Int {
-        call(sysFutex, word, 1 | 128, UInt32(Int32.max), nil, nil, 0)
-    }
-}

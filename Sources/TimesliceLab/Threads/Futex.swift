@@ -59,4 +59,10 @@ public enum Futex {
     static func wake(_ word: UnsafeMutableRawPointer, count: UInt32 = 1) {
         _ = call(sysFutex, word, wakePrivate, count, nil, nil, 0)
     }
+
+    /// One FUTEX_WAIT with an optional relative timeout, its result returned as is
+    /// (0, or -1 with errno: EINTR, ETIMEDOUT, EAGAIN) for code that studies them.
+    static func waitOnce(_ word: UnsafeMutableRawPointer, expected: UInt32, timeout: UnsafePointer<timespec>?) -> Int {
+        call(sysFutex, word, waitPrivate, expected, UnsafeRawPointer(timeout), nil, 0)
+    }
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs the system packages Timeslice needs on Debian/Ubuntu.
 #   required: libnuma-dev (NUMA placement links against libnuma)
-#   optional (--optional): golang-go (Go baseline), rt-tests (cyclictest cross-check),
-#                          python3-venv (notebooks)
+#   required when python3 lacks venv/ensurepip: python3-venv (notebook test, notebooks)
+#   optional (--optional): golang-go (Go baseline), rt-tests (cyclictest cross-check)
 # As root it installs what is missing; otherwise it prints the exact command and fails
 # only when a required package is missing.
 set -euo pipefail
 
 required=(libnuma-dev)
+# The notebook test (part of make test) builds a virtualenv; Debian's system Python
+# needs python3-venv for that. A Python that already has venv and ensurepip does not.
+if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    required+=(python3-venv)
+fi
 optional=()
 if [[ "${1:-}" == "--optional" ]]; then
-    optional=(golang-go rt-tests python3-venv)
+    optional=(golang-go rt-tests)
 fi
 
 missing() {

@@ -14,8 +14,20 @@ final class PlacementTests: XCTestCase {
         return Runtime.run(RuntimeConfiguration(maxProcs: procs, placement: placement), body)
     }
 
+    /// The CPUs this process may use (online ∩ cgroup cpuset), independent of any
+    /// mask an earlier test left on the runner thread; the thread is widened to them
+    /// for the test and restored by the caller.
+    private func usableCPUsWideningThisThread() throws -> CPUSet {
+        let host = HostSnapshot.capture(allowed: CPUTopology.read().online)
+        let usable = CgroupLimits.read().cpuset.map { host.topology.online.intersection($0) } ?? host.topology.online
+        try Affinity.setCurrentThread(usable)
+        return usable
+    }
+
     func testExplicitPinsAreAppliedAndVerifiedPerM() throws {
-        let online = try Affinity.current()
+        let before = try Affinity.current()
+        defer { try? Affinity.setCurrentThread(before) }
+        let online = try usableCPUsWideningThisThread()
         guard online.count >= 2 else { throw XCTSkip("needs 2 allowed CPUs") }
         let cpus = Array(online.sorted.prefix(2))
         let spec = PlacementSpec(workers: .explicit(cpus), sysmon: .explicit([cpus[1]]), main: .explicit([cpus[0]]))
@@ -58,7 +70,9 @@ final class PlacementTests: XCTestCase {
     }
 
     func testMainThreadAffinityIsRestoredAfterTheRun() throws {
-        let before = try Affinity.current()
+        let original = try Affinity.current()
+        defer { try? Affinity.setCurrentThread(original) }
+        let before = try usableCPUsWideningThisThread()
         guard before.count >= 2 else { throw XCTSkip("needs 2 allowed CPUs") }
         _ = run(PlacementSpec(main: .explicit([before.sorted[1]])), procs: 1) { 0 }
         XCTAssertEqual(try Affinity.current(), before)

@@ -5,16 +5,6 @@
 // exits, like Go's gFree lists. Queues and wait lists refer to it by unretained
 // pointer; the scheduler's `allGoroutines` keeps every one alive.
 import CTimeslice
-import Synchronization
-
-enum GoroutineStatus: UInt32 {
-    case idle = 0       // recycled, not started
-    case runnable = 1   // in a run queue
-    case running = 2    // on an M
-    case waiting = 3    // parked (channel, timer, mutex, ...)
-    case syscall = 4    // inside blockingCall, still on its M
-    case dead = 5
-}
 
 final class Goroutine {
     let header: UnsafeMutablePointer<ts_g>
@@ -23,8 +13,6 @@ final class Goroutine {
     /// The function the goroutine runs; set at spawn, cleared at exit. Owned by
     /// whoever holds the G (spawner, then the G itself).
     @exclusivity(unchecked) var body: (() -> Void)?
-    /// For debugging and assertions; transitions follow queue ownership.
-    let status = Atomic<UInt32>(GoroutineStatus.idle.rawValue)
     /// Intrusive link for the global run queue and free lists (unretained pointer
     /// bits, 0 = none). Protected by whichever lock guards the list it is on.
     @exclusivity(unchecked) var schedLink: UInt = 0
@@ -88,7 +76,6 @@ final class Goroutine {
         lockedMachine = nil
         lockedExternal = 0
         lockedInternal = 0
-        status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
     }
 }
 

@@ -196,7 +196,6 @@ final class Scheduler {
 
     /// Called on g0 after a G exited.
     private func recycle(_ g: Goroutine, cache p: Processor?) {
-        g.status.store(GoroutineStatus.dead.rawValue, ordering: .relaxed)
         liveGoroutines.wrappingSubtract(1, ordering: .relaxed)
         guard let p else {
             goroutineLock.withLock { freeGoroutines.append(g) }
@@ -227,7 +226,6 @@ final class Scheduler {
 
     @inline(__always)
     func putLocal(_ g: Goroutine, on p: Processor, next: Bool) {
-        g.status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
         if let overflow = p.runQueue.push(g.opaque, next: next) {
             p.counters.add(.overflows)
             putGlobalBatch(overflow)
@@ -235,7 +233,6 @@ final class Scheduler {
     }
 
     func putGlobal(_ g: Goroutine) {
-        g.status.store(GoroutineStatus.runnable.rawValue, ordering: .relaxed)
         lock.withLock { appendGlobalLocked(g.opaque) }
     }
 
@@ -454,7 +451,6 @@ final class Scheduler {
             // sysmon wake exactly when the slice ends instead of sampling ticks.
             if preemption.needsSysmonTicks { p.sliceStart.store(ts_monotonic_ns(), ordering: .relaxed) }
         }
-        g.status.store(GoroutineStatus.running.rawValue, ordering: .relaxed)
         // A preemption request belongs to one run (Go clears gp.preempt in
         // execute): one left over from before the G parked must not cut this run.
         ts_store_u32(&g.header.pointee.preempt_request, 0)
@@ -480,7 +476,6 @@ final class Scheduler {
             p.counters.addSingleWriter(.yields)
             requeueBehindExpiredTimers(g, on: p)
         case .park:
-            g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
             m.processor?.counters.add(.parks)
             m.traceBuffer?.record(.park, a: g.header.pointee.id)
             if let lockPointer = m.header.pointee.park_lock {
@@ -488,7 +483,6 @@ final class Scheduler {
                 Unmanaged<RuntimeLock>.fromOpaque(lockPointer).takeUnretainedValue().unlock()
             }
         case .parkReleasingAll:
-            g.status.store(GoroutineStatus.waiting.rawValue, ordering: .relaxed)
             m.processor?.counters.add(.parks)
             m.traceBuffer?.record(.park, a: g.header.pointee.id)
             let list = m.header.pointee.park_lock.unsafelyUnwrapped

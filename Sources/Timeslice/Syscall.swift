@@ -24,7 +24,6 @@ func enterBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
     g.pointee.in_syscall = 1
     let m = Machine.current!
     let p = m.processor!
-    Goroutine.from(header: g).status.store(GoroutineStatus.syscall.rawValue, ordering: .relaxed)
     p.syscallTick.wrappingAdd(1, ordering: .relaxed)
     m.previousProcessor = p
     m.processor = nil
@@ -50,7 +49,6 @@ func exitBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
         switchToScheduler(.syscallNoProcessor)
     }
     g.pointee.in_syscall = 0
-    Goroutine.from(header: g).status.store(GoroutineStatus.running.rawValue, ordering: .relaxed)
     enablePreemption(g)
 }
 

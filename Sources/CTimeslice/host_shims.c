@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -72,6 +73,15 @@ int ts_getcpu(unsigned *cpu, unsigned *node) {
 }
 
 int ts_host_gettid(void) { return (int)syscall(SYS_gettid); }
+
+int ts_host_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL) == 0 ? 0 : errno;
+}
+
+long ts_host_timer_slack(void) {
+    int rc = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+    return rc < 0 ? -(long)errno : (long)rc;
+}
 
 int ts_numa_available(void) { return numa_available(); }
 

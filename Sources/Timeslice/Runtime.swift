@@ -189,9 +189,16 @@ public func monotonicNanoseconds() -> UInt64 { ts_monotonic_ns() }
 
 /// Parks the running goroutine for at least `nanoseconds`.
 public func sleep(nanoseconds: UInt64) {
+    sleep(untilMonotonic: ts_monotonic_ns() &+ nanoseconds)
+}
+
+/// Parks the running goroutine until CLOCK_MONOTONIC reaches `deadline` (ns), as
+/// clock_nanosleep(TIMER_ABSTIME) does for a thread: the deadline is the timer's, so no time
+/// passes between reading the clock and arming the timer. A deadline in the past parks and
+/// wakes at the next timer check, as a zero-length sleep does.
+public func sleep(untilMonotonic deadline: UInt64) {
     withRuntimeEntry("sleep") { g, m in
         let p = m.processor!
-        let deadline = ts_monotonic_ns() &+ nanoseconds
         // Insert and park under one hold of the heap's lock: whoever pops the timer
         // takes that lock, which g0 releases only once we are off our stack.
         // Lock order: timer heap, then scheduler (timerMayNeedAttention).

@@ -27,7 +27,7 @@ final class GoBaselineMappingTests: XCTestCase {
             return XCTFail("expected a measurement")
         }
         XCTAssertEqual(result.latency.count, 6)
-        let summary = LatencySummary(result.latency.histogram)
+        let summary = PercentileSummary(result.latency.histogram)
         XCTAssertEqual(summary.min, 0)
         // The lab's histogram keeps 3 significant digits: within 0.1 % of the exact values.
         XCTAssertEqual(Double(summary.p50), 120_345, accuracy: 121)

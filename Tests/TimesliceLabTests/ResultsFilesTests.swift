@@ -77,7 +77,7 @@ final class ResultsFilesTests: XCTestCase {
         // JSON
         let doc = try JSONDecoder().decode(ResultsDocument.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/results.json")))
         let json = try XCTUnwrap(doc.configs.first?.latencyNs)
-        XCTAssertEqual(json, LatencySummary(recorder.histogram))
+        XCTAssertEqual(json, PercentileSummary(recorder.histogram))
         XCTAssertEqual(json.count, 10_001)
         XCTAssertEqual(report.configs.first?.latencyNs, json)
 

@@ -64,7 +64,7 @@ final class WatchdogTests: XCTestCase {
         let run = ConfigRunner.run(try config(), launcher: launcher, deadlineNanoseconds: 10_000_000_000)
         XCTAssertEqual(run.result.status, .ok, run.result.reason ?? "")
         XCTAssertEqual(run.result.counters["x"], 7)
-        XCTAssertEqual(run.result.latencyNs, LatencySummary(Fixtures.knownRecorder().histogram))
+        XCTAssertEqual(run.result.latencyNs, PercentileSummary(Fixtures.knownRecorder().histogram))
     }
 
     func testUnavailableVariantIsReportedWithItsReason() throws {

@@ -30,6 +30,13 @@ int ts_getcpu(unsigned *cpu, unsigned *node);
 /// gettid(2) of the calling thread.
 int ts_host_gettid(void);
 
+/// prctl(PR_SET_TIMERSLACK) for the calling thread (1 ns is the smallest; 0 would mean "reset to
+/// the default"). Returns 0 or a positive errno. Threads created later inherit the value.
+int ts_host_set_timer_slack(unsigned long nanoseconds);
+
+/// prctl(PR_GET_TIMERSLACK) for the calling thread: the slack in ns, or -errno.
+long ts_host_timer_slack(void);
+
 /// numa_available() from libnuma: < 0 when the kernel has no NUMA support
 /// (or the get_mempolicy syscall is blocked).
 int ts_numa_available(void);

@@ -28,7 +28,7 @@ enum GoReferenceProgram {
             }
             return explicit
         }
-        guard let go = Variants.locate("go", environment: environment) else { throw Variants.notInstalled("go") }
+        guard let go = GoToolchain.locate(environment: environment) else { throw Variants.notInstalled("go") }
         guard let root = repositoryRoot() else {
             throw WorkloadUnavailable("the Go reference program's sources (baselines/go/main.go) were not found above "
                 + "\(FileManager.default.currentDirectoryPath); set \(overrideVariable) to a built \(binaryName)")

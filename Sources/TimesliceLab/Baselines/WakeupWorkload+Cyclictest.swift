@@ -1,22 +1,31 @@
 // The `cyclictest` runtime of the wakeup workload: rt-tests' cyclictest measuring what the
 // `threads` probe measures, under the same conditions, as a cross-check of the lab's numbers
-// (experiments/cyclictest-crosscheck.json). Same conditions means:
-//   interval   -i <interval in µs> -d 0 (one thread, no per-thread offset); absolute
-//              CLOCK_MONOTONIC deadlines, missed periods skipped, as the lab's probe
+// (experiments/cyclictest-crosscheck.json, CrossCheck). Same conditions means:
+//   interval   -i <interval in µs> -d 0 (one thread); absolute CLOCK_MONOTONIC deadlines
 //   priority   SCHED_OTHER, nice 0: no -p, so cyclictest does not switch to SCHED_FIFO
-//   affinity   cyclictest is started from a thread pinned as the threads probe's worker 0 and
-//              inherits that mask (no -a, which would pick one CPU of a multi-CPU set)
-//   slack      the starting thread's timer slack is 1 ns, inherited across exec, as the probe's
+//   affinity   pinned placements: -a <the CPU worker 0 gets> and --mainaffinity on the other
+//              allowed CPUs, so the printing main thread never shares the measured CPU.
+//              Unpinned: cyclictest 2.x pins its measuring thread to the first CPU of its mask
+//              even without -a, so the lab widens that thread's mask to every allowed CPU right
+//              after it starts (inside the warm-up) and reads the mask back: the row says so.
+//   slack      the starting thread's timer slack is 1 ns, inherited across exec, as every probe's
 //   system     --default-system: no /dev/cpu_dma_latency request, which the lab does not make
-//   warm-up    cycles whose deadline falls inside the warm-up are discarded
-//   length     -l <cycles>: warm-up plus duration (or iterations) in periods
-// Each sample comes from verbose output (-v -N: nanoseconds, see CyclictestOutput).
+//   printing   -q while the verbose buffer (16 384 samples) holds the run: nothing is printed
+//              until the end; longer runs print as they go, from the main thread
+//   length     -l <cycles>: every deadline of warm-up plus window; late cycles skip deadlines,
+//              so cyclictest runs at least as long as the window, never shorter
+//   accounting the per-cycle latencies are replayed through PeriodicSampling, the same
+//              accounting as every other probe (corrected and raw distributions)
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
+import TimesliceHost
 
 extension WakeupWorkload {
+    /// cyclictest's verbose ring (VALBUF_SIZE in rt-tests): with -q nothing drains it before exit.
+    static let cyclictestVerboseBuffer: UInt64 = 16_384
+
     func runCyclictest(_ context: WorkloadContext) throws -> WorkloadResult {
         let config = context.configuration
         guard p.hogs == 0 else {
@@ -26,77 +35,112 @@ extension WakeupWorkload {
             throw WorkloadUnavailable("cyclictest intervals are whole microseconds; \(DurationText.render(p.intervalNanoseconds)) is not")
         }
         guard let tool = Variants.locate("cyclictest") else { throw Variants.notInstalled("cyclictest", package: "rt-tests") }
-        let plan = Self.cyclictestPlan(p, config)
         let pinning = try context.pin(threads: 1)
+        let measuredCPUs = pinning.plan?.cpusForWorker(0)
+        let allowed = HostSnapshot.capture().allowed
+        let plan = Self.cyclictestPlan(p, config, measuredCPUs: measuredCPUs, allowedCPUs: allowed)
         var run: Result<ChildProcessResult, Error>!
+        var widened: String?
         ProgressRelay.whileRunning(context.progress, mirroring: nil) {
             let starter = OSThread(name: "cyclictest") {
-                pinning.pinCurrentThread(worker: 0)
-                TimerSlack.minimizeForCurrentThread()
+                try? TimerSlack.minimizeForCurrentThread()
                 run = Result {
                     try ChildProcess.run(executable: tool, arguments: plan.arguments, environment: ProcessInfo.processInfo.environment,
-                                         deadlineNanoseconds: plan.cycles * p.intervalNanoseconds + 10_000_000_000)
+                                         deadlineNanoseconds: plan.cycles * p.intervalNanoseconds + 10_000_000_000,
+                                         onStart: { pid in
+                                             if measuredCPUs == nil { widened = Self.unpinMeasuringThread(pid: pid, to: allowed) }
+                                         })
                 }
             }
             starter.join()
         }
         let child = try run.get()
         let stderr = String(decoding: child.stderr, as: UTF8.self)
-        let tail = stderr.split(separator: "\n").suffix(3).joined(separator: " | ")
+        let tail = stderr.split(separator: "\n").filter { !$0.hasPrefix("WARN: not setting cpu_dma_latency") }
+            .suffix(3).joined(separator: " | ")
         guard !child.timedOut, child.termination == .exited(0) else {
             throw WorkloadFailure("cyclictest \(child.timedOut ? "timed out" : "ended with \(child.termination)"): \(tail)")
         }
         let output = try CyclictestOutput(parsing: String(decoding: child.stdout, as: UTF8.self))
-        context.placementNote = "cyclictest \(plan.arguments.joined(separator: " ")), started from worker 0's thread (affinity and 1 ns timer slack inherited)"
-            + (tail.isEmpty ? "" : "; cyclictest said: \(tail)")
+        var note = "cyclictest \(plan.arguments.joined(separator: " "))"
+        note += measuredCPUs == nil ? "; measuring thread unpinned by the lab: \(widened ?? "not found")" : ""
+        context.placementNote = note + (tail.isEmpty ? "" : "; cyclictest said: \(tail)")
         return try Self.cyclictestResult(output, plan: plan, intervalNanoseconds: p.intervalNanoseconds)
     }
 
     struct CyclictestPlan: Equatable {
         var arguments: [String]
-        /// Cycles in total, and how many of the first ones are warm-up.
+        /// Cycles in total (deadlines of warm-up plus window).
         var cycles: UInt64
-        var warmupCycles: UInt64
-        /// With an iteration budget: samples to keep after warm-up.
-        var keep: UInt64?
+        var schedule: ProbeSchedule
     }
 
-    /// Cycle k (0-based) has deadline start + (k+1) × interval; it is warm-up while that is
-    /// before start + warm-up, as in the lab's probe.
-    static func cyclictestPlan(_ p: WakeupParameters, _ c: RunConfiguration) -> CyclictestPlan {
+    /// Cycle deadlines are replayed on a grid that starts at 0, so the schedule is relative.
+    static func cyclictestPlan(_ p: WakeupParameters, _ c: RunConfiguration, measuredCPUs: CPUSet?,
+                               allowedCPUs: CPUSet) -> CyclictestPlan {
         let interval = p.intervalNanoseconds
-        let warmupCycles = c.warmupNanoseconds == 0 ? 0 : (c.warmupNanoseconds - 1) / interval
-        var keep: UInt64?
-        let measured: UInt64
+        let schedule: ProbeSchedule
+        let cycles: UInt64
         switch c.length {
-        case .duration(let d): measured = max(d / interval, 1)
-        case .iterations(let n): measured = UInt64(n); keep = UInt64(n)
+        case .duration(let d):
+            schedule = ProbeSchedule(start: 0, interval: interval, warmupEnd: c.warmupNanoseconds,
+                                     end: c.warmupNanoseconds + d, iterations: nil)
+            cycles = (c.warmupNanoseconds + d) / interval
+        case .iterations(let n):
+            schedule = ProbeSchedule(start: 0, interval: interval, warmupEnd: c.warmupNanoseconds, end: nil, iterations: n)
+            cycles = c.warmupNanoseconds / interval + UInt64(n)
         }
-        let cycles = warmupCycles + measured
-        return CyclictestPlan(arguments: ["-v", "-N", "-t", "1", "-d", "0", "-i", String(interval / 1_000),
-                                          "-l", String(cycles), "--default-system"],
-                              cycles: cycles, warmupCycles: warmupCycles, keep: keep)
+        var args = ["-v", "-N", "-t", "1", "-d", "0", "-i", String(interval / 1_000), "-l", String(cycles), "--default-system"]
+        if cycles <= cyclictestVerboseBuffer { args.append("-q") }
+        if let measuredCPUs {
+            args += ["-a", measuredCPUs.listString]
+            let others = allowedCPUs.subtracting(measuredCPUs)
+            if !others.isEmpty { args += ["--mainaffinity", others.listString] }
+        }
+        return CyclictestPlan(arguments: args, cycles: cycles, schedule: schedule)
     }
 
+    /// Replays thread 0's cycles through the lab's accounting: cycle k woke for the deadline
+    /// the previous wake-up scheduled (cyclictest skips overrun periods exactly as the lab does).
     static func cyclictestResult(_ output: CyclictestOutput, plan: CyclictestPlan, intervalNanoseconds: UInt64) throws -> WorkloadResult {
         let thread0 = output.samples.filter { $0.thread == 0 }
         guard !thread0.isEmpty else { throw WorkloadFailure("cyclictest printed no samples") }
         if let reported = output.intervalsMicroseconds[0], reported * 1_000 != intervalNanoseconds {
             throw WorkloadFailure("cyclictest ran thread 0 at \(reported) µs, not \(intervalNanoseconds / 1_000) µs")
         }
-        var rec = LatencyRecorder()
-        var warmup: UInt64 = 0
-        var missed: UInt64 = 0
-        for s in thread0 {
-            if s.cycle < plan.warmupCycles { warmup += 1; continue }
-            if let keep = plan.keep, rec.count >= keep { break }
-            rec.record(s.latencyNanoseconds)
-            // cyclictest skips the periods it overran, as the lab's probe; count them alike.
-            if s.latencyNanoseconds > 0 { missed += (s.latencyNanoseconds - 1) / intervalNanoseconds }
+        if let last = thread0.last, last.cycle + 1 != UInt64(thread0.count) {
+            throw WorkloadFailure("cyclictest printed \(thread0.count) of \(last.cycle + 1) cycles (its verbose buffer overflowed)")
         }
-        return WorkloadResult(latency: rec, counters: [
-            "samples_warmup_discarded": warmup, "missed_periods": missed,
+        var sampling = PeriodicSampling(schedule: plan.schedule)
+        var deadline: UInt64? = plan.schedule.firstDeadline
+        for s in thread0 {
+            guard let d = deadline else { break }
+            deadline = sampling.wake(deadline: d, at: d + s.latencyNanoseconds)
+        }
+        if deadline != nil {
+            throw WorkloadFailure("cyclictest stopped after \(thread0.count) cycles, before the window's end")
+        }
+        return WorkloadResult(sampling: sampling, counters: [
             "cyclictest_cycles": UInt64(thread0.count), "cyclictest_cycles_planned": plan.cycles,
         ])
+    }
+
+    /// Finds cyclictest's measuring thread (the second task of `pid`) and sets its CPU mask to
+    /// `cpus`; returns what the kernel then reports, for the record. Gives up after 1 s.
+    static func unpinMeasuringThread(pid: pid_t, to cpus: CPUSet) -> String {
+        let fs = HostFileSystem.live
+        for _ in 0..<1_000 {
+            let tids = fs.list("/proc/\(pid)/task").compactMap { Int32($0) }.filter { $0 != pid }
+            if let tid = tids.first {
+                do {
+                    try Affinity.set(cpus, tid: tid)
+                    return "thread \(tid) set to CPUs \(cpus.listString), kernel reports \((try? Affinity.get(tid: tid))?.listString ?? "?")"
+                } catch {
+                    return "thread \(tid): \(error)"
+                }
+            }
+            usleep(1_000)
+        }
+        return "no measuring thread appeared within 1 s"
     }
 }

@@ -1,6 +1,6 @@
-// The wakeup probe as a Task sleeping with `Task.sleep(until:clock:)` to absolute deadlines on
-// SuspendingClock (CLOCK_MONOTONIC on Linux, the clock of the other probes), with the default
-// tolerance; lateness = SuspendingClock.now after the wake − the intended deadline. Hogs are
+// The wakeup probe as a Task sleeping with `Task.sleep(until:tolerance:clock:)` to the same
+// absolute deadlines as the other probes, tolerance zero; lateness = CLOCK_MONOTONIC after the
+// wake − the intended deadline. Hogs are
 // Tasks too: `tight`, `alloc` and `syscall` never suspend (they hold a pool thread until
 // stopped); `polling` calls `Task.yield()` every ~10 µs, Swift's cooperative point.
 import Foundation
@@ -11,12 +11,11 @@ extension WakeupWorkload {
         let (base, verify) = try SwiftConcurrencyBridge.prepare(context, workers: 1 + p.hogs)
         let stop = StopFlag()
         let rounds = HogCounters(count: p.hogs)
-        let progress = context.progress
-        let (latency, counters) = try SwiftConcurrencyBridge.run { () async -> (LatencyRecorder, [String: UInt64]) in
+        let (sampling, counters) = try SwiftConcurrencyBridge.run { () async -> (PeriodicSampling?, [String: UInt64]) in
             let hogs = (0..<p.hogs).map { i in
                 Task.detached { rounds.set(i, await Self.swiftHog(p.hogKind, stop: stop)) }
             }
-            let out = await Self.swiftProbe(p, window: context.window(), progress: progress)
+            let out = await Self.swiftProbe(p, context: context)
             stop.set()
             for h in hogs { await h.value }
             return out
@@ -24,33 +23,27 @@ extension WakeupWorkload {
         verify()
         var all = counters.merging(base) { a, _ in a }
         all["hog_rounds"] = rounds.total
-        return WorkloadResult(latency: latency, counters: all)
+        return try Self.result(sampling, counters: all)
     }
 
-    static func swiftProbe(_ p: WakeupParameters, window: MeasurementWindow,
-                           progress: ProgressBeacon) async -> (LatencyRecorder, [String: UInt64]) {
+    /// The same grid and accounting as the other probes; only the sleep is Swift's own:
+    /// `Task.sleep(until:tolerance:clock:)` on SuspendingClock (CLOCK_MONOTONIC on Linux) with a
+    /// zero tolerance, the closest Swift concurrency offers to TIMER_ABSTIME with 1 ns slack.
+    static func swiftProbe(_ p: WakeupParameters, context: WorkloadContext) async -> (PeriodicSampling?, [String: UInt64]) {
         let clock = SuspendingClock()
-        let origin = clock.now  // window.start, read a few ns earlier on CLOCK_MONOTONIC too
-        let step = Duration.nanoseconds(Int64(p.intervalNanoseconds))
-        var rec = LatencyRecorder()
-        var warmupSamples: UInt64 = 0
-        var missed: UInt64 = 0
-        var k = 1
-        while true {
-            let deadline = origin + step * k
-            try? await Task.sleep(until: deadline, clock: clock)
-            let now = clock.now
-            progress.beat()
-            if window.inWarmup(window.start + UInt64(k) * p.intervalNanoseconds) {
-                warmupSamples += 1
-            } else {
-                rec.record(SwiftConcurrencyBridge.nanoseconds(now - deadline))
-            }
-            if window.isOver(now: MonotonicClock.now(), recorded: rec.count) { break }
-            k += 1
-            while origin + step * k < now { k += 1; missed += 1 }
+        // Map grid deadlines (CLOCK_MONOTONIC ns) to the clock's instants through one offset.
+        let originInstant = clock.now
+        let originNs = MonotonicClock.now()
+        let recording = context.probe
+        var next: UInt64? = recording.begin(ProbeSchedule(window: context.window(), interval: p.intervalNanoseconds))
+        while let deadline = next {
+            let instant = originInstant + .nanoseconds(Int64(bitPattern: deadline &- originNs))
+            try? await Task.sleep(until: instant, tolerance: .zero, clock: clock)
+            let now = MonotonicClock.now()
+            context.progress.beat()
+            next = recording.wake(deadline: deadline, at: now)
         }
-        return (rec, ["samples_warmup_discarded": warmupSamples, "missed_periods": missed])
+        return (recording.finished(), probeCounters())
     }
 
     static func swiftHog(_ kind: HogKind, stop: StopFlag) async -> UInt64 {

@@ -20,28 +20,42 @@ public enum ChildMain {
         }
         ChildIO.stderr(ChildOutcome.startedMarker + " \(config.id)\n")
 
+        // The instrument: 1 ns timer slack on this thread before any other thread exists, so
+        // that every thread of every runtime (and any program started from here) inherits it.
+        try? TimerSlack.minimizeForCurrentThread()
+
         // Exactly one outcome is printed: by the workload's end or by the monitor, whichever first.
         let reported = Atomic<Bool>(false)
         @Sendable func report(_ outcome: ChildOutcome) -> Bool {
             guard reported.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return false }
+            var outcome = outcome
+            outcome.threads = ThreadActivity.capture()
             ChildIO.stdout(outcome.line())
             return true
         }
 
         let beacon = ProgressBeacon()
-        let monitor = StarvationMonitor(beacon: beacon, timeout: config.starvationTimeoutNanoseconds) { reason in
-            if report(ChildOutcome(status: .starved, reason: reason, counters: ["probe_samples": beacon.count])) {
-                _exit(0)
+        let context = WorkloadContext(configuration: config, progress: beacon)
+        let monitor = StarvationMonitor(beacon: beacon, timeout: config.starvationTimeoutNanoseconds,
+                                        giveUpAfter: config.childDeadlineNanoseconds) { stall, reason in
+            // Keep what the probe recorded before the stall, censored at this moment.
+            let sampling = context.probe.freezeAndCensor(at: MonotonicClock.now()) { usleep(1_000) }
+            var outcome: ChildOutcome
+            if let sampling {
+                outcome = ChildOutcome(status: stall == .starved ? .starved : .timeout, reason: reason,
+                                       result: WorkloadResult(sampling: sampling))
+            } else {
+                outcome = ChildOutcome(status: stall == .starved ? .starved : .timeout, reason: reason)
             }
+            outcome.counters["probe_samples"] = beacon.count
+            if report(outcome) { _exit(0) }
         }
         let monitorThread = monitor.start()
 
-        let context = WorkloadContext(configuration: config, progress: beacon)
         let outcome: ChildOutcome
         do {
             let result = try config.workload.makeWorkload().run(context)
-            outcome = ChildOutcome(status: .ok, latency: result.latency, counters: result.counters,
-                                   placement: placementReport(context))
+            outcome = ChildOutcome(status: .ok, result: result, placement: placementReport(context))
         } catch let e as WorkloadUnavailable {
             outcome = ChildOutcome(status: .unavailable, reason: e.reason)
         } catch let e as PlacementError {

@@ -5,6 +5,7 @@
 // Progress markers on stderr (`timeslice-child: started`, `timeslice-child: probe ran`) let the
 // parent tell, after killing a hung child, whether its probe had ever run (starved) or not.
 import Foundation
+import TimesliceHost
 
 public enum ConfigStatus: String, Codable, CaseIterable, Sendable {
     case ok, starved, timeout, error, unavailable
@@ -16,12 +17,21 @@ public struct ChildOutcome: Codable, Sendable {
     /// Non-empty histogram buckets, see `LatencyRecorder.buckets`.
     public var latencyBuckets: [[UInt64]]
     public var latencyClamped: UInt64
+    /// Periodic probes: one sample per wake-up (`latency_raw_ns`).
+    public var rawLatencyBuckets: [[UInt64]]?
+    /// Periodic probes: what the sampling amounted to (intended, missed, censored).
+    public var sampling: SamplingAccount?
+    /// Decomposition histograms by name (WorkloadResult.histograms), as buckets.
+    public var histograms: [String: [[UInt64]]]
     public var counters: [String: UInt64]
     public var placement: PlacementReport?
+    /// Every thread of the child at the end of the workload: switches and migrations.
+    public var threads: [ThreadActivity]
 
     enum CodingKeys: String, CodingKey {
         case status, reason, latencyBuckets = "latency_buckets", latencyClamped = "latency_clamped"
-        case counters, placement
+        case rawLatencyBuckets = "raw_latency_buckets", sampling, histograms
+        case counters, placement, threads
     }
 
     public init(status: ConfigStatus, reason: String? = nil, latency: LatencyRecorder? = nil,
@@ -30,8 +40,18 @@ public struct ChildOutcome: Codable, Sendable {
         self.reason = reason
         latencyBuckets = latency?.buckets ?? []
         latencyClamped = latency?.clamped ?? 0
+        histograms = [:]
         self.counters = counters
         self.placement = placement
+        threads = []
+    }
+
+    /// A workload's whole result: distributions, sampling account and counters.
+    public init(status: ConfigStatus, reason: String? = nil, result: WorkloadResult, placement: PlacementReport? = nil) {
+        self.init(status: status, reason: reason, latency: result.latency, counters: result.counters, placement: placement)
+        rawLatencyBuckets = result.rawLatency?.buckets
+        sampling = result.sampling
+        histograms = result.histograms.mapValues(\.buckets)
     }
 
     public static let linePrefix = "TIMESLICE-OUTCOME "

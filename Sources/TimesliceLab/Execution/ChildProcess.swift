@@ -25,6 +25,31 @@ public struct ChildProcessResult: Sendable {
     /// True when the watchdog killed the child.
     public var timedOut: Bool
     public var elapsedNanoseconds: UInt64
+    /// What the kernel accounted to the child and its waited-for descendants (wait4's rusage).
+    public var usage: ChildUsage
+}
+
+/// The child's resource usage as wait4(2) reports it: enough to tell whether it was switched out.
+public struct ChildUsage: Codable, Equatable, Sendable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    public var voluntarySwitches: UInt64
+    public var involuntarySwitches: UInt64
+    public var maxRSSKilobytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case userSeconds = "user_seconds", systemSeconds = "system_seconds"
+        case voluntarySwitches = "voluntary_switches", involuntarySwitches = "involuntary_switches"
+        case maxRSSKilobytes = "max_rss_kb"
+    }
+
+    init(_ r: rusage) {
+        userSeconds = Double(r.ru_utime.tv_sec) + Double(r.ru_utime.tv_usec) / 1e6
+        systemSeconds = Double(r.ru_stime.tv_sec) + Double(r.ru_stime.tv_usec) / 1e6
+        voluntarySwitches = UInt64(max(r.ru_nvcsw, 0))
+        involuntarySwitches = UInt64(max(r.ru_nivcsw, 0))
+        maxRSSKilobytes = UInt64(max(r.ru_maxrss, 0))
+    }
 }
 
 public struct ChildProcessError: Error, CustomStringConvertible {
@@ -36,7 +61,8 @@ public enum ChildProcess {
     public static let captureLimit = 32 << 20
 
     public static func run(executable: String, arguments: [String], environment: [String: String]? = nil,
-                           deadlineNanoseconds: UInt64) throws -> ChildProcessResult {
+                           deadlineNanoseconds: UInt64,
+                           onStart: ((pid_t) -> Void)? = nil) throws -> ChildProcessResult {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Glibc's module lacks pipe2, so CLOEXEC is set right after: a child spawned by another
         // thread in between could inherit these ends, which would only delay our EOF until
@@ -81,6 +107,7 @@ public enum ChildProcess {
         guard rc == 0 else {
             throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
+        onStart?(pid)
 
         var out = Data(), err = Data()
         var open: [Int32] = [outPipe[0], errPipe[0]]
@@ -109,7 +136,8 @@ public enum ChildProcess {
             kill(pid, SIGKILL)
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         // After a kill, collect what the child managed to write (the pipes are at EOF now
         // unless a grandchild escaped the group; reading non-blockingly avoids waiting on one).
         for fd in open {
@@ -119,7 +147,7 @@ public enum ChildProcess {
         let termination: ChildProcessResult.Termination =
             (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
         return ChildProcessResult(termination: termination, stdout: out, stderr: err, timedOut: timedOut,
-                                  elapsedNanoseconds: MonotonicClock.now() - start)
+                                  elapsedNanoseconds: MonotonicClock.now() - start, usage: ChildUsage(usage))
     }
 
     /// Reads what is available; returns true at EOF (or on an error, which ends the stream too).

@@ -6,10 +6,14 @@
 //   crashed / exited without line -> error, with the exit code or signal and stderr's tail
 import Foundation
 import Histogram
+import TimesliceHost
 
 public struct ConfigRun: Sendable {
     public var result: ConfigResult
+    /// `latency_ns` (corrected for periodic probes), for the .hgrm and for merging repetitions.
     public var histogram: Histogram<UInt64>?
+    /// `latency_raw_ns` of periodic probes.
+    public var rawHistogram: Histogram<UInt64>? = nil
     /// Child stderr to keep beside the results (schedtrace lines), keyed by file kind.
     public var extraFiles: [String: String]
     /// Files the child wrote itself into the run directory (the trace), kind → path.
@@ -36,6 +40,7 @@ public enum ConfigRunner {
             status: .error, reason: nil, latencyNs: nil, counters: [:], placement: nil,
             repetition: configuration.repetition, elapsedSeconds: 0, files: [:])
         let child: ChildProcessResult
+        let before = HostActivitySnapshot.capture()
         do {
             var cmd = try launcher.command(for: configuration)
             ChildTrace.request(traceFile, in: &cmd.environment)
@@ -45,6 +50,8 @@ public enum ConfigRunner {
             result.reason = "could not start the child: \(error)"
             return ConfigRun(result: result, histogram: nil, extraFiles: [:])
         }
+        let host = HostInterference.between(before, HostActivitySnapshot.capture())
+        result.interference = ConfigInterference(host: host, threads: [], child: child.usage, warnings: host.warnings)
         result.elapsedSeconds = Double(child.elapsedNanoseconds) / 1e9
         exitedNormally = !child.timedOut && child.termination == .exited(0)
         let stderr = String(decoding: child.stderr, as: UTF8.self)
@@ -81,19 +88,31 @@ public enum ConfigRunner {
         result.reason = outcome.reason
         result.counters = outcome.counters
         result.placement = outcome.placement
-        var histogram: Histogram<UInt64>?
+        result.sampling = outcome.sampling
+        result.interference?.threads = outcome.threads
+        var run = ConfigRun(result: result, histogram: nil, extraFiles: extra)
+        let censored = outcome.sampling?.censored ?? false
         do {
             let rec = try LatencyRecorder(buckets: outcome.latencyBuckets, clamped: outcome.latencyClamped)
             if rec.count > 0 {
-                histogram = rec.histogram
-                result.latencyNs = LatencySummary(rec.histogram)
-                if rec.clamped > 0 { result.counters["latency_clamped_at_60s"] = rec.clamped }
+                run.histogram = rec.histogram
+                run.result.latencyNs = PercentileSummary(rec.histogram, censored: censored)
+                if rec.clamped > 0 { run.result.counters["latency_clamped_at_60s"] = rec.clamped }
+            }
+            if let raw = outcome.rawLatencyBuckets {
+                let r = try LatencyRecorder(buckets: raw)
+                run.rawHistogram = r.histogram
+                if r.count > 0 { run.result.latencyRawNs = PercentileSummary(r.histogram, censored: censored) }
+            }
+            for (name, buckets) in outcome.histograms {
+                let h = try LatencyRecorder(buckets: buckets)
+                run.result.histograms[name] = PercentileSummary(h.histogram)
             }
         } catch {
-            result.status = .error
-            result.reason = "child sent a bad histogram: \(error)"
+            run.result.status = .error
+            run.result.reason = "child sent a bad histogram: \(error)"
         }
-        return ConfigRun(result: result, histogram: histogram, extraFiles: extra)
+        return run
     }
 
     /// The last lines of stderr without our own markers, for error reasons.

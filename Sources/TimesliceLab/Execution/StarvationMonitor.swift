@@ -3,21 +3,29 @@
 //   - first movement: writes the "probe ran" marker on stderr for the parent;
 //   - no movement for `timeout`: reports `starved` and ends the process at once. Hogs may be
 //     spinning in a cooperative runtime that will never stop them; there is nothing to join.
+//   - still running at `giveUpAfter` (a little before the parent's watchdog would kill the
+//     child): reports `timeout` itself, so that the samples taken so far are kept.
+// Both reports carry the probe's censored samples (ProbeRecording), see ChildMain.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Synchronization
 
 final class StarvationMonitor: Sendable {
+    enum Stall { case starved, outOfTime }
+
     private let beacon: ProgressBeacon
     private let timeout: UInt64
+    private let giveUpAfter: UInt64?
     private let stopped = Atomic<Bool>(false)
-    private let onStarved: @Sendable (String) -> Void
+    private let onStall: @Sendable (Stall, String) -> Void
 
-    init(beacon: ProgressBeacon, timeout: UInt64, onStarved: @escaping @Sendable (String) -> Void) {
+    init(beacon: ProgressBeacon, timeout: UInt64, giveUpAfter: UInt64?,
+         onStall: @escaping @Sendable (Stall, String) -> Void) {
         self.beacon = beacon
         self.timeout = timeout
-        self.onStarved = onStarved
+        self.giveUpAfter = giveUpAfter
+        self.onStall = onStall
     }
 
     func start() -> OSThread {
@@ -44,9 +52,13 @@ final class StarvationMonitor: Sendable {
                 }
             } else if now - lastChange >= timeout {
                 let ms = timeout / 1_000_000
-                onStarved(c == 0
+                onStall(.starved, c == 0
                     ? "probe never completed a wake-up within \(ms) ms"
                     : "probe made no progress for \(ms) ms (after \(c) samples)")
+                return
+            }
+            if let giveUpAfter, now - start >= giveUpAfter {
+                onStall(.outOfTime, "the workload was still running after \(giveUpAfter / 1_000_000) ms (the child's own deadline, ahead of the parent's watchdog)")
                 return
             }
         }

@@ -1,6 +1,10 @@
 // Runs an experiment: expands the matrix, runs each configuration (× repetitions) in its own
 // child under the watchdog, writes results after each one, reports progress with an ETA, and
 // returns the table. The sweep always goes on: a configuration's failure is its status.
+//
+// Repetitions are interleaved: round r runs every configuration once before round r + 1
+// starts, so slow drift of the machine (thermal, other tenants of a VM) spreads over every
+// configuration instead of biasing whichever ran last. The order is recorded.
 import Foundation
 import TimesliceHost
 
@@ -34,15 +38,17 @@ public final class SweepRunner {
         self.progress = progress
     }
 
-    /// The configuration runs in order: each point, then its repetitions.
+    public static let repetitionOrder = "round-robin: each round runs every configuration once, in matrix order"
+
+    /// The configuration runs in order: round 1 of every point, then round 2, ...
     public func plannedRuns() throws -> [RunConfiguration] {
         let points = MatrixExpansion.expand(spec).filter(options.selects)
         guard !points.isEmpty else {
             throw SweepError(description: "--only \(options.only ?? ""): no configuration of \(spec.name) matches; ids look like \(MatrixExpansion.expand(spec)[0].id)")
         }
         let noIsolated = environment.isolatedCPUs.isEmpty
-        return points.flatMap { point in
-            (1...spec.repetitions).map { rep in
+        return (1...spec.repetitions).flatMap { rep in
+            points.map { point in
                 var c = RunConfiguration(spec: spec, point: point, repetition: rep)
                 if noIsolated && point.effectivePlacement == .isolated { c.placementFallback = .compact }
                 return c
@@ -52,11 +58,17 @@ public final class SweepRunner {
 
     public func run() throws -> SweepReport {
         let runs = try plannedRuns()
+        var warnings = hostWarnings(runs)
+        if options.quick {
+            warnings.append("--quick: shortened smoke run (at most 1 s measured, 200 ms warm-up, one repetition); not for publication")
+        }
         let document = ResultsDocument(
-            experiment: spec.name, spec: spec.source, environment: environment, warnings: hostWarnings(runs),
+            experiment: spec.name, spec: spec.source, environment: environment, warnings: warnings,
             latencyMeaning: spec.workload.latencyMeaning, startedAt: ResultsWriter.iso8601(Date()), finishedAt: nil,
-            options: options.asDictionary, planned: runs.count, configs: [])
-        let writer = try ResultsWriter(root: outRoot, document: document)
+            options: options.asDictionary, planned: runs.count, configs: [],
+            provenance: Provenance.capture(), effectiveSpec: spec.effectiveJSON,
+            repetitionOrder: Self.repetitionOrder)
+        let writer = try ResultsWriter(root: outRoot, document: document, seed: spec.seed)
         for w in document.warnings { progress("warning: \(w)") }
         progress("\(spec.name): \(runs.count) configuration run\(runs.count == 1 ? "" : "s") -> \(writer.directory)")
 
@@ -66,13 +78,14 @@ public final class SweepRunner {
             let stem = ResultsWriter.fileStem(id: config.id, repetition: config.repetition, repetitions: spec.repetitions)
             // Only the Timeslice runtime writes traces; the baselines have no Ms to trace.
             let trace = options.trace && config.point.runtime == .timeslice ? "\(writer.directory)/\(stem).trace.json" : nil
-            let run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline, traceFile: trace)
-            try writer.append(run.result, histogram: run.histogram, extraFiles: run.extraFiles, childFiles: run.childFiles, stem: stem)
+            var run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline, traceFile: trace)
+            run.result.order = i
+            try writer.append(run, stem: stem)
             progress(progressLine(index: i, total: runs.count, result: run.result, sweepStart: sweepStart))
         }
         try writer.finish()
         return SweepReport(directory: writer.directory, configs: writer.document.configs,
-                           table: SummaryTable.render(writer.document.configs, meaning: spec.workload.latencyMeaning))
+                           table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning))
     }
 
     func progressLine(index: Int, total: Int, result: ConfigResult, sweepStart: UInt64) -> String {
@@ -81,7 +94,9 @@ public final class SweepRunner {
         var line = "[\(index + 1)/\(total)] \(result.id)"
         if spec.repetitions > 1 { line += " rep \(result.repetition)" }
         line += "  \(result.status.rawValue)"
-        if let l = result.latencyNs { line += "  p99=\(SummaryTable.human(l.p99)) max=\(SummaryTable.human(l.max))" }
+        if let l = result.latencyNs {
+            line += "  p99=\(SummaryTable.cell(l.p99, censored: l.censored)) max=\(SummaryTable.cell(l.max, censored: l.censored))"
+        }
         if let r = result.reason, result.status != .ok { line += "  (\(r.prefix(80)))" }
         line += String(format: "  elapsed %.0fs, ETA %.0fs", elapsed, eta)
         return line

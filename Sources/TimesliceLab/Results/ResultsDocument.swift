@@ -8,8 +8,15 @@ public struct ConfigResult: Codable, Sendable {
     public var config: ConfigEcho
     public var status: ConfigStatus
     public var reason: String?
-    /// Present when at least one sample was recorded.
-    public var latencyNs: LatencySummary?
+    /// Present when at least one sample was recorded. For periodic probes: the corrected
+    /// distribution, one sample per intended deadline (PeriodicSampling).
+    public var latencyNs: PercentileSummary?
+    /// Periodic probes: one sample per wake-up (cyclictest's definition).
+    public var latencyRawNs: PercentileSummary?
+    /// Periodic probes: intended, recorded and missed samples; censoring.
+    public var sampling: SamplingAccount?
+    /// Distributions that decompose the latency (queue wait, signal delivery, ...), by name.
+    public var histograms: [String: PercentileSummary] = [:]
     public var counters: [String: UInt64]
     public var placement: PlacementReport?
     /// 1-based repetition number.
@@ -17,11 +24,25 @@ public struct ConfigResult: Codable, Sendable {
     public var elapsedSeconds: Double
     /// File names, relative to the run directory, of this configuration's extra files.
     public var files: [String: String]
+    /// What could have disturbed this configuration (host activity, the child's threads).
+    public var interference: ConfigInterference?
+    /// 0-based position of this run in the sweep (repetitions are interleaved).
+    public var order: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, config, status, reason, latencyNs = "latency_ns", counters, placement, repetition
-        case elapsedSeconds = "elapsed_seconds", files
+        case id, config, status, reason, latencyNs = "latency_ns", latencyRawNs = "latency_raw_ns", sampling
+        case histograms, counters, placement, repetition
+        case elapsedSeconds = "elapsed_seconds", files, interference, order
     }
+}
+
+/// Per configuration: the host's activity while it ran, the child's threads at the end of the
+/// workload (switches, migrations) and what the kernel accounted to the child process tree.
+public struct ConfigInterference: Codable, Sendable {
+    public var host: HostInterference
+    public var threads: [ThreadActivity]
+    public var child: ChildUsage
+    public var warnings: [String]
 }
 
 public struct ConfigEcho: Codable, Sendable {
@@ -49,9 +70,21 @@ public struct ResultsDocument: Codable, Sendable {
     public var planned: Int
     public var configs: [ConfigResult]
 
+    /// Who ran what, where, with which build and tools (Provenance).
+    public var provenance: Provenance?
+    /// The spec as it actually ran, after --quick/--repeat/--only (same schema as `spec`).
+    public var effectiveSpec: JSONValue?
+    /// How repetitions were ordered, e.g. "round-robin: every configuration once per round".
+    public var repetitionOrder: String?
+    /// Across repetitions, one per configuration id with more than one repetition.
+    public var aggregates: [ConfigAggregate] = []
+    /// Cross-checks between rows that measure the same thing with different instruments.
+    public var crosschecks: [CrossCheckVerdict] = []
+
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", experiment, spec, environment, warnings
         case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at"
-        case options, planned, configs
+        case options, planned, configs, provenance, effectiveSpec = "effective_spec"
+        case repetitionOrder = "repetition_order", aggregates, crosschecks
     }
 }

@@ -9,6 +9,12 @@ import Histogram
 public final class ResultsWriter {
     public let directory: String
     public private(set) var document: ResultsDocument
+    /// Histograms of every appended run, parallel to `document.configs`, for merging repetitions
+    /// and cross-checks (the JSON holds summaries only).
+    private var histograms: [Histogram<UInt64>?] = []
+    private var rawHistograms: [Histogram<UInt64>?] = []
+    /// Seeds the bootstrap of the aggregates (the experiment's seed: reruns reproduce the CI).
+    private let seed: UInt64
 
     /// Creates the run directory. The timestamp is UTC with '-' for ':' (portable file names);
     /// a second run within the same second gets a "-2", "-3"... suffix instead of overwriting.
@@ -27,9 +33,10 @@ public final class ResultsWriter {
         return dir
     }
 
-    public init(root: String, document: ResultsDocument, now: Date = Date()) throws {
+    public init(root: String, document: ResultsDocument, now: Date = Date(), seed: UInt64 = 1) throws {
         directory = try Self.makeRunDirectory(in: "\(root)/\(document.experiment)", now: now)
         self.document = document
+        self.seed = seed
         try flush()
     }
 
@@ -54,11 +61,24 @@ public final class ResultsWriter {
         return repetitions > 1 ? "\(safe).rep\(repetition)" : safe
     }
 
+    /// Records one finished configuration run (its .hgrm files too) and rewrites the files.
+    public func append(_ run: ConfigRun, stem: String) throws {
+        if let raw = run.rawHistogram, raw.totalCount > 0 {
+            try AtomicFile.write(HgrmWriter.render(raw), to: "\(directory)/\(stem).raw.hgrm")
+        }
+        var result = run.result
+        if run.rawHistogram.map({ $0.totalCount > 0 }) ?? false { result.files["hgrm_raw"] = "\(stem).raw.hgrm" }
+        histograms.append(run.histogram)
+        rawHistograms.append(run.rawHistogram)
+        try append(result, histogram: run.histogram, extraFiles: run.extraFiles, childFiles: run.childFiles,
+                   stem: stem, aggregate: true)
+    }
+
     /// Records one finished configuration run and rewrites the files.
     /// `childFiles`: kind → path of files the child already wrote into this directory; they are
     /// listed by name (a path elsewhere is ignored: results.json names files of its directory only).
     public func append(_ result: ConfigResult, histogram: Histogram<UInt64>?, extraFiles: [String: String] = [:],
-                       childFiles: [String: String] = [:], stem: String) throws {
+                       childFiles: [String: String] = [:], stem: String, aggregate: Bool = false) throws {
         var result = result
         for (kind, path) in childFiles where (path as NSString).deletingLastPathComponent == directory {
             result.files[kind] = (path as NSString).lastPathComponent
@@ -74,7 +94,37 @@ public final class ResultsWriter {
             result.files[kind] = name
         }
         document.configs.append(result)
+        if !aggregate {
+            histograms.append(histogram)
+            rawHistograms.append(nil)
+        }
+        try summarizeRepetitions()
+        document.crosschecks = CrossCheck.verdicts(document.configs, rawHistograms: rawHistograms)
         try flush()
+    }
+
+    /// Rebuilds `aggregates` for every id with two or more runs so far, writing merged .hgrm files.
+    private func summarizeRepetitions() throws {
+        var order: [String] = []
+        var byID: [String: [Int]] = [:]
+        for (i, c) in document.configs.enumerated() {
+            if byID[c.id] == nil { order.append(c.id) }
+            byID[c.id, default: []].append(i)
+        }
+        var aggregates: [ConfigAggregate] = []
+        for id in order {
+            guard let idx = byID[id], idx.count > 1 else { continue }
+            var (aggregate, merged) = RepetitionAggregator.aggregate(
+                id: id, results: idx.map { document.configs[$0] }, histograms: idx.map { histograms[$0] },
+                rawHistograms: idx.map { rawHistograms[$0] }, seed: seed)
+            if let merged {
+                let name = Self.fileStem(id: id, repetition: 0, repetitions: 1) + ".merged.hgrm"
+                try AtomicFile.write(HgrmWriter.render(merged), to: "\(directory)/\(name)")
+                aggregate.hgrm = name
+            }
+            aggregates.append(aggregate)
+        }
+        document.aggregates = aggregates
     }
 
     public func finish(at date: Date = Date()) throws {

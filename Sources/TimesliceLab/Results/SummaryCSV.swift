@@ -1,17 +1,25 @@
 // summary.csv: one row per configuration run, the same numbers as results.json `latency_ns`
-// (both come from `LatencySummary`). Empty latency cells mean "no samples" (e.g. starved).
+// (both come from `PercentileSummary`). Empty latency cells mean "no samples" or "not enough samples
+// for that percentile"; `censored` true means the values are lower bounds (a stalled probe).
 public enum SummaryCSV {
     public static let leadingColumns = ["id", "repetition", "runtime", "max_procs", "preemption", "time_slice",
                                         "placement", "lock_os_thread", "numa_node", "status"]
 
+    /// Periodic probes only (empty otherwise), see SamplingAccount.
+    public static let samplingColumns = ["intended_samples", "recorded_samples", "missed_periods", "deadline_miss_ratio"]
+
     public static func render(_ configs: [ConfigResult]) -> String {
-        var lines = [(leadingColumns + LatencySummary.columns + ["placement_verified", "reason"]).joined(separator: ",")]
+        var lines = [(leadingColumns + PercentileSummary.columns + samplingColumns + ["placement_verified", "reason"]).joined(separator: ",")]
         for c in configs {
             let p = c.config.point
             var row = [c.id, String(c.repetition)]
             row += MatrixAxis.allCases.map { p.text($0) ?? "" }
             row.append(c.status.rawValue)
-            row += c.latencyNs?.csvFields ?? Array(repeating: "", count: LatencySummary.columns.count)
+            row += c.latencyNs?.csvFields ?? Array(repeating: "", count: PercentileSummary.columns.count)
+            row += c.sampling.map { s in
+                [String(s.intendedSamples), String(s.recordedSamples), String(s.missedPeriods),
+                 String(format: "%.6f", s.deadlineMissRatio)]
+            } ?? Array(repeating: "", count: samplingColumns.count)
             row.append(c.placement?.verified.map { $0 ? "true" : "false" } ?? "")
             row.append(c.reason ?? "")
             lines.append(row.map(quote).joined(separator: ","))

@@ -16,6 +16,7 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var placement: [PlacementChoice] = [.none]
     public var lockOSThread: [Bool] = [false]
     public var numaNode: [Int?] = [nil]
+    public var hogs: [Int?] = [nil]
 
     public init() {}
 
@@ -23,7 +24,7 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var firstPoint: MatrixPoint {
         MatrixPoint(runtime: runtime[0], maxProcs: maxProcs[0], preemption: preemption[0],
                     timeSliceNanoseconds: timeSliceNanoseconds[0], placement: placement[0],
-                    lockOSThread: lockOSThread[0], numaNode: numaNode[0])
+                    lockOSThread: lockOSThread[0], numaNode: numaNode[0], hogs: hogs[0])
     }
 }
 
@@ -50,6 +51,7 @@ public struct PartialPoint: Hashable, Sendable {
             case .placement: p.placement = point.placement
             case .lockOSThread: p.lockOSThread = point.lockOSThread
             case .numaNode: p.numaNode = point.numaNode
+            case .hogs: p.hogs = point.hogs
             }
         }
         return p
@@ -66,6 +68,7 @@ public struct PartialPoint: Hashable, Sendable {
         case .placement: return p.placement.idText
         case .lockOSThread: return p.lockOSThread.map { $0 ? "true" : "false" } ?? "-"
         case .numaNode: return p.numaNode.map(String.init) ?? "-"
+        case .hogs: return p.hogs.map(String.init) ?? "-"
         }
     }
 }
@@ -99,5 +102,24 @@ public struct ExperimentSpec: Sendable {
         case .duration(let ns): return 2 * (warmupNanoseconds + ns) + starvationTimeoutNanoseconds + 10_000_000_000
         case .iterations: return 120_000_000_000
         }
+    }
+}
+
+extension ExperimentSpec {
+    /// The file as it actually runs: `source` with the length, warm-up and repetitions replaced
+    /// by the effective values (after --quick and --repeat).
+    public var effectiveJSON: JSONValue {
+        guard case .object(var o) = source else { return source }
+        switch length {
+        case .duration(let ns):
+            o["duration"] = .string(DurationText.render(ns))
+            o.removeValue(forKey: "iterations")
+        case .iterations(let n):
+            o["iterations"] = .integer(Int64(n))
+            o.removeValue(forKey: "duration")
+        }
+        o["warmup"] = .string(DurationText.render(warmupNanoseconds))
+        o["repetitions"] = .integer(Int64(repetitions))
+        return .object(o)
     }
 }

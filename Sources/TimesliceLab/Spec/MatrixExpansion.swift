@@ -15,10 +15,12 @@ public enum MatrixExpansion {
                         for placement in m.placement {
                             for lock in m.lockOSThread {
                                 for numa in m.numaNode {
-                                    product.append(MatrixPoint(
-                                        runtime: runtime, maxProcs: procs, preemption: preemption,
-                                        timeSliceNanoseconds: slice, placement: placement,
-                                        lockOSThread: lock, numaNode: numa))
+                                    for hogs in m.hogs {
+                                        product.append(MatrixPoint(
+                                            runtime: runtime, maxProcs: procs, preemption: preemption,
+                                            timeSliceNanoseconds: slice, placement: placement,
+                                            lockOSThread: lock, numaNode: numa, hogs: hogs))
+                                    }
                                 }
                             }
                         }

@@ -71,6 +71,9 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
     case placement
     case lockOSThread = "lock_os_thread"
     case numaNode = "numa_node"
+    /// Overrides the wakeup workload's `hogs`: `[0, 1]` puts an idle baseline row (same probe,
+    /// no competing load) beside each loaded row in the same sweep.
+    case hogs
 
     /// The key used in configuration ids: short, so that ids stay readable.
     var idKey: String {
@@ -82,6 +85,7 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
         case .placement: return "place"
         case .lockOSThread: return "lock"
         case .numaNode: return "numa"
+        case .hogs: return "hogs"
         }
     }
 }
@@ -96,10 +100,12 @@ public struct MatrixPoint: Hashable, Sendable {
     public var lockOSThread: Bool?
     /// nil: no NUMA restriction. A node is a shorthand for placement {"numa": node}.
     public var numaNode: Int?
+    /// nil: the workload's own `hogs`; otherwise overrides it (wakeup workloads).
+    public var hogs: Int?
 
     public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = .async,
                 timeSliceNanoseconds: UInt64? = 10_000_000, placement: PlacementChoice = .none,
-                lockOSThread: Bool? = false, numaNode: Int? = nil) {
+                lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil) {
         self.runtime = runtime
         self.maxProcs = maxProcs
         self.preemption = preemption
@@ -107,6 +113,7 @@ public struct MatrixPoint: Hashable, Sendable {
         self.placement = placement
         self.lockOSThread = lockOSThread
         self.numaNode = numaNode
+        self.hogs = hogs
     }
 
     /// The axes that mean something for `runtime`. Go has GOMAXPROCS, asyncpreemptoff and
@@ -114,10 +121,10 @@ public struct MatrixPoint: Hashable, Sendable {
     public static func applicable(_ runtime: RuntimeKind) -> Set<MatrixAxis> {
         switch runtime {
         case .timeslice: return Set(MatrixAxis.allCases)
-        case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode]
-        case .threads: return [.runtime, .placement, .numaNode]
-        case .swiftConcurrency: return [.runtime, .placement, .numaNode]
-        case .cyclictest: return [.runtime, .placement, .numaNode]
+        case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode, .hogs]
+        case .threads: return [.runtime, .placement, .numaNode, .hogs]
+        case .swiftConcurrency: return [.runtime, .placement, .numaNode, .hogs]
+        case .cyclictest: return [.runtime, .placement, .numaNode, .hogs]
         }
     }
 
@@ -144,6 +151,7 @@ public struct MatrixPoint: Hashable, Sendable {
         case .placement: return placement.idText
         case .lockOSThread: return lockOSThread.map { $0 ? "true" : "false" }
         case .numaNode: return numaNode.map(String.init)
+        case .hogs: return hogs.map(String.init)
         }
     }
 
@@ -171,6 +179,7 @@ extension MatrixPoint: Codable {
         if let timeSliceNanoseconds { o["time_slice"] = .string(DurationText.render(timeSliceNanoseconds)) }
         if let lockOSThread { o["lock_os_thread"] = .bool(lockOSThread) }
         if let numaNode { o["numa_node"] = .integer(Int64(numaNode)) }
+        if let hogs { o["hogs"] = .integer(Int64(hogs)) }
         return .object(o)
     }
 
@@ -185,6 +194,7 @@ extension MatrixPoint: Codable {
         if !partial.axes.contains(.timeSlice) { p.timeSliceNanoseconds = nil }
         if !partial.axes.contains(.lockOSThread) { p.lockOSThread = nil }
         if !partial.axes.contains(.numaNode) { p.numaNode = nil }
+        if !partial.axes.contains(.hogs) { p.hogs = nil }
         self = p
     }
 }

@@ -121,6 +121,8 @@ public enum SpecDecoder {
                 m.lockOSThread = try ObjectReader.list(list, at: path) { try ObjectReader.bool($0, at: $1) }
             case .numaNode:
                 m.numaNode = try ObjectReader.list(list, at: path) { try numaNode($0, at: $1) }
+            case .hogs:
+                m.hogs = try ObjectReader.list(list, at: path) { try hogs($0, at: $1) }
             }
         }
         try r.finish()
@@ -149,6 +151,7 @@ public enum SpecDecoder {
             case .placement: point.placement = try placement(value, at: path)
             case .lockOSThread: point.lockOSThread = try ObjectReader.bool(value, at: path)
             case .numaNode: point.numaNode = try numaNode(value, at: path)
+            case .hogs: point.hogs = try hogs(value, at: path)
             }
         }
         try r.finish()
@@ -177,6 +180,11 @@ public enum SpecDecoder {
 
     static func timeSlice(_ v: JSONValue, at p: JSONPath) throws -> UInt64 {
         try ObjectReader.duration(v, at: p, min: minimumTimeSlice, max: 10_000_000_000)
+    }
+
+    /// Competing hogs of the wakeup probe, 0...256 (the workload field's bounds).
+    static func hogs(_ v: JSONValue, at p: JSONPath) throws -> Int? {
+        try ObjectReader.int(v, at: p, min: 0, max: 256)
     }
 
     static func numaNode(_ v: JSONValue, at p: JSONPath) throws -> Int? {

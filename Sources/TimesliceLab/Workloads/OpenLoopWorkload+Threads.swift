@@ -36,7 +36,6 @@ extension OpenLoopWorkload {
         var lag: UInt64 = 0
         let generator = OSThread(name: "generator") { [p] in
             pinning.pinCurrentThread(worker: 0)
-            TimerSlack.minimizeForCurrentThread()
             for r in OpenLoopSchedule(p, seed: context.configuration.seed, window: window) {
                 MonotonicClock.sleep(until: r.intended)
                 let sent = monotonicNanoseconds()

@@ -18,6 +18,9 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// experiment accepts (today: `isolated` on a host without isolated CPUs runs as `compact`,
     /// with a warning in results.json). nil: the requested placement is used as is.
     public var placementFallback: PlacementChoice?
+    /// When the child reports `timeout` itself, with the samples it has (StarvationMonitor):
+    /// 3 s before the parent's watchdog. nil: the child waits for the watchdog.
+    public var childDeadlineNanoseconds: UInt64?
 
     public var id: String { point.id }
 
@@ -27,12 +30,14 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     public init(spec: ExperimentSpec, point: MatrixPoint, repetition: Int) {
         experiment = spec.name
         self.point = point
-        workload = spec.workload
+        workload = spec.workload.overriding(hogs: point.hogs)
         length = spec.length
         warmupNanoseconds = spec.warmupNanoseconds
         seed = spec.seed &+ UInt64(repetition) &* 0x9E37_79B9_7F4A_7C15
         self.repetition = repetition
         starvationTimeoutNanoseconds = spec.starvationTimeoutNanoseconds
         schedtraceMilliseconds = spec.schedtraceMilliseconds
+        let watchdog = spec.watchdogNanoseconds
+        childDeadlineNanoseconds = watchdog > 6_000_000_000 ? watchdog - 3_000_000_000 : nil
     }
 }

@@ -4,6 +4,7 @@
 // With `lock_os_thread` the probe wires itself to its OS thread for the whole measurement
 // (Go's runtime.LockOSThread), so each wake-up also pays the locked M's P handoff.
 import Timeslice
+import TimesliceHost
 
 extension WakeupWorkload {
     func runTimeslice(_ context: WorkloadContext) throws -> WorkloadResult {
@@ -11,7 +12,7 @@ extension WakeupWorkload {
         let lock = context.configuration.point.lockOSThread ?? false
         let stop = StopFlag()
         let rounds = HogCounters(count: p.hogs)
-        let ((latency, counters), runtimeCounters) = try RuntimeBridge.run(context) { () -> (LatencyRecorder, [String: UInt64]) in
+        let ((sampling, counters), runtimeCounters) = try RuntimeBridge.run(context) { () -> (PeriodicSampling?, [String: UInt64]) in
             let group = WaitGroup()
             for i in 0..<p.hogs {
                 group.add(1)
@@ -21,17 +22,17 @@ extension WakeupWorkload {
                 }
             }
             if lock { lockOSThread() }
-            var out = WakeupWorkload.probe(p, window: context.window(), progress: context.progress,
-                                           sleepUntil: RuntimeBridge.sleep(until:))
+            let sampling = WakeupWorkload.probe(p, context: context, sleepUntil: Timeslice.sleep(untilMonotonic:))
+            var counters = WakeupWorkload.probeCounters()
             // Read before unlocking: evidence in results.json that the probe really was locked.
-            out.1["probe_locked_os_thread"] = isLockedToOSThread ? 1 : 0
+            counters["probe_locked_os_thread"] = isLockedToOSThread ? 1 : 0
             if lock { unlockOSThread() }
             stop.set()
             group.wait()
-            return out
+            return (sampling, counters)
         }
         var all = counters.merging(runtimeCounters) { a, _ in a }
         all["hog_rounds"] = rounds.total
-        return WorkloadResult(latency: latency, counters: all)
+        return try WakeupWorkload.result(sampling, counters: all)
     }
 }

@@ -3,11 +3,13 @@
 // Optional hogs compete for the CPU. A probe that stops waking is what "starvation" means in
 // this project; the child's monitor watches the probe's progress beacon for it.
 //
-// The probe's timer slack is set to 1 ns (as cyclictest does) so that lateness is the
-// scheduler's, not the kernel's deliberate 50 µs batching of normal threads' timers.
-//
-// When the probe is late by more than one interval, the missed deadlines are skipped (as
-// cyclictest does) and counted in `missed_periods`; the one late sample carries the delay.
+// Every runtime's probe uses the same instrument: absolute deadlines on the same grid, 1 ns timer
+// slack (set on the child's main thread before any thread starts, inherited by every thread, and
+// read back by the probe's own thread as `probe_timer_slack_ns`), and one accounting of the
+// samples (PeriodicSampling): `latency_ns` counts every intended deadline, missed periods
+// included; `latency_raw_ns` holds one sample per wake-up.
+
+import TimesliceHost
 
 public struct WakeupParameters: Hashable, Sendable {
     public var intervalNanoseconds: UInt64 = 1_000_000
@@ -42,23 +44,32 @@ public struct WakeupWorkload: Workload {
         }
     }
 
-    /// Probe loop shared by the variants; `sleepUntil` is the variant's absolute sleep.
-    static func probe(_ p: WakeupParameters, window: MeasurementWindow, progress: ProgressBeacon,
-                      sleepUntil: (UInt64) -> Void) -> (LatencyRecorder, [String: UInt64]) {
-        var rec = LatencyRecorder()
-        var warmupSamples: UInt64 = 0
-        var missed: UInt64 = 0
-        var next = window.start + p.intervalNanoseconds
-        while true {
-            sleepUntil(next)
+    /// The probe loop of the in-process variants; `sleepUntil` is the variant's absolute sleep.
+    /// Returns nil when the monitor took the recording over (the probe stalled).
+    static func probe(_ p: WakeupParameters, context: WorkloadContext,
+                      sleepUntil: (UInt64) -> Void) -> PeriodicSampling? {
+        let recording = context.probe
+        var next: UInt64? = recording.begin(ProbeSchedule(window: context.window(), interval: p.intervalNanoseconds))
+        while let deadline = next {
+            sleepUntil(deadline)
             let now = MonotonicClock.now()
-            progress.beat()
-            if window.inWarmup(next) { warmupSamples += 1 } else { rec.record(now >= next ? now - next : 0) }
-            if window.isOver(now: now, recorded: rec.count) { break }
-            next += p.intervalNanoseconds
-            while next < now { next += p.intervalNanoseconds; missed += 1 }
+            context.progress.beat()
+            next = recording.wake(deadline: deadline, at: now)
         }
-        return (rec, ["samples_warmup_discarded": warmupSamples, "missed_periods": missed])
+        return recording.finished()
+    }
+
+    /// The probe thread's own timer slack, read back after measuring (the instrument's record).
+    static func probeCounters() -> [String: UInt64] {
+        (try? TimerSlack.current()).map { ["probe_timer_slack_ns": $0] } ?? [:]
+    }
+
+    /// The result of an in-process probe, or the error that says the monitor took it over.
+    static func result(_ sampling: PeriodicSampling?, counters: [String: UInt64]) throws -> WorkloadResult {
+        guard let sampling else {
+            throw WorkloadFailure("the probe's recording was taken over by the starvation monitor")
+        }
+        return WorkloadResult(sampling: sampling, counters: counters)
     }
 
     /// One pthread probe (worker 0) plus one pthread per hog (workers 1…hogs).
@@ -72,19 +83,18 @@ public struct WakeupWorkload: Workload {
                 hogRounds.set(i, Hog.run(p.hogKind, stop: stop))
             }
         }
-        var outcome: (LatencyRecorder, [String: UInt64])!
+        var sampling: PeriodicSampling?
+        var counters: [String: UInt64] = [:]
         let probe = OSThread(name: "probe") { [p] in
             pinning.pinCurrentThread(worker: 0)
-            TimerSlack.minimizeForCurrentThread()
-            outcome = Self.probe(p, window: context.window(), progress: context.progress,
-                                 sleepUntil: MonotonicClock.sleep(until:))
+            sampling = Self.probe(p, context: context, sleepUntil: MonotonicClock.sleep(until:))
+            counters = Self.probeCounters()
         }
         probe.join()
         stop.set()
         hogs.forEach { $0.join() }
-        var counters = outcome.1
         counters["hog_rounds"] = hogRounds.total
-        return WorkloadResult(latency: outcome.0, counters: counters)
+        return try Self.result(sampling, counters: counters)
     }
 }
 

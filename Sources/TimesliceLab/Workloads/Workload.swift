@@ -13,13 +13,30 @@ public protocol Workload {
 }
 
 public struct WorkloadResult: Sendable {
+    /// The configuration's latency distribution (`latency_ns`). For periodic probes it is the
+    /// corrected one: one sample per intended deadline (PeriodicSampling).
     public var latency: LatencyRecorder
-    /// Workload counters (e.g. `ops_per_second`, `samples_discarded_warmup`) merged with the
-    /// runtime's own counters (switches, steals, preemptions...) by the child.
+    /// Periodic probes only: one sample per wake-up (`latency_raw_ns`, cyclictest's definition).
+    public var rawLatency: LatencyRecorder?
+    /// Periodic probes only: intended, recorded and missed samples, censoring.
+    public var sampling: SamplingAccount?
+    /// Further distributions that decompose the latency (e.g. `queue_wait_ns`,
+    /// `preempt_signal_delivery_ns`), reported under `histograms` in results.json.
+    public var histograms: [String: LatencyRecorder] = [:]
+    /// Workload counters (e.g. `ops_per_second`, `hog_rounds`) merged with the runtime's own
+    /// counters (switches, steals, preemptions...) by the child.
     public var counters: [String: UInt64]
 
     public init(latency: LatencyRecorder, counters: [String: UInt64] = [:]) {
         self.latency = latency
+        self.counters = counters
+    }
+
+    /// The result of a periodic probe: corrected and raw distributions and the sampling account.
+    public init(sampling: PeriodicSampling, counters: [String: UInt64] = [:]) {
+        latency = sampling.corrected
+        rawLatency = sampling.raw
+        self.sampling = sampling.account
         self.counters = counters
     }
 }
@@ -41,6 +58,9 @@ public struct WorkloadFailure: Error, CustomStringConvertible {
 public final class WorkloadContext {
     public let configuration: RunConfiguration
     public let progress: ProgressBeacon
+    /// A periodic probe's samples, shared with the starvation monitor so that a stalled probe's
+    /// samples survive (ProbeRecording). Workloads without a periodic probe leave it unused.
+    public let probe = ProbeRecording()
     /// Set by `pin(threads:)`; the child reports it as the configuration's placement.
     public private(set) var pinning: ThreadPinning?
     /// Set by runtime variants that hand placement to the Timeslice runtime instead.

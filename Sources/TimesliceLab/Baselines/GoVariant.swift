@@ -26,7 +26,19 @@ enum GoVariant {
         let scratch = try ScratchDirectory("timeslice-go")
         let beacon = try SharedCounterFile(path: scratch.file("beacon"))
         let samples = scratch.file("samples.txt")
+        let events = scratch.file("events.txt")
         var argv = [binary, invocation.workload] + invocation.arguments + ["-beacon", beacon.path, "-samples", samples]
+        let isWakeup: Bool
+        if case .wakeup = config.workload { isWakeup = true } else { isWakeup = false }
+        if isWakeup {
+            argv += ["-events", events]
+            // The probe goroutine is locked to its thread; pin that thread as the threads
+            // probe's worker 0 (the process set below keeps the other Ms where the hogs go).
+            if let probeCPUs = try ThreadPinning.resolve(config.placement, threads: invocation.workers,
+                                                         host: HostSnapshot.capture()).plan?.cpusForWorker(0) {
+                argv += ["-probe_cpus", probeCPUs.listString]
+            }
+        }
         if let cpus {
             guard let taskset = Variants.locate("taskset") else {
                 throw WorkloadFailure("placement \(config.placement.idText) for go needs taskset (util-linux), which is not in PATH")
@@ -47,8 +59,11 @@ enum GoVariant {
             throw WorkloadFailure("the Go program ended with \(child.termination): \(tail)")
         }
         let samplesText = try? String(contentsOfFile: samples, encoding: .utf8)
+        let eventsText = isWakeup ? try? String(contentsOfFile: events, encoding: .utf8) : nil
+        var iterations: Int?
+        if case .iterations(let n) = config.length { iterations = n }
         var note = "go: " + invocation.commandLine(binary: binary, cpus: cpus?.listString)
-        switch try GoResult.map(stdout: child.stdout, samples: samplesText) {
+        switch try GoResult.map(stdout: child.stdout, samples: samplesText, events: eventsText, iterations: iterations) {
         case .measured(let result, let goNote):
             note += "; " + goNote
             if let cpus, let allowed = try? JSONDecoder().decode(GoOutput.self, from: child.stdout).cpusAllowed,
@@ -57,7 +72,10 @@ enum GoVariant {
             }
             context.placementNote = note
             return result
-        case .starved(let reason, _):
+        case .starved(let reason, let goNote, let result?):
+            context.placementNote = note + "; " + goNote
+            throw WorkloadStalled(reason: "the Go probe starved: \(reason)", result: result)
+        case .starved(let reason, _, nil):
             // Our monitor saw the relayed progress stop when the Go probe did; it reports
             // `starved` (and ends this process) within a poll or two. Give it the full timeout.
             usleep(UInt32(min(config.starvationTimeoutNanoseconds / 1_000 + 2_000_000, UInt64(UInt32.max))))

@@ -36,7 +36,10 @@ public enum ChildMain {
 
         let beacon = ProgressBeacon()
         let context = WorkloadContext(configuration: config, progress: beacon)
-        let monitor = StarvationMonitor(beacon: beacon, timeout: config.starvationTimeoutNanoseconds,
+        // The Go program watches its own probe with the same timeout and reports the stall with
+        // its events (censored samples); the lab's monitor gives it 2 s to do so first.
+        let grace: UInt64 = config.point.runtime == .go ? 2_000_000_000 : 0
+        let monitor = StarvationMonitor(beacon: beacon, timeout: config.starvationTimeoutNanoseconds + grace,
                                         giveUpAfter: config.childDeadlineNanoseconds) { stall, reason in
             // Keep what the probe recorded before the stall, censored at this moment.
             let sampling = context.probe.freezeAndCensor(at: MonotonicClock.now()) { usleep(1_000) }
@@ -56,6 +59,9 @@ public enum ChildMain {
         do {
             let result = try config.workload.makeWorkload().run(context)
             outcome = ChildOutcome(status: .ok, result: result, placement: placementReport(context))
+        } catch let e as WorkloadStalled {
+            outcome = e.result.map { ChildOutcome(status: .starved, reason: e.reason, result: $0, placement: placementReport(context)) }
+                ?? ChildOutcome(status: .starved, reason: e.reason)
         } catch let e as WorkloadUnavailable {
             outcome = ChildOutcome(status: .unavailable, reason: e.reason)
         } catch let e as PlacementError {

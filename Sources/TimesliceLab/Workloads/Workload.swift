@@ -47,6 +47,14 @@ public struct WorkloadUnavailable: Error, CustomStringConvertible {
     public var description: String { reason }
 }
 
+/// A probe that stalled, with the samples it took before (censored): reported as `starved`.
+/// Thrown by variants that learn of the stall from outside the lab's monitor (the Go program).
+public struct WorkloadStalled: Error, CustomStringConvertible {
+    public var reason: String
+    public var result: WorkloadResult?
+    public var description: String { reason }
+}
+
 public struct WorkloadFailure: Error, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }

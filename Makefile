@@ -30,7 +30,9 @@ bench: release
 	$(RELEASE_BIN) bench
 
 # Tests that could hang carry their own watchdogs; this outer deadline is the last resort.
+# go-test first: it sets up the newest Go (.venv-go), which the lab's go rows then use too.
 test: deps
+	$(MAKE) --no-print-directory go-test
 	$(SWIFT) build --build-tests
 	timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 	scripts/test-notebooks.sh

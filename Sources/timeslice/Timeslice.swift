@@ -1,12 +1,15 @@
 // The `timeslice` command. This file is the one list of subcommands; each subcommand only
 // parses its arguments and calls TimesliceLab, where the logic is (and is tested).
 import ArgumentParser
+import TimesliceLab
 
 @main
 struct TimesliceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "timeslice",
         abstract: "Preemption and CPU-affinity experiments for the Timeslice M:N runtime.",
+        // The commit is looked up (git) only when --version is asked for, not on every start.
+        version: CommandLine.arguments.dropFirst().first == "--version" ? Provenance.versionLine() : TimesliceVersion.string,
         subcommands: [
             RunCommand.self,
             ValidateCommand.self,

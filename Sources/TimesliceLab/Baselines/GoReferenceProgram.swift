@@ -88,6 +88,10 @@ enum GoReferenceProgram {
         if env["HOME"] == nil && env["GOCACHE"] == nil && env["XDG_CACHE_HOME"] == nil {
             env["GOCACHE"] = NSTemporaryDirectory() + "timeslice-go-cache"
         }
+        // Only the registries this project may reach: never let `go` fetch a toolchain or modules.
+        env["GOTOOLCHAIN"] = "local"
+        env["GOFLAGS"] = "-mod=mod"
+        env["GOPROXY"] = "off"
         // ChildProcess has no working-directory option; go 1.19 has no `-C`: a shell changes directory.
         let result = try ChildProcess.run(
             executable: "/bin/sh", arguments: ["-c", #"cd "$1" && exec "$2" build -o "$3" ."#, "sh", sources, go, output],

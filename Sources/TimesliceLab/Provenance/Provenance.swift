@@ -60,6 +60,16 @@ public struct Provenance: Codable, Sendable {
                           hostname: String(cString: host), versions: versions, machine: MachineFacts.capture())
     }
 
+    /// `timeslice --version`: "timeslice 0.3.0, commit 1a2b3c… (dirty), release build".
+    public static func versionLine() -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let tree = SourceTree.containing(executable: exe)
+        let commit = tree.flatMap { run("/usr/bin/git", ["-C", $0, "rev-parse", "HEAD"]) } ?? "unknown (not run from its source tree)"
+        let dirty = tree.flatMap { run("/usr/bin/git", ["-C", $0, "status", "--porcelain", "--untracked-files=no"]) }
+            .map { $0.isEmpty ? "" : " (dirty)" } ?? ""
+        return "timeslice \(TimesliceVersion.string), commit \(commit)\(dirty), \(TimesliceVersion.buildConfiguration) build"
+    }
+
     /// Package.resolved's pins as "identity" → "version" (or the revision when unversioned).
     static func resolvedPackages(_ root: String) -> [String: String] {
         guard let data = FileManager.default.contents(atPath: root + "/Package.resolved"),

@@ -2,8 +2,8 @@
 // (both come from `PercentileSummary`). Empty latency cells mean "no samples" or "not enough samples
 // for that percentile"; `censored` true means the values are lower bounds (a stalled probe).
 public enum SummaryCSV {
-    public static let leadingColumns = ["id", "repetition", "runtime", "max_procs", "preemption", "time_slice",
-                                        "placement", "lock_os_thread", "numa_node", "status"]
+    /// The matrix axes come from MatrixAxis, so a new axis is a new column without edits here.
+    public static let leadingColumns = ["id", "repetition"] + MatrixAxis.allCases.map(\.rawValue) + ["status"]
 
     /// Periodic probes only (empty otherwise), see SamplingAccount.
     public static let samplingColumns = ["intended_samples", "recorded_samples", "missed_periods", "deadline_miss_ratio"]

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -111,6 +112,20 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     ts_m *m = ts_tls_m;
     ts_g *g = ts_tls_g;
     if (!m) goto out;   // not a runtime thread (a stray SIGURG): nothing to do
+    // Timing for the preemption breakdown: one clock read (clock_gettime is
+    // async-signal-safe), an exchange and two stores. Taking sysmon's stamp by
+    // exchange pairs each stamp with exactly one delivery; a signal that finds
+    // no stamp (stray, or coalesced with one already measured) adds no sample.
+    struct timespec entry_ts;
+    clock_gettime(CLOCK_MONOTONIC, &entry_ts);
+    uint64_t entry_ns = (uint64_t)entry_ts.tv_sec * 1000000000u + (uint64_t)entry_ts.tv_nsec;
+    uint64_t sent_ns = __atomic_exchange_n(&m->sig_sent_ns, 0, __ATOMIC_ACQ_REL);
+    if (sent_ns != 0) {
+        uint32_t seq = m->sig_delivery_seq;           // this handler is its only writer
+        __atomic_store_n(&m->sig_delivery_ns[seq % TS_DELIVERY_RING],
+                         entry_ns > sent_ns ? entry_ns - sent_ns : 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&m->sig_delivery_seq, seq + 1, __ATOMIC_RELEASE);   // publishes the slot
+    }
     uint32_t *p_preempt = m->p_preempt;
     if (!g || !(__atomic_load_n(&g->preempt_request, __ATOMIC_ACQUIRE) ||
                 (p_preempt && __atomic_load_n(p_preempt, __ATOMIC_ACQUIRE)))) {
@@ -125,6 +140,9 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
         m->sig_stale++;
         goto out;
     }
+    // A request and a G to act on: the wait for a safe point starts at the first
+    // such entry, whatever this one decides. g0 of this same thread clears it.
+    if (m->sig_first_entry_ns == 0) m->sig_first_entry_ns = entry_ns;
     if (g->nopreempt || g->in_syscall) {
         __atomic_store_n(&g->preempt_pending, 1, __ATOMIC_RELAXED);
         m->sig_deferred++;

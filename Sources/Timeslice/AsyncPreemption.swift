@@ -12,10 +12,19 @@ enum AsyncPreemption {
         return "SIGURG preemption unavailable: \(String(cString: strerror(rc)))"
     }
 
-    /// sysmon: asks M's current goroutine to stop, by signal.
-    static func signal(_ m: Machine, goroutine header: UnsafeMutablePointer<ts_g>, firstRequest: Bool) {
-        if firstRequest { ts_store_u64(&header.pointee.preempt_sent_ns, ts_monotonic_ns()) }
-        _ = ts_preempt_signal(m.header.pointee.tid)
+    /// sysmon: asks M's current goroutine to stop, by signal (the request flags
+    /// are already set). Stamps ts_m.sig_sent_ns with the clock just before tgkill
+    /// for the handler's delivery sample, by CAS from 0 only: if the last signal
+    /// is still undelivered, this one coalesces with it in the kernel (one SIGURG
+    /// pending per thread at most), and keeping the older stamp measures how long
+    /// the thread really had a signal pending. Overwriting it would report the
+    /// re-send's shorter delay and lose the first one's.
+    static func signal(_ m: Machine) {
+        let stamp = ts_monotonic_ns()
+        let stamped = ts_cas_u64(&m.header.pointee.sig_sent_ns, 0, stamp)
+        if ts_preempt_signal(m.header.pointee.tid) != 0 && stamped {
+            _ = ts_cas_u64(&m.header.pointee.sig_sent_ns, stamp, 0)   // nothing will deliver it
+        }
     }
 }
 

@@ -58,6 +58,9 @@ final class Machine {
     @exclusivity(unchecked) var node: Int?
     /// Set when a goroutine exited while locked: the thread exits instead of being reused.
     @exclusivity(unchecked) var retired = false
+    /// Delivery samples of this M's handler already moved into the breakdown
+    /// (compared with ts_m.sig_delivery_seq). Guarded by PreemptionSamples' lock.
+    @exclusivity(unchecked) var deliveriesCollected: UInt32 = 0
     /// Steal-order randomness; this M only.
     @exclusivity(unchecked) var random: FastRandom
 

@@ -83,7 +83,10 @@ struct PreemptionController {
     /// signalled again with a back-off (20 µs doubling to 1 ms): a signal that
     /// landed in foreign code (libc, the Swift runtime, the vDSO) has no exit hook.
     /// Requests do not count as sysmon activity, so sysmon still backs off (Go).
-    func checkRunningProcessor(_ p: Processor, now: UInt64, trace: TraceBuffer? = nil) {
+    /// Records the detection delay and keeps the P's request record (first signal,
+    /// signals sent) for the M that switches the G out (PreemptionBreakdown.swift).
+    func checkRunningProcessor(_ p: Processor, now: UInt64, samples: PreemptionSamples,
+                               trace: TraceBuffer? = nil) {
         let tick = p.scheduleTick.load(ordering: .relaxed)
         if tick != p.sysmonScheduleTick || p.sysmonScheduleSeen == 0 {
             p.sysmonScheduleTick = tick
@@ -95,10 +98,20 @@ struct PreemptionController {
             // Outstanding request for this very run.
             guard mode == .async, now &- p.sysmonSignalAt >= p.sysmonResendDelay,
                   let m = p.machine, let header = ts_load_curg(m.header) else { return }
+            samples.collectDeliveries(of: m)
+            // Record first, flags next, signal last: the M that switches the G out
+            // must find the record. A record already taken means a G of this run was
+            // preempted and a runnext successor inherited the slice: a new record.
+            if p.preemptSignalAt.load(ordering: .acquiring) == 0 {
+                p.preemptSignals.store(1, ordering: .relaxed)
+                p.preemptSignalAt.store(ts_monotonic_ns(), ordering: .releasing)
+            } else {
+                p.preemptSignals.wrappingAdd(1, ordering: .relaxed)
+            }
             ts_store_u32(&header.pointee.preempt_request, 1)
             ts_store_u32(p.preemptWord, 1)
             p.counters.add(.preemptionsResent)
-            AsyncPreemption.signal(m, goroutine: header, firstRequest: false)
+            AsyncPreemption.signal(m)
             p.sysmonSignalAt = now
             p.sysmonResendDelay = min(p.sysmonResendDelay * 2, 1_000_000)
             return
@@ -109,6 +122,16 @@ struct PreemptionController {
         let start = stamped != 0 && stamped <= now ? stamped : p.sysmonScheduleSeen
         guard now &- start >= sliceNanoseconds else { return }
         guard let m = p.machine, let header = ts_load_curg(m.header) else { return }
+        if mode == .async { samples.collectDeliveries(of: m) }
+        let issued = ts_monotonic_ns()
+        // The request record, before the flags (see the re-send above). Without a
+        // signal it is cleared, so no older record is charged to this request.
+        if mode == .async {
+            p.preemptSignals.store(1, ordering: .relaxed)
+            p.preemptSignalAt.store(issued, ordering: .releasing)
+        } else {
+            p.preemptSignalAt.store(0, ordering: .relaxed)
+        }
         ts_store_u32(&header.pointee.preempt_request, 1)
         ts_store_u32(p.preemptWord, 1)
         p.counters.add(.preemptionsRequested)
@@ -116,9 +139,13 @@ struct PreemptionController {
         p.sysmonRequestPending = true
         p.sysmonRequestTick = tick
         if mode == .async {
-            AsyncPreemption.signal(m, goroutine: header, firstRequest: true)
+            AsyncPreemption.signal(m)
             p.sysmonSignalAt = now
             p.sysmonResendDelay = 20_000
         }
+        // Detection delay, only when the slice start is the switch-in stamp (the
+        // fallback start is itself up to a sysmon period late). After the signal,
+        // so recording never delays it.
+        if start == stamped { samples.recordDetect(issued &- (start &+ sliceNanoseconds)) }
     }
 }

@@ -29,6 +29,15 @@ final class Processor {
         p.initialize(to: 0)
         return p
     }()
+    /// The current request's first signal (sysmon's clock just before tgkill), 0 when
+    /// the request sent none or a g0 already consumed it. Written by sysmon before it
+    /// sets the request flags and signals; taken by exchange with 0 on g0 of the M
+    /// that switches the G out, so each request is counted once (PreemptionBreakdown).
+    let preemptSignalAt = Atomic<UInt64>(0)
+    /// Signals sent for that request, the first included. sysmon writes it before the
+    /// releasing store of preemptSignalAt (first signal) or adds to it (re-send);
+    /// g0 reads it after acquiring preemptSignalAt, so it sees at least 1.
+    let preemptSignals = Atomic<UInt32>(0)
     /// Bumped on every blockingCall entry; sysmon compares samples to spot a long call.
     let syscallTick = Atomic<UInt32>(0)
     let timers = TimerHeap()

@@ -47,7 +47,10 @@ public enum Runtime {
         }
         lastCounters.withLock { $0 = scheduler.snapshotCounters() }
         lastPlacement.withLock { $0 = scheduler.placement.report() }
-        lastPreemptionLatency.withLock { $0 = scheduler.preemptionLatency.summary() }
+        // After shutdown: every M and sysmon have stopped, so the copy is complete.
+        let breakdown = scheduler.preemptionBreakdown()
+        lastPreemptionLatency.withLock { $0 = LatencySummary(breakdown.signalToSwitch) }
+        lastPreemptionBreakdown.withLock { $0 = breakdown }
         registry.withLock { $0 = nil }
         return value
     }
@@ -64,8 +67,20 @@ public enum Runtime {
     /// of the running runtime or the last one that finished.
     public static var preemptionLatency: LatencySummary {
         withPreemptionDisabled {
-            if let s = registry.withLock({ $0 }) { return s.preemptionLatency.summary() }
+            if let s = registry.withLock({ $0 }) { return s.preemptionSamples.signalToSwitchSummary() }
             return lastPreemptionLatency.withLock { $0 }
+        }
+    }
+
+    /// Where preemption time goes, stage by stage (see PreemptionBreakdown), of the
+    /// running runtime or the last one that finished; empty before any run.
+    /// `asDictionary()` names the histograms preempt_detect_ns,
+    /// preempt_signal_delivery_ns, preempt_safepoint_wait_ns, preempt_resends and
+    /// preempt_signal_to_switch_ns.
+    public static var preemptionBreakdown: PreemptionBreakdown {
+        withPreemptionDisabled {
+            if let s = registry.withLock({ $0 }) { return s.preemptionBreakdown() }
+            return lastPreemptionBreakdown.withLock { $0 } ?? PreemptionBreakdown()
         }
     }
 
@@ -121,6 +136,7 @@ public enum Runtime {
     private static let lastCounters = Mutex(RuntimeCounters())
     private static let lastPlacement = Mutex<[AppliedPlacement]>([])
     private static let lastPreemptionLatency = Mutex(LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, max: 0))
+    private static let lastPreemptionBreakdown = Mutex<PreemptionBreakdown?>(nil)
 }
 
 /// Hands the main goroutine's result to the thread blocked in Runtime.run.

@@ -93,8 +93,9 @@ final class Scheduler {
     private(set) var sysmon: Sysmon!
     /// Why async preemption cannot work on this machine, or nil.
     private(set) var asyncPreemptionUnavailable: String?
-    /// Time from sysmon's first SIGURG to the goroutine being off its M.
-    let preemptionLatency = LatencySamples()
+    /// Where preemption time goes (PreemptionBreakdown.swift); the signal-to-switch
+    /// part is Runtime.preemptionLatency.
+    let preemptionSamples = PreemptionSamples()
 
     let placement: PlacementState
 
@@ -449,13 +450,18 @@ final class Scheduler {
             p.scheduleTick.wrappingAdd(1, ordering: .relaxed)
             // One clock read per switch, only when sysmon enforces a slice: it lets
             // sysmon wake exactly when the slice ends instead of sampling ticks.
-            if preemption.needsSysmonTicks { p.sliceStart.store(ts_monotonic_ns(), ordering: .relaxed) }
+            if preemption.needsSysmonTicks {
+                p.sliceStart.store(ts_monotonic_ns(), ordering: .relaxed)
+                // A new slice, so no request yet: a handler entry noted for an earlier
+                // request that never completed must not start this one's safe-point
+                // wait. Plain store: only this thread (g0 here, its handler) touches it.
+                m.header.pointee.sig_first_entry_ns = 0
+            }
         }
         // A preemption request belongs to one run (Go clears gp.preempt in
         // execute): one left over from before the G parked must not cut this run.
         ts_store_u32(&g.header.pointee.preempt_request, 0)
         ts_store_u32(&g.header.pointee.preempt_pending, 0)
-        ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
         m.current = g
         ts_store_curg(m.header, g.header)
         p.counters.addSingleWriter(.switches)
@@ -498,14 +504,11 @@ final class Scheduler {
             }
             recycle(g, cache: m.processor)
         case .preempted:
+            let switchedAt = ts_monotonic_ns()
             ts_store_u32(p.preemptWord, 0)
             p.counters.add(.preemptionsDelivered)
             m.traceBuffer?.record(.preemptDelivered, a: g.header.pointee.id)
-            let sent = ts_load_u64(&g.header.pointee.preempt_sent_ns)
-            if sent != 0 {
-                ts_store_u64(&g.header.pointee.preempt_sent_ns, 0)
-                preemptionLatency.record(ts_monotonic_ns() &- sent)
-            }
+            finishPreemption(on: m, holding: p, switchedAt: switchedAt)
             requeueBehindExpiredTimers(g, on: p)
         case .syscallNoProcessor:
             putGlobal(g)
@@ -513,6 +516,21 @@ final class Scheduler {
         case .none:
             fatalError("goroutine \(g.id) switched to the scheduler without a reason")
         }
+    }
+
+    /// g0, just after a preempted G switched out: closes the P's request record
+    /// (PreemptionBreakdown.swift). The exchange makes this the record's only
+    /// reader, even if a runnext successor is preempted for the same request later.
+    private func finishPreemption(on m: Machine, holding p: Processor, switchedAt: UInt64) {
+        let firstEntry = m.header.pointee.sig_first_entry_ns   // this thread's handler wrote it
+        m.header.pointee.sig_first_entry_ns = 0
+        let signalledAt = p.preemptSignalAt.exchange(0, ordering: .acquiringAndReleasing)
+        guard signalledAt != 0 else { return }   // no signal: polling, or already counted
+        preemptionSamples.recordCompletion(
+            switchedAt: switchedAt, signalledAt: signalledAt,
+            signals: p.preemptSignals.load(ordering: .relaxed),
+            // An entry before the first signal belongs to an older request.
+            firstEntry: firstEntry >= signalledAt ? firstEntry : 0)
     }
 
     /// Puts a G that gave up its P (yield, preemption) at the tail of the local
@@ -768,6 +786,11 @@ final class Scheduler {
 
     var idleMachineCount: Int { lock.withLock { idleMachines.count } }
     var machineCount: Int { lock.withLock { machines.count } }
+
+    /// The preemption breakdown so far, with every M's pending delivery samples.
+    func preemptionBreakdown() -> PreemptionBreakdown {
+        preemptionSamples.snapshot(machines: lock.withLock { machines })
+    }
 
     func snapshotCounters() -> RuntimeCounters {
         var c = RuntimeCounters()

@@ -137,7 +137,8 @@ final class Sysmon {
                     acted = true
                 }
             case .running:
-                scheduler.preemption.checkRunningProcessor(p, now: now, trace: traceBuffer)
+                scheduler.preemption.checkRunningProcessor(p, now: now, samples: scheduler.preemptionSamples,
+                                                           trace: traceBuffer)
             case .idle, .stopped:
                 p.sysmonScheduleSeen = 0
                 p.sysmonSyscallSeen = 0

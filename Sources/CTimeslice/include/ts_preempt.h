@@ -20,6 +20,11 @@
 //     trampoline saves flags, every general register and the full xsave state
 //     (size from CPUID leaf 0xD), calls the runtime to switch to g0, and on
 //     resumption restores everything and returns with `ret $128`.
+// Timing (the Swift side's preemption breakdown): on entry on a runtime thread
+// the handler reads CLOCK_MONOTONIC once, takes sysmon's pre-tgkill stamp from
+// ts_m.sig_sent_ns by exchange with 0 and, if there was one, appends the
+// difference to the M's delivery ring; the first entry that finds a request on
+// the G's stack also notes its time in ts_m.sig_first_entry_ns.
 // The handler is async-signal-safe: no allocation, no locks, no Swift.
 #ifndef TS_PREEMPT_H
 #define TS_PREEMPT_H

@@ -20,10 +20,15 @@ typedef struct ts_g {
     uint32_t in_syscall;      // 1 inside blockingCall; same ownership as nopreempt
     uint32_t preempt_request; // atomic: sysmon asks the G to give up its P (polling/async)
     uint32_t preempt_pending; // set by the SIGURG handler when it had to defer; honoured by the G
-    uint64_t preempt_sent_ns; // atomic: when sysmon last signalled this G (signal-to-switch latency)
     void *tlc[2];             // Swift exclusivity access-set context carried by this G
     void *owner;              // unretained pointer to the Swift Goroutine object
 } ts_g;
+
+/// Delivery samples one M's handler can hold before a reader drains them. Each
+/// stamp yields at most one sample and sysmon drains an M before it places a
+/// stamp, so at most two are ever waiting (the stamp outstanding at the drain,
+/// delivered just before sysmon places the next one, and that next one).
+#define TS_DELIVERY_RING 4
 
 /// Per-thread state visible to C.
 typedef struct ts_m {
@@ -43,6 +48,21 @@ typedef struct ts_m {
     uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
     uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
     uint64_t sig_stale;       // no G, no request, or not on the G's stack (g0)
+    // Async-preemption timing (Timeslice/PreemptionBreakdown.swift reads it).
+    uint64_t sig_sent_ns;     // atomic: sysmon's clock just before a tgkill to this M, 0 when no
+                              // stamped signal is outstanding. sysmon sets it by CAS 0 -> t only:
+                              // a re-send while the last signal is still pending (standard signals
+                              // coalesce) keeps the older stamp. The handler takes it by exchange
+                              // with 0, so each stamp yields at most one delivery sample.
+    uint64_t sig_first_entry_ns; // handler's clock at its first entry that found a request on a G's
+                              // stack (deferred, foreign or redirected), 0 = none yet. Only this
+                              // thread touches it: the handler sets it when 0; g0 clears it at
+                              // each preemptive slice start and when a preemption completes.
+    uint32_t sig_delivery_seq; // atomic: stamped deliveries so far; the handler alone writes it,
+                              // after the sample (release), readers acquire it.
+    uint32_t pad2;
+    uint64_t sig_delivery_ns[TS_DELIVERY_RING]; // send -> handler entry, slot seq % TS_DELIVERY_RING;
+                              // written by the handler only, drained under the samples' lock
     void *park_lock;          // lock g0 releases after a G parked (unretained RuntimeLock), or NULL
     void *owner;              // unretained pointer to the Swift Machine object
 } ts_m;
@@ -97,11 +117,20 @@ static inline bool ts_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired) 
 }
 static inline uint64_t ts_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void ts_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t ts_exchange_u64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+static inline bool ts_cas_u64(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 static inline uint32_t ts_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
 static inline uint32_t ts_fetch_sub_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }
 // m->curg is written by the M and read by sysmon to pick the G to preempt.
 static inline ts_g *ts_load_curg(ts_m *m) { return __atomic_load_n(&m->curg, __ATOMIC_ACQUIRE); }
 static inline void ts_store_curg(ts_m *m, ts_g *g) { __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); }
+// The SIGURG handler's delivery ring of an M (see sig_delivery_seq).
+static inline uint32_t ts_delivery_count(const ts_m *m) { return __atomic_load_n(&m->sig_delivery_seq, __ATOMIC_ACQUIRE); }
+static inline uint64_t ts_delivery_sample(const ts_m *m, uint32_t index) {
+    return __atomic_load_n(&m->sig_delivery_ns[index % TS_DELIVERY_RING], __ATOMIC_RELAXED);
+}
 /// Orders the G's own writes to nopreempt/in_syscall against its own signal handler.
 static inline void ts_signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 

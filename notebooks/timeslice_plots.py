@@ -190,7 +190,7 @@ def distribution(run: Run, config: dict) -> tuple[pd.DataFrame, str]:
         return read_hgrm(run.path / name), "hgrm"
     lat = config.get("latency_ns") or {}
     count = int(lat.get("count", 0))
-    rows = [(float(lat[k]), p, None) for k, p in SUMMARY_PERCENTILES if k in lat]
+    rows = [(float(lat[k]), p, None) for k, p in SUMMARY_PERCENTILES if lat.get(k) is not None]
     if count > 1 and "max" in lat:
         rows.append((float(lat["max"]), 1 - 1 / count, count))
     return pd.DataFrame(rows, columns=["value_ns", "percentile", "total_count"]), "summary"
@@ -304,10 +304,12 @@ def config_table(run: Run) -> pd.DataFrame:
             row[a] = values.get(a, "")
         row["rep"] = c.get("repetition", 1)
         row["status"] = c.get("status", "?")
-        lat = c.get("latency_ns") if c.get("status") == OK else None
+        lat = c.get("latency_ns") if c.get("status") == OK or is_censored(c) else None
         row["count"] = int(lat["count"]) if lat else None
         for key in ("p50", "p90", "p99", "p999", "p9999", "max", "mean", "stddev"):
-            row[key] = human_ns(lat[key]) if lat and key in lat else ""
+            # null: too few samples for that percentile ("—"); censored rows are lower bounds.
+            row[key] = ("—" if lat and key in lat and lat[key] is None else
+                        ("≥" if lat and lat.get("censored") else "") + human_ns(lat[key]) if lat and key in lat else "")
         placement = c.get("placement") or {}
         if any_placement:
             row["placement verified"] = {True: "yes", False: "NO", None: ""}[placement.get("verified")]
@@ -434,6 +436,17 @@ def plot_cdf(run: Run, ax=None, where=None, what: str = "CDF"):
     return fig
 
 
+def _num(value) -> float:
+    """A latency cell as a float: a percentile withheld for too few samples (null) is NaN, so it
+    is simply not drawn."""
+    return float("nan") if value is None else float(value)
+
+
+def is_censored(c: dict) -> bool:
+    """A stalled probe's distribution: its values are lower bounds (drawn hollow, marked ≥)."""
+    return bool((c.get("latency_ns") or {}).get("censored"))
+
+
 def plot_status_overview(run: Run, stats=("p50", "p99", "max"), ax=None, what: str = "outcome per configuration"):
     """One row per configuration: horizontal bars of the chosen statistics for ok runs; for the
     others an empty hatched row labelled with the status and no number. Made for starvation,
@@ -445,9 +458,16 @@ def plot_status_overview(run: Run, stats=("p50", "p99", "max"), ax=None, what: s
     for i, c in enumerate(configs):
         if c.get("status") == OK and c.get("latency_ns"):
             for j, s in enumerate(stats):
-                ax.barh(i + (j - (len(stats) - 1) / 2) * height, c["latency_ns"][s], height=height,
+                ax.barh(i + (j - (len(stats) - 1) / 2) * height, _num(c["latency_ns"].get(s)), height=height,
                         color=f"C{j}", label=None if labelled else s)
             labelled = True
+        elif is_censored(c):
+            # Starved or timed out, but the samples before the stall are kept: lower bounds.
+            for j, s in enumerate(stats):
+                ax.barh(i + (j - (len(stats) - 1) / 2) * height, _num(c["latency_ns"].get(s)), height=height,
+                        color="none", edgecolor=f"C{j}", hatch="..")
+            ax.text(0.01, i, f"{c.get('status', '?').upper()} (≥, censored)", transform=ax.get_yaxis_transform(),
+                    va="center", fontsize=8, color="#b02a37", bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
         else:
             ax.barh(i, 1, height=0.8, left=0, color="none", edgecolor="#b02a37", hatch="//",
                     transform=ax.get_yaxis_transform())
@@ -503,9 +523,15 @@ def plot_vs_axis(run: Run, axis: str, stats=("p50", "p99", "p999"), ax=None, wha
         cs = sorted(cs, key=pos)
         ok = [c for c in cs if c.get("status") == OK and c.get("latency_ns")]
         for j, s in enumerate(stats):
-            ax.plot([pos(c) for c in ok], [c["latency_ns"][s] for c in ok], marker="o",
+            ax.plot([pos(c) for c in ok], [_num(c["latency_ns"].get(s)) for c in ok], marker="o",
                     linestyle=["-", "--", ":", "-."][g % 4], color=f"C{j}",
                     label=f"{s}" + (f" [{key}]" if key else ""))
+            censored = [c for c in cs if c not in ok and is_censored(c)]
+            if censored:
+                # Never dropped: a censored point is a lower bound, drawn as a hollow up-triangle.
+                ax.plot([pos(c) for c in censored], [_num(c["latency_ns"].get(s)) for c in censored], marker="^",
+                        linestyle="none", markerfacecolor="none", color=f"C{j}",
+                        label=f"{s} ≥ (censored)" + (f" [{key}]" if key else ""))
         for c in cs:
             if c in ok or pos(c) in marked:
                 continue

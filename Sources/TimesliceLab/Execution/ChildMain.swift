@@ -57,7 +57,8 @@ public enum ChildMain {
 
         let outcome: ChildOutcome
         do {
-            let result = try config.workload.makeWorkload().run(context)
+            var result = try config.workload.makeWorkload().run(context)
+            result.histograms.merge(context.runtimeHistograms) { ours, _ in ours }
             outcome = ChildOutcome(status: .ok, result: result, placement: placementReport(context))
         } catch let e as WorkloadStalled {
             outcome = e.result.map { ChildOutcome(status: .starved, reason: e.reason, result: $0, placement: placementReport(context)) }

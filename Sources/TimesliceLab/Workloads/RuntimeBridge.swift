@@ -46,6 +46,10 @@ enum RuntimeBridge {
         }
         var counters: [String: UInt64] = [:]
         for (k, v) in Runtime.counters.asDictionary() { counters["runtime_\(k)"] = v }
+        // Same histogram geometry as the lab's recorder: the buckets transfer exactly.
+        for (name, h) in Runtime.preemptionBreakdown.asDictionary() where h.totalCount > 0 {
+            context.runtimeHistograms[name] = try LatencyRecorder(buckets: h.recordedValues().map { [$0.value, $0.count] })
+        }
         return (try result.get(), counters)
     }
 

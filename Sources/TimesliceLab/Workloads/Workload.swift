@@ -76,6 +76,9 @@ public final class WorkloadContext {
     /// Set by runtime variants: what each runtime thread (M0, M1, ..., sysmon, main)
     /// asked for and what sched_getaffinity/getcpu reported (Runtime.placement).
     public var runtimePlacement: [PinObservation] = []
+    /// Set by runtime variants: the runtime's own latency decomposition (preemption detection,
+    /// signal delivery, safe-point wait, re-sends), reported under `histograms`.
+    public var runtimeHistograms: [String: LatencyRecorder] = [:]
 
     public init(configuration: RunConfiguration, progress: ProgressBeacon) {
         self.configuration = configuration

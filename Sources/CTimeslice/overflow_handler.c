@@ -1,5 +1,5 @@
 // Turns a fault on a goroutine's guard region into a clear message and exit
-// instead of silent corruption (DESIGN hazard 4). Runs on the M's alternate
+// instead of silent corruption (a guard-page fault would otherwise be a bare SIGSEGV). Runs on the M's alternate
 // signal stack because the goroutine's own stack is exhausted. Async-signal-safe:
 // only write(2) and _exit(2).
 #define _GNU_SOURCE

@@ -71,7 +71,7 @@ int ts_thread_setup(ts_m *m, size_t altstack_size) {
     m->altstack = alt;
     m->altstack_size = altstack_size;
     // Test runners and Dispatch block SIGURG and children inherit masks: every M
-    // unblocks it itself (DESIGN hazard 1).
+    // unblocks it itself (a blocked SIGURG would silently turn async preemption off).
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGURG);

@@ -1,4 +1,4 @@
-// Placement per M (DESIGN "Placement per M"): the plan is resolved once, before
+// Placement per M (docs/ARCHITECTURE.md, "Layers"): the plan is resolved once, before
 // any thread starts, so an impossible request fails with the resolver's message
 // (which names the CPUs that exist, are allowed and are isolated). Each M pins
 // itself with sched_setaffinity as it starts, then verifies with

@@ -1,4 +1,4 @@
-// The environment a result was measured in (DESIGN.md "Measurement": every
+// The environment a result was measured in (docs/ARCHITECTURE.md "Measurement": every
 // result carries it) and the warnings that say when a run cannot mean what it
 // claims. Also the text of `timeslice env`.
 

@@ -98,6 +98,12 @@ final class OpenLoopWorkloadTests: XCTestCase {
             try c.workload.makeWorkload().run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
         }
         XCTAssertEqual(result.latency.count, 400)
+        // The decomposition: every measured request is in each part, and the parts add up.
+        XCTAssertEqual(Set(result.histograms.keys), ["generator_lag_ns", "queue_wait_ns", "service_ns"])
+        for (name, h) in result.histograms { XCTAssertEqual(h.count, 400, name) }
+        let parts = result.histograms.values.map { $0.histogram.mean }.reduce(0, +)
+        XCTAssertEqual(parts, result.latency.histogram.mean, accuracy: result.latency.histogram.mean * 0.01 + 10,
+                       "generator lag + queue wait + service = response time (means, within bucket rounding)")
         XCTAssertEqual(result.counters["requests_generated"], UInt64(expected.count))
         XCTAssertEqual(result.counters["slow_requests"], UInt64(expected.filter { $0.isSlow && !$0.warmup }.count))
         XCTAssertNil(result.counters["runtime_switches"])
@@ -138,6 +144,8 @@ final class OpenLoopWorkloadTests: XCTestCase {
         // like the latency bound above (an exact bound failed by 0.7 ms under load).
         XCTAssertLessThan(schedule[1].intended, first + stall, "the second request is due during the stall")
         XCTAssertGreaterThanOrEqual(result.counters["generator_lag_max_ns"] ?? 0, stall / 2)
+        XCTAssertGreaterThanOrEqual(result.histograms["generator_lag_ns"]?.histogram.max ?? 0, stall / 2 - 1_000_000,
+                                    "the stall shows up as generator lag in the decomposition")
     }
 
     func testOtherRuntimesAreUnavailableNotMeasured() throws {

@@ -188,7 +188,7 @@ final class SchedulerTests: XCTestCase {
     }
 
     /// Swift's exclusivity access set belongs to the goroutine, not the thread
-    /// (DESIGN hazard 3). G1 yields in the middle of a modify access; G2, on the
+    /// (the exclusivity-tracking hazard). G1 yields in the middle of a modify access; G2, on the
     /// same M, then accesses the same property. Were the set per thread, the
     /// runtime would report G1's access as a conflict and trap; per goroutine (as
     /// for Swift tasks) it does not. The repetition at 2 Ps also moves accesses

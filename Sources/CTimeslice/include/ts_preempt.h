@@ -1,4 +1,4 @@
-// Asynchronous preemption by SIGURG (DESIGN "Preemption modes", Go's
+// Asynchronous preemption by SIGURG (docs/ARCHITECTURE.md "Preemption protocol", Go's
 // signal_unix.go doSigPreempt / preempt.go isAsyncSafePoint).
 //
 // Protocol: sysmon sets g->preempt_request and tgkill()s the G's M. The handler

@@ -1,5 +1,5 @@
 // Latency samples of one configuration, in nanoseconds, in an HdrHistogram covering
-// 1 ns .. 60 s with 3 significant digits (DESIGN.md "Measurement"). Values above 60 s are
+// 1 ns .. 60 s with 3 significant digits (docs/ARCHITECTURE.md "Histogram geometry"). Values above 60 s are
 // clamped to 60 s and counted in `clamped`, so that no sample is silently lost.
 import Histogram
 

@@ -16,6 +16,8 @@ struct OpenLoopRequest: Sendable, Equatable {
     var isSlow: Bool
     /// Due before the warm-up ended: served like any other, not recorded.
     var warmup: Bool
+    /// When the generator actually handed it over (set by the generator; the schedule leaves 0).
+    var sent: UInt64 = 0
 }
 
 /// The requests of one run, in arrival order. Ends when the window does: at the first arrival

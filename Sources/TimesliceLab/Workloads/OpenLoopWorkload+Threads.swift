@@ -7,7 +7,6 @@
 // long as there is another thread to run them.
 //
 // Placement: worker 0 is the generator, workers 1…N the server threads.
-import Timeslice
 
 extension OpenLoopWorkload {
     /// `service` replaces the CPU work (tests stall a worker with it).
@@ -25,8 +24,9 @@ extension OpenLoopWorkload {
                 pinning.pinCurrentThread(worker: i + 1)
                 var tally = OpenLoopTally()
                 while let r = queue.pop() {
+                    let taken = MonotonicClock.now()
                     service(r)
-                    tally.complete(r, at: monotonicNanoseconds())
+                    tally.complete(r, taken: taken, at: MonotonicClock.now())
                     context.progress.beat()
                 }
                 tallies.set(i, tally)
@@ -36,10 +36,10 @@ extension OpenLoopWorkload {
         var lag: UInt64 = 0
         let generator = OSThread(name: "generator") { [p] in
             pinning.pinCurrentThread(worker: 0)
-            for r in OpenLoopSchedule(p, seed: context.configuration.seed, window: window) {
+            for var r in OpenLoopSchedule(p, seed: context.configuration.seed, window: window) {
                 MonotonicClock.sleep(until: r.intended)
-                let sent = monotonicNanoseconds()
-                if !r.warmup, sent > r.intended { lag = max(lag, sent - r.intended) }
+                r.sent = MonotonicClock.now()
+                if !r.warmup, r.sent > r.intended { lag = max(lag, r.sent - r.intended) }
                 queue.push(r)
                 generated += 1
             }
@@ -50,8 +50,10 @@ extension OpenLoopWorkload {
         var total = OpenLoopTally()
         for t in tallies.values { total.add(t) }
         var counters = total.counters(workers: workers, generated: generated, lag: lag,
-                                      seconds: window.measuredSeconds(until: monotonicNanoseconds()))
+                                      seconds: window.measuredSeconds(until: MonotonicClock.now()))
         counters["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
-        return WorkloadResult(latency: total.latency, counters: counters)
+        var result = WorkloadResult(latency: total.latency, counters: counters)
+        result.histograms = total.histograms
+        return result
     }
 }

@@ -36,8 +36,9 @@ extension OpenLoopWorkload {
                 go {
                     var tally = OpenLoopTally()
                     while let r = requests.receive() {
+                        let taken = MonotonicClock.now()
                         service(r)
-                        tally.complete(r, at: monotonicNanoseconds())
+                        tally.complete(r, taken: taken, at: MonotonicClock.now())
                         context.progress.beat()
                     }
                     tallies.set(i, tally)
@@ -46,10 +47,10 @@ extension OpenLoopWorkload {
             }
             var generated: UInt64 = 0
             var lag: UInt64 = 0
-            for r in OpenLoopSchedule(p, seed: seed, window: window) {
-                RuntimeBridge.sleep(until: r.intended)
-                let sent = monotonicNanoseconds()
-                if !r.warmup, sent > r.intended { lag = max(lag, sent - r.intended) }
+            for var r in OpenLoopSchedule(p, seed: seed, window: window) {
+                Timeslice.sleep(untilMonotonic: r.intended)
+                r.sent = MonotonicClock.now()
+                if !r.warmup, r.sent > r.intended { lag = max(lag, r.sent - r.intended) }
                 requests.send(r)
                 generated += 1
             }
@@ -57,11 +58,13 @@ extension OpenLoopWorkload {
             group.wait()
             var total = OpenLoopTally()
             for t in tallies.values { total.add(t) }
-            return (total, workers, generated, lag, window.measuredSeconds(until: monotonicNanoseconds()))
+            return (total, workers, generated, lag, window.measuredSeconds(until: MonotonicClock.now()))
         }
         let counters = tally.counters(workers: workers, generated: generated, lag: lag, seconds: seconds)
         var all = counters.merging(rt) { a, _ in a }
         all["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
-        return WorkloadResult(latency: tally.latency, counters: all)
+        var result = WorkloadResult(latency: tally.latency, counters: all)
+        result.histograms = tally.histograms
+        return result
     }
 }

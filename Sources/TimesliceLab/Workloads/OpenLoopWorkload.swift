@@ -17,8 +17,7 @@
 //            (OpenLoopWorkload+Timeslice.swift);
 // threads:   a generator pthread, a mutex/condvar queue, worker pthreads
 //            (OpenLoopWorkload+Threads.swift).
-// Every timestamp is Timeslice's monotonicNanoseconds() (CLOCK_MONOTONIC), in both variants.
-import Timeslice
+// Every timestamp is MonotonicClock.now() (CLOCK_MONOTONIC), in both variants.
 
 public struct OpenLoopParameters: Hashable, Sendable {
     public var rate: Double = 20_000
@@ -84,9 +83,9 @@ struct CPUWork: Sendable {
         var best = UInt64.max
         var x: UInt64 = 1
         for _ in 0..<50 {
-            let t0 = monotonicNanoseconds()
+            let t0 = MonotonicClock.now()
             x = burn(block, seed: x)
-            best = min(best, max(monotonicNanoseconds() - t0, 1))
+            best = min(best, max(MonotonicClock.now() - t0, 1))
         }
         blackHole(x)
         return CPUWork(roundsPerMicrosecond: Double(block) * 1_000 / Double(best))
@@ -108,22 +107,38 @@ struct CPUWork: Sendable {
 
 /// One worker's results, merged after every worker has finished.
 struct OpenLoopTally: Sendable {
+    /// Response time from intended arrival: generator lag + queue wait + service.
     var latency = LatencyRecorder()
+    /// The decomposition of `latency` (results.json `histograms`): intended → sent by the
+    /// generator, sent → taken by a server, taken → completed.
+    var generatorLag = LatencyRecorder()
+    var queueWait = LatencyRecorder()
+    var service = LatencyRecorder()
     /// Measured requests served with the slow service time.
     var slow: UInt64 = 0
     /// Requests that arrived during warm-up: served, not recorded.
     var warmup: UInt64 = 0
 
-    /// Records `r` completed at `now` (CLOCK_MONOTONIC ns).
+    /// Records `r`, taken off the queue at `taken` and completed at `now` (CLOCK_MONOTONIC ns).
     @inline(__always)
-    mutating func complete(_ r: OpenLoopRequest, at now: UInt64) {
+    mutating func complete(_ r: OpenLoopRequest, taken: UInt64, at now: UInt64) {
         if r.warmup { warmup += 1; return }
-        latency.record(now >= r.intended ? now - r.intended : 0)
+        latency.record(now &- min(r.intended, now))
+        generatorLag.record(r.sent &- min(r.intended, r.sent))
+        queueWait.record(taken &- min(r.sent, taken))
+        service.record(now &- min(taken, now))
         if r.isSlow { slow += 1 }
+    }
+
+    var histograms: [String: LatencyRecorder] {
+        ["generator_lag_ns": generatorLag, "queue_wait_ns": queueWait, "service_ns": service]
     }
 
     mutating func add(_ other: OpenLoopTally) {
         latency.add(other.latency)
+        generatorLag.add(other.generatorLag)
+        queueWait.add(other.queueWait)
+        service.add(other.service)
         slow += other.slow
         warmup += other.warmup
     }

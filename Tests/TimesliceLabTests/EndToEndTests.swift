@@ -57,8 +57,10 @@ final class EndToEndTests: XCTestCase {
         let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         let context = WorkloadContext(configuration: config, progress: ProgressBeacon())
         let result = try config.workload.makeWorkload().run(context)
-        XCTAssertEqual(result.latency.count, 50)
-        XCTAssertGreaterThanOrEqual(context.progress.count, 50)
+        XCTAssertEqual(result.latency.count, 50, "the budget counts intended deadlines, missed periods included")
+        let s = try XCTUnwrap(result.sampling)
+        XCTAssertEqual(s.wakeups + s.missedPeriods, 50)
+        XCTAssertEqual(context.progress.count, s.wakeups + s.warmupWakeups, "one beat per wake-up")
         XCTAssertGreaterThan(result.counters["hog_rounds"] ?? 0, 0)
     }
 

@@ -101,6 +101,7 @@ final class BaselineRuntimesTests: XCTestCase {
         let binary = try builtTimesliceBinary()
         let launcher = EnvironmentLauncher(base: SelfExecLauncher(executable: binary)) { env in
             env["PATH"] = ""
+            env["TIMESLICE_GO_NO_VENV"] = "1"  // the project's own Go in .venv-go would be found otherwise
             env.removeValue(forKey: "TIMESLICE_GO_BASELINE")
         }
         let report = try sweep("""

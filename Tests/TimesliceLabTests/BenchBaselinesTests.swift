@@ -71,7 +71,7 @@ final class BenchBaselinesTests: XCTestCase {
     }
 
     func testGoBaselineWithoutGoIsUnavailableEverywhere() {
-        let columns = GoBenchmarks.run(maxProcsValues: [1, 2], scale: 0.01, environment: ["PATH": "/nonexistent"])
+        let columns = GoBenchmarks.run(maxProcsValues: [1, 2], scale: 0.01, environment: ["PATH": "/nonexistent", "TIMESLICE_GO_NO_VENV": "1"])
         XCTAssertEqual(columns.map(\.label), ["go/1", "go/2"])
         for c in columns {
             XCTAssertEqual(c.values, [:])

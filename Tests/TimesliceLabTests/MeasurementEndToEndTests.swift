@@ -73,7 +73,14 @@ final class MeasurementEndToEndTests: XCTestCase {
         XCTAssertEqual(doc.aggregates.count, 2)
         for a in doc.aggregates {
             XCTAssertEqual(a.repetitions, 3)
-            XCTAssertNotNil(a.ci95, a.id)
+            let ci = try XCTUnwrap(a.ci95, a.id)
+            for (key, spread) in a.across {
+                XCTAssertGreaterThanOrEqual(spread.median, Double(spread.min), "\(a.id) \(key)")
+                XCTAssertLessThanOrEqual(spread.median, Double(spread.max), "\(a.id) \(key)")
+            }
+            let p99 = try XCTUnwrap(a.across["p99"])
+            XCTAssertGreaterThanOrEqual(ci.low, Double(p99.min), "the CI of the median lies within the observed p99s")
+            XCTAssertLessThanOrEqual(ci.high, Double(p99.max))
             let merged = try XCTUnwrap(a.latencyNs)
             let perRep = report.configs.filter { $0.id == a.id }.compactMap { $0.latencyNs?.count }.reduce(0, +)
             XCTAssertEqual(merged.count, perRep, "the merged histogram holds every repetition's samples")

@@ -66,11 +66,11 @@ public enum RepetitionAggregator {
         for key in ["p50", "p99", "p999"] {
             let values = results.compactMap { $0.latencyNs?.value(key) }
             if !values.isEmpty {
-                across[key] = Spread(median: median(values.map(Double.init)), min: values.min()!, max: values.max()!,
+                across[key] = Spread(median: median(values.map { Double($0) }), min: values.min()!, max: values.max()!,
                                      repetitions: values.count)
             }
         }
-        let p99s = results.compactMap { $0.latencyNs?.p99 }.map(Double.init)
+        let p99s = results.compactMap { $0.latencyNs?.p99 }.map { Double($0) }  // not map(Double.init): that picks init(bitPattern:)
         let ci = p99s.count >= 2 ? bootstrapMedianCI(p99s, seed: seed) : nil
         let samplings = results.compactMap(\.sampling)
         let intended = samplings.isEmpty ? nil : samplings.reduce(0) { $0 + $1.intendedSamples }

@@ -6,7 +6,7 @@ public enum Variants {
     public static func unavailable(_ runtime: RuntimeKind, _ workload: String) -> WorkloadUnavailable {
         switch runtime {
         case .go:
-            if locate("go") == nil { return WorkloadUnavailable("go not installed") }
+            if GoToolchain.locate() == nil { return WorkloadUnavailable("go not installed") }
             return WorkloadUnavailable("the Go reference program (baselines/go) has no \(workload) workload")
         case .swiftConcurrency:
             return WorkloadUnavailable("\(workload) has no swift-concurrency variant")

@@ -70,6 +70,30 @@ func init() {
 	}
 }
 
+// setEveryThreadSlack writes ns into /proc/<tid>/timerslack_ns for every thread that exists now.
+// init can only set the main thread's slack; the runtime starts a few threads before init
+// (sysmon among them) that would keep the kernel's 50 µs, and whichever thread waits in
+// epoll_wait for the next timer decides when a sleeping goroutine wakes. Threads created later
+// inherit the slack of their creator, which is then 1 ns too. Writing another thread's value
+// needs CAP_SYS_NICE; threads that could not be set are named in the error.
+func setEveryThreadSlack(ns int64) error {
+	d, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, e := range d {
+		err := os.WriteFile("/proc/"+e.Name()+"/timerslack_ns", []byte(strconv.FormatInt(ns, 10)), 0)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			failed = append(failed, fmt.Sprintf("%s (%v)", e.Name(), err))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("timer slack not set for threads %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
 // threadSlacks reads the timer slack of every thread of this process: the tids come from
 // /proc/self/task, the values from /proc/<tid>/timerslack_ns (/proc/self/task/<tid>/ has no
 // timerslack_ns). Reading another thread's value needs CAP_SYS_NICE; unreadable threads are

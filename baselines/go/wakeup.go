@@ -25,6 +25,8 @@ import (
 func runWakeup(c *common) result {
 	hb := &heartbeat{timeout: int64(c.starvationTimeout)}
 	hb.last.Store(now())
+	// Before the hogs and the probe start: every existing thread to 1 ns (see setEveryThreadSlack).
+	slackErr := setEveryThreadSlack(1)
 	w := newWindow(c)
 	interval := int64(c.interval)
 	stopHogs := startHogs(c.hogs, c.hogKind, hb)
@@ -109,6 +111,9 @@ func runWakeup(c *common) result {
 		var err error
 		if probe.Threads, err = threadSlacks(); err != nil {
 			r.warnings = append(r.warnings, err.Error())
+		}
+		if slackErr != nil {
+			r.warnings = append(r.warnings, slackErr.Error())
 		}
 		if probe.MainThread = mainThreadSlack; mainThreadSlack < 0 {
 			r.warnings = append(r.warnings, "timer slack was not set on the main thread at start")

@@ -9,7 +9,10 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -76,6 +79,16 @@ int ts_host_gettid(void) { return (int)syscall(SYS_gettid); }
 
 int ts_host_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL) == 0 ? 0 : errno;
+}
+
+int ts_host_futex_wait_once(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
+    long r = syscall(SYS_futex, word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, timeout_ns >= 0 ? &ts : NULL, NULL, 0);
+    return r == 0 ? 0 : errno;
+}
+
+int ts_host_futex_wake(uint32_t *word, int count) {
+    return syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0) < 0 ? errno : 0;
 }
 
 long ts_host_timer_slack(void) {

@@ -34,6 +34,14 @@ int ts_host_gettid(void);
 /// the default"). Returns 0 or a positive errno. Threads created later inherit the value.
 int ts_host_set_timer_slack(unsigned long nanoseconds);
 
+/// One FUTEX_WAIT (private) on `word` while it holds `expected`, with a relative timeout
+/// (`timeout_ns` < 0: none). No retry: returns 0 when woken, else the errno as is (EINTR,
+/// ETIMEDOUT, EAGAIN...), for callers that study those. Host convention: positive errno.
+int ts_host_futex_wait_once(uint32_t *word, uint32_t expected, int64_t timeout_ns);
+
+/// FUTEX_WAKE (private) of up to `count` waiters. Returns 0 or a positive errno.
+int ts_host_futex_wake(uint32_t *word, int count);
+
 /// prctl(PR_GET_TIMERSLACK) for the calling thread: the slack in ns, or -errno.
 long ts_host_timer_slack(void);
 

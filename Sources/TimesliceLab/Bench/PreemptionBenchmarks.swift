@@ -22,6 +22,7 @@
 //                reaches it: rare, not impossible) and the runtime's own sleep() beside a
 //                signalled hog at 2 Ps (counted as failures when it wakes early or
 //                a wait fails).
+import TimesliceHost
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -340,19 +341,12 @@ public enum PreemptionBenchmarks {
                 let r = Glibc.poll(&fds, 1, 1)
                 if r < 0 { if errno == EINTR { t.eintr += 1 } else { t.failures += 1 } }
             case .futexTimeout:
-                var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-                let r = Futex.waitOnce(helper.futexWord, expected: 0, timeout: &ts)
-                if r < 0 {
-                    let e = errno
-                    if e == EINTR { t.eintr += 1 } else if e != ETIMEDOUT && e != EAGAIN { t.failures += 1 }
-                }
+                let e = Futex.waitOnce(helper.futexWord, expected: 0, timeoutNanoseconds: 1_000_000)
+                if e == EINTR { t.eintr += 1 } else if e != 0 && e != ETIMEDOUT && e != EAGAIN { t.failures += 1 }
             case .futexWoken:
                 let seen = helper.futexWord.load(as: UInt32.self)
-                let r = Futex.waitOnce(helper.futexWord, expected: seen, timeout: nil)
-                if r < 0 {
-                    let e = errno
-                    if e == EINTR { t.eintr += 1 } else if e != EAGAIN { t.failures += 1 }
-                }
+                let e = Futex.waitOnce(helper.futexWord, expected: seen)
+                if e == EINTR { t.eintr += 1 } else if e != 0 && e != EAGAIN { t.failures += 1 }
             case .blockingCallNanosleep:
                 var req = timespec(tv_sec: 0, tv_nsec: 1_000_000)
                 let (r, e) = blockingCall { () -> (Int32, Int32) in

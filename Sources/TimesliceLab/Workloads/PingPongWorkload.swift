@@ -1,6 +1,7 @@
 // Ping-pong: two parties hand a token back and forth; each sample is one round trip as seen
 // by the pinger. It measures the cost of a wake-up handoff: futex or condition variable
 // between pthreads, yield or channel between goroutines.
+import TimesliceHost
 
 public enum PingPongMechanism: String, Codable, CaseIterable, Sendable {
     /// futex for threads, channel for timeslice.

@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "timeslice",
-            dependencies: ["TimesliceLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TimesliceLab", "TimesliceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TimesliceTests", dependencies: ["Timeslice", "CTimeslice"]),
         .testTarget(name: "TimesliceHostTests", dependencies: ["TimesliceHost"]),

@@ -21,11 +21,22 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     /// Write a Chrome/Perfetto trace (JSON) of scheduler events here at shutdown.
     public var traceFile: String?
 
+    // The one source of truth for every knob's default and bounds: the environment parser below,
+    // the lab's spec decoder and the CLI all use these.
+    /// Go's fixed slice, the default here.
+    public static let defaultTimeSliceNanoseconds: UInt64 = 10_000_000
+    /// Below this, sysmon's own wake-ups and the signal cost dominate the slice.
     public static let minimumTimeSliceNanoseconds: UInt64 = 50_000
+    public static let maximumTimeSliceNanoseconds: UInt64 = 10_000_000_000
+    /// Cooperative by default: async preemption is opt-in (see docs/ARCHITECTURE.md, known limits).
+    public static let defaultPreemption: PreemptionMode = .cooperative
+    public static let maxProcsRange = 1...1024
     public static let defaultStackSize = 256 * 1024
+    public static let minimumStackSize = 16 * 1024
 
-    public init(maxProcs: Int? = nil, preemption: PreemptionMode = .cooperative,
-                timeSliceNanoseconds: UInt64 = 10_000_000, stackSize: Int = RuntimeConfiguration.defaultStackSize,
+    public init(maxProcs: Int? = nil, preemption: PreemptionMode = RuntimeConfiguration.defaultPreemption,
+                timeSliceNanoseconds: UInt64 = RuntimeConfiguration.defaultTimeSliceNanoseconds,
+                stackSize: Int = RuntimeConfiguration.defaultStackSize,
                 schedtraceMilliseconds: Int? = nil, placement: PlacementSpec = PlacementSpec(),
                 lockOSThread: Bool = false, traceFile: String? = nil) {
         self.maxProcs = maxProcs
@@ -51,8 +62,8 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     public static func parse(environment: [String: String]) throws -> RuntimeConfiguration {
         var c = RuntimeConfiguration()
         if let v = environment["TIMESLICE_MAXPROCS"] {
-            guard let n = Int(v), n >= 1 else {
-                throw ConfigurationError("TIMESLICE_MAXPROCS=\(v): expected a whole number >= 1")
+            guard let n = Int(v), maxProcsRange.contains(n) else {
+                throw ConfigurationError("TIMESLICE_MAXPROCS=\(v): expected a whole number from \(maxProcsRange.lowerBound) to \(maxProcsRange.upperBound)")
             }
             c.maxProcs = n
         }
@@ -63,13 +74,14 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
             c.preemption = mode
         }
         if let v = environment["TIMESLICE_TIMESLICE"] {
-            guard let ns = parseDuration(v), ns >= minimumTimeSliceNanoseconds else {
-                throw ConfigurationError("TIMESLICE_TIMESLICE=\(v): expected a duration of at least 50us, like 50us, 1ms, 10ms")
+            guard let ns = DurationText.parse(v),
+                  (minimumTimeSliceNanoseconds...maximumTimeSliceNanoseconds).contains(ns) else {
+                throw ConfigurationError("TIMESLICE_TIMESLICE=\(v): expected a duration from \(DurationText.render(minimumTimeSliceNanoseconds)) to \(DurationText.render(maximumTimeSliceNanoseconds)), like 50us, 1ms, 10ms (units: \(DurationText.allowedUnits))")
             }
             c.timeSliceNanoseconds = ns
         }
         if let v = environment["TIMESLICE_STACK_SIZE"] {
-            guard let bytes = parseByteSize(v), bytes >= 16 * 1024 else {
+            guard let bytes = parseByteSize(v), bytes >= minimumStackSize else {
                 throw ConfigurationError("TIMESLICE_STACK_SIZE=\(v): expected a size of at least 16K, like 64K, 256K, 1M")
             }
             c.stackSize = bytes
@@ -109,16 +121,6 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// "50us", "1ms", "10ms", "2s", "500ns" → nanoseconds.
-public func parseDuration(_ text: String) -> UInt64? {
-    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-        return UInt64((value * scale).rounded())
-    }
-    return nil
 }
 
 /// "64K", "256K", "1M", "65536" → bytes.

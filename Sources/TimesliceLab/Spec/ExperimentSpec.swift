@@ -1,5 +1,7 @@
 // An experiment file, decoded and validated (schema_version 1). See experiments/README.md for
 // the schema as users read it; `SpecDecoder` is the only way to build one from JSON.
+import Timeslice
+import TimesliceHost
 
 /// How long each configuration measures: for a fixed time, or for a fixed number of samples.
 public enum RunLength: Codable, Hashable, Sendable {
@@ -11,8 +13,8 @@ public enum RunLength: Codable, Hashable, Sendable {
 public struct MatrixSpec: Codable, Hashable, Sendable {
     public var runtime: [RuntimeKind] = [.timeslice]
     public var maxProcs: [Int?] = [nil]
-    public var preemption: [PreemptionSetting] = [.async]
-    public var timeSliceNanoseconds: [UInt64] = [10_000_000]
+    public var preemption: [PreemptionSetting] = [RuntimeConfiguration.defaultPreemption]
+    public var timeSliceNanoseconds: [UInt64] = [RuntimeConfiguration.defaultTimeSliceNanoseconds]
     public var placement: [PlacementChoice] = [.none]
     public var lockOSThread: [Bool] = [false]
     public var numaNode: [Int?] = [nil]

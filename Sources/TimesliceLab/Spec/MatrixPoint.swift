@@ -3,6 +3,8 @@
 // Invariant: after `normalized()`, an axis that does not apply to the point's runtime is nil
 // (e.g. `preemption` for plain OS threads), so that two points differing only in such an axis
 // are equal, get the same id and are measured once.
+import Timeslice
+import TimesliceHost
 
 /// Which implementation runs the workload. `threads`, `swift-concurrency` and `go` are the
 /// baselines of issue 7; they share the result schema with `timeslice`. `cyclictest` (rt-tests)
@@ -15,11 +17,9 @@ public enum RuntimeKind: String, Codable, CaseIterable, Sendable, Hashable {
     case cyclictest
 }
 
-/// Mirrors `Timeslice.PreemptionMode` by raw value; kept separate so that specs can be parsed
-/// and validated without linking the runtime (`RuntimeBridge` maps one onto the other).
-public enum PreemptionSetting: String, Codable, CaseIterable, Sendable, Hashable {
-    case cooperative, polling, async
-}
+/// The runtime's own preemption modes: one definition, one encoding (their raw values are the
+/// experiment files' words).
+public typealias PreemptionSetting = PreemptionMode
 
 /// Placement as written in experiment files. Its JSON is the same as `TimesliceHost.PlacementPolicy`:
 /// "none" | "compact" | "scatter" | "isolated" | {"explicit":[0,1]} | {"numa":0}.
@@ -103,8 +103,8 @@ public struct MatrixPoint: Hashable, Sendable {
     /// nil: the workload's own `hogs`; otherwise overrides it (wakeup workloads).
     public var hogs: Int?
 
-    public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = .async,
-                timeSliceNanoseconds: UInt64? = 10_000_000, placement: PlacementChoice = .none,
+    public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = RuntimeConfiguration.defaultPreemption,
+                timeSliceNanoseconds: UInt64? = RuntimeConfiguration.defaultTimeSliceNanoseconds, placement: PlacementChoice = .none,
                 lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil) {
         self.runtime = runtime
         self.maxProcs = maxProcs

@@ -1,6 +1,7 @@
 // Strict reading of one JSON object: every key must be consumed by exactly one `take…` call,
 // and `finish()` rejects whatever is left, naming the keys that would have been accepted.
 // This is how unknown keys ("repetiton") are caught before anything runs.
+import TimesliceHost
 public struct ObjectReader {
     public let path: JSONPath
     private let object: [String: JSONValue]

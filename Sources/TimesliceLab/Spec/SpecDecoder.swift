@@ -1,12 +1,14 @@
 // Strict decoding of experiment files. Everything a run could trip over later (unknown keys,
 // wrong types, impossible values) is rejected here, before the first child starts, with the
 // JSON path and the allowed values in the message.
+import Timeslice
+import TimesliceHost
 import Foundation
 
 public enum SpecDecoder {
     /// The shortest time slice the runtime honours: sysmon's tick is 20 µs, so a smaller
     /// slice would be rounded up silently; we refuse it instead.
-    public static let minimumTimeSlice: UInt64 = 50_000
+    public static let minimumTimeSlice = RuntimeConfiguration.minimumTimeSliceNanoseconds
 
     static let topKeys = ["schema_version", "name", "description", "matrix", "include", "exclude",
                           "workload", "duration", "iterations", "warmup", "repetitions", "seed",
@@ -175,11 +177,12 @@ public enum SpecDecoder {
         guard case .integer = v else {
             throw p.error("expected an integer >= 1 or \"default\", found \(v.typeName) \(v.rendered)")
         }
-        return try ObjectReader.int(v, at: p, min: 1, max: 1024)
+        return try ObjectReader.int(v, at: p, min: Int64(RuntimeConfiguration.maxProcsRange.lowerBound),
+                                    max: Int64(RuntimeConfiguration.maxProcsRange.upperBound))
     }
 
     static func timeSlice(_ v: JSONValue, at p: JSONPath) throws -> UInt64 {
-        try ObjectReader.duration(v, at: p, min: minimumTimeSlice, max: 10_000_000_000)
+        try ObjectReader.duration(v, at: p, min: minimumTimeSlice, max: RuntimeConfiguration.maximumTimeSliceNanoseconds)
     }
 
     /// Competing hogs of the wakeup probe, 0...256 (the workload field's bounds).

@@ -9,9 +9,9 @@ enum RuntimeBridge {
     static func configuration(_ c: RunConfiguration) -> RuntimeConfiguration {
         var rc = RuntimeConfiguration()
         rc.maxProcs = c.point.maxProcs
-        // Both enums share raw values; the point is normalized, so these are set for timeslice.
-        rc.preemption = PreemptionMode(rawValue: (c.point.preemption ?? .async).rawValue)!
-        rc.timeSliceNanoseconds = c.point.timeSliceNanoseconds ?? 10_000_000
+        // The point is normalized, so these are set for timeslice; nil only in hand-made points.
+        rc.preemption = c.point.preemption ?? RuntimeConfiguration.defaultPreemption
+        rc.timeSliceNanoseconds = c.point.timeSliceNanoseconds ?? RuntimeConfiguration.defaultTimeSliceNanoseconds
         rc.schedtraceMilliseconds = c.schedtraceMilliseconds
         rc.placement = PlacementSpec(workers: c.placement.policy)
         rc.lockOSThread = c.point.lockOSThread ?? false

@@ -1,6 +1,7 @@
 // The `workload` object of an experiment file: a `kind` and that kind's parameters.
 // Each kind's parameters live beside its implementation (one file per workload); this file
 // only dispatches on `kind`, so adding a workload means adding a case here and a file.
+import TimesliceHost
 
 public enum WorkloadSpec: Hashable, Sendable {
     case wakeup(WakeupParameters)

@@ -1,5 +1,7 @@
-// Durations in experiment files are strings with a unit ("50us", "1.5ms", "3s") so that a
-// reader never has to guess whether 10 means ms or ns. Internally everything is nanoseconds.
+// The one duration grammar of the project: experiment files, CLI options and TIMESLICE_*
+// environment variables all write durations as a plain decimal number and a unit ("50us",
+// "1.5ms", "3s") so that a reader never has to guess whether 10 means ms or ns. Exponents,
+// signs and bare numbers are refused. Internally everything is nanoseconds.
 public enum DurationText {
     /// Units accepted, longest suffix first so that "ms" is not read as "m" + "s".
     static let units: [(suffix: String, nanoseconds: Double)] = [
@@ -10,11 +12,12 @@ public enum DurationText {
     public static let allowedUnits = "ns, us, ms, s, m"
 
     /// Parses "50us" into 50_000. Returns nil for anything that is not a non-negative finite
-    /// number followed by a known unit; range checks are the caller's (they differ per field).
+    /// number followed by a known unit, or that does not fit in UInt64 nanoseconds; range checks
+    /// are the caller's (they differ per field).
     public static func parse(_ text: String) -> UInt64? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingHostWhitespace()
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            let number = String(trimmed.dropLast(suffix.count)).trimmingHostWhitespace()
             // "1e3ms" and "-5ms" are refused on purpose: plain decimals only.
             guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }),
                   let value = Double(number), value.isFinite, value >= 0
@@ -35,5 +38,3 @@ public enum DurationText {
         return "\(ns)ns"
     }
 }
-
-import Foundation

@@ -221,7 +221,7 @@ final class RunQueueModelTests: XCTestCase {
 
     func testProductionOrderingsHoldExhaustively() {
         var total = 0
-        for scenario in RunQueueScenario.all {
+        for scenario in RunQueueScenario.all + [.wide] {
             let (report, seconds) = Self.check(scenario, RunQueuePort.production)
             print("RunQueueModel \(scenario.name): \(report) in \(String(format: "%.2f", seconds)) s")
             XCTAssertNil(report.violation, "\(scenario.name): \(report)")

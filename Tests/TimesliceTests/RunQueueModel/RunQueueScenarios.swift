@@ -155,6 +155,37 @@ extension RunQueueScenario {
     }
 }
 
+extension RunQueueScenario {
+    /// Larger (production check only, not part of `all`): cap 4, owner pushes
+    /// 1...5 (the fifth overflows unless a thief got in first) and pops; two
+    /// thieves steal (half of up to four entries each).
+    static let wide = RunQueueScenario(name: "wide") { o in
+        var p = ModelProgram()
+        let q0 = ModelRunQueue("q0", capacity: 4, owner: 0, shared: true, in: &p)
+        let q1 = ModelRunQueue("q1", capacity: 4, owner: 1, shared: false, in: &p)
+        let q2 = ModelRunQueue("q2", capacity: 4, owner: 2, shared: false, in: &p)
+        let g = Entries(count: 5, producer: 0, in: &p)
+        p.threads = [
+            { ctx in
+                let rq = RunQueuePort(ctx: ctx, o: o)
+                var got: [UInt] = []
+                for x: UInt in 1...5 { got += try g.produce(ctx, rq, q0, x) }
+                if let (e, _) = try rq.pop(q0) { got.append(try g.consume(ctx, e)) }
+                return got
+            },
+        ]
+        for q in [q1, q2] {
+            p.threads.append { ctx in
+                let rq = RunQueuePort(ctx: ctx, o: o)
+                guard let (e, _) = try rq.steal(q, from: q0, stealRunnext: false) else { return [] }
+                return [try g.consume(ctx, e)]
+            }
+        }
+        p.finalCheck = { f in g.account(f, queues: [q0, q1, q2]) }
+        return p
+    }
+}
+
 /// Entries 1...count and their "G fields" locations.
 struct Entries {
     let count: Int

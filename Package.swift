@@ -43,7 +43,7 @@ let package = Package(
         ),
         .testTarget(name: "TimesliceTests", dependencies: ["Timeslice", "CTimeslice"]),
         .testTarget(name: "TimesliceHostTests", dependencies: ["TimesliceHost"]),
-        .testTarget(name: "TimesliceLabTests", dependencies: ["TimesliceLab"]),
+        .testTarget(name: "TimesliceLabTests", dependencies: ["TimesliceLab", "TimesliceHost", "Timeslice"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -28,8 +28,9 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     /// Below this, sysmon's own wake-ups and the signal cost dominate the slice.
     public static let minimumTimeSliceNanoseconds: UInt64 = 50_000
     public static let maximumTimeSliceNanoseconds: UInt64 = 10_000_000_000
-    /// Cooperative by default: async preemption is opt-in (see docs/ARCHITECTURE.md, known limits).
-    public static let defaultPreemption: PreemptionMode = .cooperative
+    /// Go's default: asynchronous preemption. Known limits for user code that holds
+    /// thread-owned locks are in docs/ARCHITECTURE.md; TIMESLICE_PREEMPT=cooperative opts out.
+    public static let defaultPreemption: PreemptionMode = .async
     public static let maxProcsRange = 1...1024
     public static let defaultStackSize = 256 * 1024
     public static let minimumStackSize = 16 * 1024

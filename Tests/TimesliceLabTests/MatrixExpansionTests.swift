@@ -1,5 +1,6 @@
 import XCTest
 @testable import TimesliceLab
+import TimesliceHost
 
 final class MatrixExpansionTests: XCTestCase {
     func testCartesianProductInStableOrderWithReadableIds() throws {

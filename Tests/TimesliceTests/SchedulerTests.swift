@@ -184,6 +184,12 @@ final class SchedulerTests: XCTestCase {
         }
         XCTAssertThrowsError(try RuntimeConfiguration.parse(environment: ["TIMESLICE_TIMESLICE": "10us"]))
         XCTAssertThrowsError(try RuntimeConfiguration.parse(environment: ["TIMESLICE_MAXPROCS": "0"]))
+        // The bounds and grammar of experiment files: no overflow trap, no exponent, no 100 000 Ps.
+        for bad in [["TIMESLICE_TIMESLICE": "99999999999999999999s"], ["TIMESLICE_TIMESLICE": "1e9s"],
+                    ["TIMESLICE_TIMESLICE": "11s"], ["TIMESLICE_MAXPROCS": "100000"]] {
+            XCTAssertThrowsError(try RuntimeConfiguration.parse(environment: bad), "\(bad)")
+        }
+        XCTAssertEqual(try RuntimeConfiguration.parse(environment: [:]).preemption, RuntimeConfiguration.defaultPreemption)
         XCTAssertGreaterThanOrEqual(RuntimeConfiguration().resolvedMaxProcs, 1)
     }
 

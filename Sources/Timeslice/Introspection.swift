@@ -14,7 +14,8 @@ extension Scheduler {
     }
 
     /// Sums the scheduler's, every P's and every M's CounterBlock, plus the
-    /// signal handler's per-M counts (deferred, foreign, stale).
+    /// signal handler's per-M counts (deferred, foreign, stale), which have no
+    /// CounterBlock slot.
     func snapshotCounters() -> RuntimeCounters {
         var c = RuntimeCounters()
         counters.accumulate(into: &c)

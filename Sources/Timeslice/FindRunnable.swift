@@ -7,6 +7,9 @@
 // run queue, victims in random coprime order (StealOrder.swift), NUMA-local
 // victims first on a NUMA placement; finally give up the P, re-check under the
 // spinning protocol and park (stopMachine, Idle.swift).
+//
+// Stealing goes through the victim's RunQueueStealer into the thief's own
+// RunQueueOwner (RunQueue.swift): only the M holding a P touches its owner handle.
 import CTimeslice
 
 extension Scheduler {
@@ -130,7 +133,7 @@ extension Scheduler {
                 let victim = processors[index]
                 if victim === p { continue }
                 if numaAware && (placement.node(ofWorker: index) == myNode) != localPass { continue }
-                if let (entry, count) = p.runQueue.steal(from: victim.runQueue, stealRunnext: lastRound) {
+                if let (entry, count) = victim.runQueueStealer.steal(into: p.runQueue, stealRunnext: lastRound) {
                     p.counters.add(.steals, UInt64(count))
                     m.traceBuffer?.record(.steal, a: UInt64(count), b: UInt32(index))
                     return Goroutine.from(opaque: entry)

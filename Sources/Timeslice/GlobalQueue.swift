@@ -12,6 +12,8 @@ import CTimeslice
 extension Scheduler {
     // MARK: Making goroutines runnable
 
+    /// Owner side: the caller holds `p`, so it may use p's RunQueueOwner. A full
+    /// ring spills half of itself to the global queue (Go's runqputslow).
     @inline(__always)
     func putLocal(_ g: Goroutine, on p: Processor, next: Bool) {
         if let overflow = p.runQueue.push(g.opaque, next: next) {
@@ -19,6 +21,20 @@ extension Scheduler {
             putGlobalBatch(overflow)
         }
     }
+
+    /// Makes a parked G runnable, on the caller's P when it has one (runnext, so it
+    /// runs soon and inherits the slice, like Go's ready()), else globally.
+    func ready(_ g: Goroutine, next: Bool = true) {
+        if let m = ts_current_m(), let pRef = Unmanaged<Machine>.fromOpaque(m.pointee.owner)
+            ._withUnsafeGuaranteedRef({ $0.processorRef }) {
+            pRef._withUnsafeGuaranteedRef { p in putLocal(g, on: p, next: next) }
+        } else {
+            putGlobal(g)
+        }
+        wakeIdleProcessor()
+    }
+
+    // MARK: The global queue
 
     func putGlobal(_ g: Goroutine) {
         lock.withLock { appendGlobalLocked(g.opaque) }
@@ -72,17 +88,5 @@ extension Scheduler {
     func takeGlobal(into p: Processor, max: Int) -> Goroutine? {
         guard globalCount.load(ordering: .relaxed) > 0 else { return nil }
         return lock.withLock { takeGlobalLocked(into: p, max: max) }
-    }
-
-    /// Makes a parked G runnable, on the caller's P when it has one (runnext, so it
-    /// runs soon and inherits the slice, like Go's ready()), else globally.
-    func ready(_ g: Goroutine, next: Bool = true) {
-        if let m = ts_current_m(), let pRef = Unmanaged<Machine>.fromOpaque(m.pointee.owner)
-            ._withUnsafeGuaranteedRef({ $0.processorRef }) {
-            pRef._withUnsafeGuaranteedRef { p in putLocal(g, on: p, next: next) }
-        } else {
-            putGlobal(g)
-        }
-        wakeIdleProcessor()
     }
 }

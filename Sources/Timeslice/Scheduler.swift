@@ -40,7 +40,7 @@
 //   Scheduler.swift          the type, its state and who owns each field, start/shutdown
 //   GoroutineRecycling.swift creating goroutines (spawn), per-P and global free lists
 //   GlobalQueue.swift        the global run queue (tokio's "inject"), ready(), putLocal
-//   RunQueue.swift           the per-P ring + runnext (single producer, many stealers)
+//   RunQueue.swift           the per-P ring + runnext: RunQueueOwner / RunQueueStealer
 //   Idle.swift               idle Ps and Ms, wakeIdleProcessor/startMachine/handOff,
 //                            stopMachine, the spinning protocol and its invariant
 //   MachineLoop.swift        the M loop (runMachine), execute and the switch-back
@@ -183,6 +183,7 @@ final class Scheduler {
         }
         idleProcessorCount.store(maxProcs - 1, ordering: .sequentiallyConsistent)
         let main = makeGoroutine(body, cache: nil)
+        // No M runs yet, so P0's owner handle is ours until M0 takes P0.
         _ = processors[0].runQueue.push(main.opaque, next: false)
         sysmon = Sysmon(scheduler: self)
         lock.withLock { _ = newMachineLocked(processor: processors[0], spinning: false) }

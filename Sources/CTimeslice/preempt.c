@@ -162,7 +162,6 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     *(uint64_t *)sp = (uint64_t)pc;                   // return address for `ret $128`
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)ts_async_preempt_trampoline;
-    m->sig_redirected++;
 out:
     errno = saved_errno;
 }

@@ -60,9 +60,11 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
 struct CounterBlock {
     enum Kind: Int, CaseIterable {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
-        case preemptionsRequested, preemptionsDelivered, preemptionsDeferred, preemptionsHonoured
-        case preemptionsDropped, preemptionsResent, preemptionsForeign, threadsCreated
-        case threadsRetired, lockedHandoffs
+        case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
+        case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
+        // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
+        // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
+        // sig_foreign) and Scheduler.snapshotCounters adds them (Introspection.swift).
     }
     private let values: UnsafeMutablePointer<Atomic<UInt64>>
 
@@ -107,11 +109,8 @@ struct CounterBlock {
         c.overflows += value(.overflows)
         c.preemptionsRequested += value(.preemptionsRequested)
         c.preemptionsDelivered += value(.preemptionsDelivered)
-        c.preemptionsDeferred += value(.preemptionsDeferred)
         c.preemptionsHonoured += value(.preemptionsHonoured)
-        c.preemptionsDropped += value(.preemptionsDropped)
         c.preemptionsResent += value(.preemptionsResent)
-        c.preemptionsForeign += value(.preemptionsForeign)
         c.threadsCreated += value(.threadsCreated)
         c.threadsRetired += value(.threadsRetired)
         c.lockedHandoffs += value(.lockedHandoffs)

@@ -5,7 +5,8 @@
 //     the goroutine switches out (yield, park, preemption, blockingCall without
 //     a P) the M hands its P to another M and sleeps until its goroutine is
 //     runnable again; whichever M then finds the goroutine hands its own P to the
-//     locked M and goes idle (Go's stoplockedm / startlockedm).
+//     locked M and goes idle (Go's stoplockedm / startlockedm). That scheduler
+//     side is in MachineLoop.swift (waitForLockedGoroutine, handOffToLockedMachine).
 //   - If a goroutine exits still locked, its M is retired (the thread exits)
 //     instead of being reused: whatever thread state the goroutine changed dies
 //     with it.
@@ -56,45 +57,4 @@ private func releaseLockIfUnused(_ goroutine: Goroutine, _ m: Machine) {
 /// Whether the running goroutine is locked to its thread.
 public var isLockedToOSThread: Bool {
     withRuntimeEntry("isLockedToOSThread") { g, _ in Goroutine.from(header: g).lockedMachine != nil }
-}
-
-extension Scheduler {
-    /// The locked M's side: its goroutine switched out, so give the P away and
-    /// sleep until some M hands one back together with the goroutine. Returns
-    /// false when the runtime stops meanwhile.
-    func waitForLockedGoroutine(_ m: Machine) -> Bool {
-        m.prepareToPark()
-        if let p = m.processor {
-            m.processor = nil
-            handOff(p)
-        }
-        while true {
-            _ = m.park(until: nil)
-            lock.lock()
-            if adoptHandedProcessorLocked(m) {   // nextSpinning is false for a locked handoff
-                lock.unlock()
-                return true
-            }
-            if stopping.load(ordering: .relaxed) {
-                lock.unlock()
-                return false
-            }
-            m.prepareToPark()   // a stale wake: sleep again
-            lock.unlock()
-        }
-    }
-
-    /// Another M found `g`, locked to `target`: hand it our P (the goroutine
-    /// travels implicitly: the target runs its locked goroutine) and go idle.
-    func handOffToLockedMachine(_ g: Goroutine, _ target: Machine, from m: Machine) {
-        let p = m.processor!
-        m.processor = nil
-        p.machine = target
-        lock.lock()
-        target.nextProcessor = p
-        target.nextSpinning = false
-        lock.unlock()
-        target.wake()
-        counters.add(.lockedHandoffs)
-    }
 }

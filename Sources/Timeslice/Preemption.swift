@@ -10,9 +10,14 @@
 //   async        as polling, and sysmon also sends SIGURG to the G's M; the
 //                signal handler switches at a safe point (AsyncPreemption.swift).
 //
-// Slice detection needs no clock on the switch path: sysmon samples each
-// running P's scheduleTick and remembers when it first saw the value; the same
-// tick a slice later means one G ran the whole slice (Go's sysmon does this).
+// Slice detection: in polling and async modes the switch path reads the clock
+// once per new slice (execute() in MachineLoop.swift stores Processor.sliceStart
+// at each switch-in that does not inherit the slice; runnext successors and
+// cooperative mode read no clock there), so sysmon can wake exactly when a slice
+// ends (nextCheck). sysmon also samples each running P's scheduleTick and
+// remembers when it first saw the value, the fallback start when no stamp is
+// available (Go's sysmon does only this). Separately, the schedule path reads
+// the clock whenever some timer is pending (TimerSleeper.swift).
 // The mode and slice can change while the runtime runs.
 import CTimeslice
 import Synchronization

@@ -13,7 +13,12 @@ enum ProcessorStatus: UInt32 {
 
 final class Processor {
     let id: Int
-    let runQueue: LocalRunQueue
+    /// The owner handle of this P's run queue (RunQueue.swift): push, pop and
+    /// steal-into are for the M holding this P only.
+    let runQueue: RunQueueOwner
+    /// The handle every other thread uses: thieves (FindRunnable.swift), the
+    /// spinning re-check, handOff, schedtrace. Points at runQueue's storage.
+    let runQueueStealer: RunQueueStealer
     /// ProcessorStatus. Transitions out of `syscall` are by CAS (sysmon vs. the returning M).
     let status = Atomic<UInt32>(ProcessorStatus.idle.rawValue)
     /// Bumped on every schedule; sysmon compares samples to spot a G that ran a whole slice.
@@ -61,17 +66,17 @@ final class Processor {
 
     init(id: Int, runQueueCapacity: Int) {
         self.id = id
-        runQueue = LocalRunQueue(capacity: runQueueCapacity)
+        runQueue = RunQueueOwner(capacity: runQueueCapacity)
+        runQueueStealer = runQueue.stealer
     }
 
     deinit {
         preemptWord.deallocate()
-        runQueue.deallocate()
         counters.deallocate()
     }
 
     var currentStatus: ProcessorStatus { ProcessorStatus(rawValue: status.load(ordering: .acquiring))! }
 
-    /// True when the P has nothing runnable (ring and runnext).
-    var hasNoLocalWork: Bool { runQueue.isEmpty }
+    /// True when the P has nothing runnable (ring and runnext). Any thread.
+    var hasNoLocalWork: Bool { runQueueStealer.isEmpty }
 }

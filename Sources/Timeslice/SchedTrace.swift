@@ -23,7 +23,7 @@ final class SchedTrace {
 
     func line(now: UInt64) -> String {
         let s = scheduler
-        let queues = s.processors.map { String($0.runQueue.count) }.joined(separator: " ")
+        let queues = s.processors.map { String($0.runQueueStealer.count) }.joined(separator: " ")
         let elapsedMs = (now - s.startTime) / 1_000_000
         // threads: every M plus sysmon.
         return "SCHED \(elapsedMs)ms: gomaxprocs=\(s.maxProcs) idleprocs=\(s.idleProcessorCount.load(ordering: .relaxed))"

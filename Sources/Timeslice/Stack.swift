@@ -17,7 +17,8 @@ struct GoroutineStack {
 }
 
 /// Hands out stacks. Thread-safe; the hot path (reusing a dead goroutine's stack)
-/// never comes here because dead goroutines keep their stacks (see GoroutineCache).
+/// never comes here because dead goroutines keep their stacks (see the free lists
+/// in GoroutineRecycling.swift).
 final class StackPool {
     /// The NUMA node this pool's arenas are bound to (MPOL_PREFERRED), or nil
     /// for the default first-touch policy.

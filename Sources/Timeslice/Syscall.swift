@@ -2,7 +2,8 @@
 // the kernel. Entering gives up the P without switching (the G keeps running on
 // its M); sysmon retakes a P left in `syscall` status for more than 20 µs and
 // hands it to another M. Leaving takes the old P back if nobody took it, else
-// any idle P, else queues the G globally and parks the M.
+// any idle P (Scheduler.acquireIdleProcessor, Idle.swift), else queues the G
+// globally and parks the M.
 import CTimeslice
 
 /// Runs `body`, a call that may block in the kernel, without holding a P, so the
@@ -50,14 +51,4 @@ func exitBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
     }
     g.pointee.in_syscall = 0
     enablePreemption(g)
-}
-
-extension Scheduler {
-    /// Gives `m` an idle P if there is one.
-    func acquireIdleProcessor(for m: Machine) -> Bool {
-        if idleProcessorCount.load(ordering: .sequentiallyConsistent) == 0 { return false }
-        guard let p = lockedPopIdleProcessor() else { return false }
-        acquire(p, by: m)
-        return true
-    }
 }

@@ -16,7 +16,7 @@ final class TimerHeap {
     @exclusivity(unchecked) private var heap: [TimerEntry] = []
     @exclusivity(unchecked) private var sequence: UInt64 = 0
     /// Deadline of the first timer, UInt64.max when empty. Written under `lock`
-    /// with sequential consistency: the timer-sleeper protocol (Scheduler.addedTimer)
+    /// with sequential consistency: the timer-sleeper protocol (Scheduler.timerMayNeedAttention, TimerSleeper.swift)
     /// relies on a store-then-load order between a timer adder and a parking M.
     let earliest = Atomic<UInt64>(.max)
 

@@ -1,13 +1,14 @@
 // Ports of Go's run queue tests (runtime/proc_test.go TestRunqueue-style checks,
-// export_test.go RunGetQueue) against LocalRunQueue directly.
+// export_test.go RunGetQueue) against the run queue's two handles directly:
+// RunQueueOwner (push, pop, drain, the thief's side of a steal) and
+// RunQueueStealer (steal, count).
 import Foundation
 @testable import Timeslice
 import XCTest
 
 final class RunQueueTests: XCTestCase {
     func testFIFOOrderAndRunnextFirst() {
-        let q = LocalRunQueue(capacity: 256)
-        defer { q.deallocate() }
+        let q = RunQueueOwner(capacity: 256)
         for i in 1...100 { XCTAssertNil(q.push(UInt(i), next: false)) }
         XCTAssertNil(q.push(1000, next: true))
         XCTAssertEqual(q.count, 101)
@@ -24,7 +25,7 @@ final class RunQueueTests: XCTestCase {
     }
 
     func testRunnextKicksPreviousToTail() {
-        let q = LocalRunQueue(capacity: 8)
+        let q = RunQueueOwner(capacity: 8)
         _ = q.push(1, next: false)
         _ = q.push(2, next: true)
         _ = q.push(3, next: true)   // 2 goes to the tail
@@ -32,7 +33,7 @@ final class RunQueueTests: XCTestCase {
     }
 
     func testOverflowMovesHalfPlusOneInOrder() {
-        let q = LocalRunQueue(capacity: 8)
+        let q = RunQueueOwner(capacity: 8)
         for i in 1...8 { XCTAssertNil(q.push(UInt(i), next: false)) }
         let overflow = q.push(9, next: false)
         XCTAssertEqual(overflow, [1, 2, 3, 4, 9])
@@ -40,7 +41,7 @@ final class RunQueueTests: XCTestCase {
     }
 
     func testWrapAroundManyTimes() {
-        let q = LocalRunQueue(capacity: 4)
+        let q = RunQueueOwner(capacity: 4)
         var next: UInt = 1
         var expected: UInt = 1
         for round in 0..<1000 {
@@ -57,10 +58,10 @@ final class RunQueueTests: XCTestCase {
     }
 
     func testStealTakesHalfAndKeepsOrder() {
-        let victim = LocalRunQueue(capacity: 256)
-        let thief = LocalRunQueue(capacity: 256)
+        let victim = RunQueueOwner(capacity: 256)
+        let thief = RunQueueOwner(capacity: 256)
         for i in 1...10 { _ = victim.push(UInt(i), next: false) }
-        let stolen = thief.steal(from: victim, stealRunnext: false)
+        let stolen = victim.stealer.steal(into: thief, stealRunnext: false)
         XCTAssertEqual(stolen?.count, 5)
         XCTAssertEqual(stolen?.entry, 5)            // the last of the batch runs now
         XCTAssertEqual(thief.drain(), [1, 2, 3, 4]) // the rest in order
@@ -68,12 +69,34 @@ final class RunQueueTests: XCTestCase {
     }
 
     func testStealRunnextOnlyWhenAskedAndRingEmpty() {
-        let victim = LocalRunQueue(capacity: 8)
-        let thief = LocalRunQueue(capacity: 8)
+        let victim = RunQueueOwner(capacity: 8)
+        let thief = RunQueueOwner(capacity: 8)
+        let stealer = victim.stealer
         _ = victim.push(7, next: true)
-        XCTAssertNil(thief.steal(from: victim, stealRunnext: false))
-        XCTAssertEqual(thief.steal(from: victim, stealRunnext: true)?.entry, 7)
+        XCTAssertNil(stealer.steal(into: thief, stealRunnext: false))
+        XCTAssertEqual(stealer.steal(into: thief, stealRunnext: true)?.entry, 7)
         XCTAssertTrue(victim.isEmpty)
+        XCTAssertTrue(stealer.isEmpty)
+    }
+
+    /// The stealer is a view of the owner's ring: lengths agree as the owner
+    /// pushes and pops, and a steal through it removes from the owner's ring.
+    func testStealerSeesTheOwnersQueue() {
+        let owner = RunQueueOwner(capacity: 8)
+        let stealer = owner.stealer
+        XCTAssertTrue(stealer.isEmpty)
+        XCTAssertEqual(stealer.capacity, owner.capacity)
+        for i in 1...6 { _ = owner.push(UInt(i), next: false) }
+        _ = owner.push(100, next: true)
+        XCTAssertEqual(stealer.count, 7)
+        XCTAssertEqual(owner.count, 7)
+        XCTAssertFalse(stealer.isEmpty)
+        let thief = RunQueueOwner(capacity: 8)
+        XCTAssertEqual(stealer.steal(into: thief, stealRunnext: true)?.count, 3)
+        XCTAssertEqual(stealer.count, 4)          // 4, 5, 6 and runnext
+        XCTAssertEqual(thief.stealer.count, 2)    // 1, 2 kept; 3 returned to run
+        XCTAssertEqual(owner.drain(), [100, 4, 5, 6])
+        XCTAssertTrue(stealer.isEmpty)
     }
 
     /// Go's TestStealOrder-like stress: one owner pushing and popping, several
@@ -87,8 +110,8 @@ final class RunQueueTests: XCTestCase {
     }
 
     private func runStealRound(capacity: Int, entries: Int, thieves: Int) {
-        let owner = LocalRunQueue(capacity: capacity)
-        defer { owner.deallocate() }
+        let owner = RunQueueOwner(capacity: capacity)
+        let victim = owner.stealer   // what the thieves get; the owner stays here
         let seen = UnsafeMutablePointer<UInt8>.allocate(capacity: entries + 1)
         seen.initialize(repeating: 0, count: entries + 1)
         defer { seen.deallocate() }
@@ -107,11 +130,10 @@ final class RunQueueTests: XCTestCase {
         for _ in 0..<thieves {
             group.enter()
             Thread {
-                let mine = LocalRunQueue(capacity: capacity)
-                defer { mine.deallocate() }
+                let mine = RunQueueOwner(capacity: capacity)
                 while true {
                     let finished = __atomicLoad(done)
-                    if let (e, _) = mine.steal(from: owner, stealRunnext: true) {
+                    if let (e, _) = victim.steal(into: mine, stealRunnext: true) {
                         record(e)
                         while let (x, _) = mine.pop() { record(x) }
                     } else if finished != 0 {

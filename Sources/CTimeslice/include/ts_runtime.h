@@ -44,7 +44,6 @@ typedef struct ts_m {
     uint32_t switch_reason;   // why the running G switched to g0 (SwitchReason); set by the G
     uint32_t pad;
     // Signal-handler outcomes, written only by this thread's SIGURG handler.
-    uint64_t sig_redirected;  // switched the G out through the trampoline
     uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
     uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
     uint64_t sig_stale;       // no G, no request, or not on the G's stack (g0)

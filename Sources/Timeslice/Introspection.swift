@@ -1,0 +1,32 @@
+// Introspection: counts and snapshots for Runtime's public API, schedtrace
+// (SchedTrace.swift) and tests. Everything here may run on any thread, with or
+// without a P; it takes `lock` briefly to copy the M list, never on the
+// schedule path.
+import CTimeslice
+
+extension Scheduler {
+    var idleMachineCount: Int { lock.withLock { idleMachines.count } }
+    var machineCount: Int { lock.withLock { machines.count } }
+
+    /// The preemption breakdown so far, with every M's pending delivery samples.
+    func preemptionBreakdown() -> PreemptionBreakdown {
+        preemptionSamples.snapshot(machines: lock.withLock { machines })
+    }
+
+    /// Sums the scheduler's, every P's and every M's CounterBlock, plus the
+    /// signal handler's per-M counts (deferred, foreign, stale), which have no
+    /// CounterBlock slot.
+    func snapshotCounters() -> RuntimeCounters {
+        var c = RuntimeCounters()
+        counters.accumulate(into: &c)
+        for p in processors { p.counters.accumulate(into: &c) }
+        for m in lock.withLock({ machines }) {
+            m.counters.accumulate(into: &c)
+            // Written by that M's signal handler; a racy but tear-free read on x86-64.
+            c.preemptionsDeferred += ts_load_u64(&m.header.pointee.sig_deferred)
+            c.preemptionsForeign += ts_load_u64(&m.header.pointee.sig_foreign)
+            c.preemptionsDropped += ts_load_u64(&m.header.pointee.sig_stale)
+        }
+        return c
+    }
+}

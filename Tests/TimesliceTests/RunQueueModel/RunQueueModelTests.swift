@@ -1,5 +1,5 @@
 // The run queue's memory-ordering argument, checked: an exhaustive model
-// checker (MemoryModel.swift) runs a port of LocalRunQueue (RunQueuePort.swift)
+// checker (MemoryModel.swift) runs a port of RunQueueOwner (RunQueuePort.swift)
 // on tiny programs (RunQueueScenarios.swift) under a C11 release/acquire/relaxed
 // model, so orderings that only matter on weakly ordered hardware are tested on
 // x86 too. Run: swift test --skip-build --filter RunQueueModelTests
@@ -9,7 +9,7 @@ import XCTest
 final class RunQueueModelTests: XCTestCase {
     // MARK: the port is tied to the source
 
-    /// Atomic accesses of LocalRunQueue that the port does not model (racy
+    /// Atomic accesses of RunQueueOwner that the port does not model (racy
     /// heuristics), pinned here so that any change to them is noticed.
     static let unmodelled: [(function: String, access: String, order: MemOrder)] = [
         ("count", "headWord.load", .acquiring),
@@ -32,9 +32,9 @@ final class RunQueueModelTests: XCTestCase {
         // The file may be renamed or moved: find the one that defines the type.
         let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)
         while let url = walker?.nextObject() as? URL {
-            if url.pathExtension == "swift", let text = try? String(contentsOf: url, encoding: .utf8), text.contains("struct LocalRunQueue") { return url }
+            if url.pathExtension == "swift", let text = try? String(contentsOf: url, encoding: .utf8), text.contains("struct RunQueueOwner") { return url }
         }
-        throw NSError(domain: "RunQueueModel", code: 1, userInfo: [NSLocalizedDescriptionKey: "no file under \(dir.path) defines struct LocalRunQueue"])
+        throw NSError(domain: "RunQueueModel", code: 1, userInfo: [NSLocalizedDescriptionKey: "no file under \(dir.path) defines struct RunQueueOwner"])
     }
 
     struct SourceAccess: Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-// A port of LocalRunQueue (Sources/Timeslice/RunQueue.swift) to the model
+// A port of RunQueueOwner (Sources/Timeslice/RunQueue.swift) to the model
 // checker's API, at tiny capacity. Same operations, same control flow, same
 // orderings; the only additions are `ctx.retry()` on every loop back-edge (the
 // model bounds spinning) and `ctx.check` where the real code calls fatalError.
@@ -22,7 +22,7 @@ enum RunQueueSite: String, CaseIterable {
     // steal (thief side, on the thief's own queue)
     case stealTailLoad, stealSlotLoad, stealHeadLoad, stealTailStore
 
-    /// The function of LocalRunQueue the access is in, and the access as it is
+    /// The function of RunQueueOwner the access is in, and the access as it is
     /// spelled there (receiver without `.pointee` / subscript, then the method).
     /// Within a function, sites are listed in source order.
     var source: (function: String, access: String) {
@@ -99,7 +99,7 @@ extension RunQueuePort {
     ]
 }
 
-/// One LocalRunQueue's storage as model locations.
+/// One RunQueueOwner's storage as model locations.
 struct ModelRunQueue {
     let name: String
     let capacity: UInt32
@@ -139,7 +139,7 @@ struct ModelRunQueue {
     }
 }
 
-/// LocalRunQueue's operations, executed by the thread `ctx` with orderings `o`.
+/// RunQueueOwner's operations, executed by the thread `ctx` with orderings `o`.
 struct RunQueuePort {
     let ctx: ModelThread
     let o: RunQueueOrderings

@@ -30,7 +30,7 @@ final class CyclictestParsingTests: XCTestCase {
         let spec = try Fixtures.spec(Fixtures.minimal(#""matrix": {"runtime": ["cyclictest"]}, "warmup": "\#(warmup)""#,
                                                       workload: #"{"kind": "wakeup", "interval": "1ms"}"#, length: length))
         let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
-        guard case .wakeup(let p) = config.workload else { throw CyclictestParseError(message: "not wakeup") }
+        guard let p = config.workload.parameters(as: WakeupParameters.self) else { throw CyclictestParseError(message: "not wakeup") }
         return (WakeupWorkload.cyclictestPlan(p, config, measuredCPUs: measured, allowedCPUs: CPUSet([0, 1])), p)
     }
 

@@ -56,7 +56,7 @@ final class EndToEndTests: XCTestCase {
                                                       length: #""iterations": 50"#))
         let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         let context = WorkloadContext(configuration: config, progress: ProgressBeacon())
-        let result = try config.workload.makeWorkload().run(context)
+        let result = try config.workload.run(context)
         XCTAssertEqual(result.latency.count, 50, "the budget counts intended deadlines, missed periods included")
         let s = try XCTUnwrap(result.sampling)
         XCTAssertEqual(s.wakeups + s.missedPeriods, 50)
@@ -70,7 +70,7 @@ final class EndToEndTests: XCTestCase {
             let spec = try Fixtures.spec(Fixtures.minimal(#""matrix": {"runtime": ["threads"]}"#, workload: workload,
                                                           length: #""iterations": 200"#))
             let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
-            let result = try config.workload.makeWorkload().run(WorkloadContext(configuration: config, progress: ProgressBeacon()))
+            let result = try config.workload.run(WorkloadContext(configuration: config, progress: ProgressBeacon()))
             XCTAssertGreaterThanOrEqual(result.latency.count, 100, workload)
         }
     }

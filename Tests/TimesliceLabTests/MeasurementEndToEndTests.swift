@@ -95,11 +95,11 @@ final class MeasurementEndToEndTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("experiments")
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".json") {
             let spec = try SpecDecoder.decode(file: dir.appendingPathComponent(name).path)
-            guard case .wakeup = spec.workload else { continue }
+            guard spec.workload.parameters(as: WakeupParameters.self) != nil else { continue }
             let runs = MatrixExpansion.expand(spec).map { RunConfiguration(spec: spec, point: $0, repetition: 1) }
             var loaded = Set<RuntimeKind>(), idle = Set<RuntimeKind>()
             for r in runs {
-                guard case .wakeup(let p) = r.workload else { continue }
+                guard let p = r.workload.parameters(as: WakeupParameters.self) else { continue }
                 if p.hogs > 0 { loaded.insert(r.point.runtime) } else { idle.insert(r.point.runtime) }
             }
             XCTAssertTrue(loaded.isSubset(of: idle), "\(name): runtimes with load but no idle baseline row: \(loaded.subtracting(idle))")

@@ -15,7 +15,7 @@ final class OpenLoopWorkloadTests: XCTestCase {
     }
 
     private func parameters(_ c: RunConfiguration) -> OpenLoopParameters {
-        guard case .openLoop(let p) = c.workload else { fatalError("not open_loop") }
+        guard let p = c.workload.parameters(as: OpenLoopParameters.self) else { fatalError("not open_loop") }
         return p
     }
 
@@ -75,7 +75,7 @@ final class OpenLoopWorkloadTests: XCTestCase {
                                   length: #""duration": "200ms""#, warmup: "50ms")
         let expected = Array(OpenLoopSchedule(parameters(c), seed: c.seed, window: window(c)))
         let context = WorkloadContext(configuration: c, progress: ProgressBeacon())
-        let result = try runUnderDeadline(60) { try c.workload.makeWorkload().run(context) }
+        let result = try runUnderDeadline(60) { try c.workload.run(context) }
 
         let measured = expected.filter { !$0.warmup }
         XCTAssertEqual(result.latency.count, UInt64(measured.count))
@@ -95,7 +95,7 @@ final class OpenLoopWorkloadTests: XCTestCase {
                                   length: #""iterations": 400"#)
         let expected = Array(OpenLoopSchedule(parameters(c), seed: c.seed, window: window(c)))
         let result = try runUnderDeadline(60) {
-            try c.workload.makeWorkload().run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
+            try c.workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
         }
         XCTAssertEqual(result.latency.count, 400)
         // The decomposition: every measured request is in each part, and the parts add up.
@@ -120,7 +120,7 @@ final class OpenLoopWorkloadTests: XCTestCase {
         let stall: UInt64 = 40_000_000
         let schedule = Array(OpenLoopSchedule(parameters(c), seed: c.seed, window: window(c)))
         let first = schedule[0].intended
-        let workload = try OpenLoopWorkload(parameters: c.workload)
+        let workload = OpenLoopWorkload(p: try XCTUnwrap(c.workload.parameters(as: OpenLoopParameters.self)))
         let context = WorkloadContext(configuration: c, progress: ProgressBeacon())
         let stalled = StopFlag()
         let result = try runUnderDeadline(60) {
@@ -151,7 +151,7 @@ final class OpenLoopWorkloadTests: XCTestCase {
     func testOtherRuntimesAreUnavailableNotMeasured() throws {
         let c = try configuration(matrix: #"{"runtime": ["swift-concurrency"]}"#,
                                   workload: #"{"kind": "open_loop"}"#, length: #""iterations": 10"#)
-        XCTAssertThrowsError(try c.workload.makeWorkload().run(WorkloadContext(configuration: c, progress: ProgressBeacon()))) {
+        XCTAssertThrowsError(try c.workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))) {
             XCTAssertTrue($0 is WorkloadUnavailable, "\($0)")
         }
     }

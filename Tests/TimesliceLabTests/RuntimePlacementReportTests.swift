@@ -11,7 +11,7 @@ final class RuntimePlacementReportTests: XCTestCase {
             length: #""iterations": 20"#))
         let c = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         let context = WorkloadContext(configuration: c, progress: ProgressBeacon())
-        let result = try runUnderDeadline(60) { try c.workload.makeWorkload().run(context) }
+        let result = try runUnderDeadline(60) { try c.workload.run(context) }
         XCTAssertEqual(result.latency.count, 20)
         let report = ChildMain.placementReport(context)
         XCTAssertEqual(report.verified, true, "\(report)")
@@ -30,7 +30,7 @@ final class RuntimePlacementReportTests: XCTestCase {
             length: #""iterations": 10"#))
         let c = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         let context = WorkloadContext(configuration: c, progress: ProgressBeacon())
-        _ = try runUnderDeadline(60) { try c.workload.makeWorkload().run(context) }
+        _ = try runUnderDeadline(60) { try c.workload.run(context) }
         let report = ChildMain.placementReport(context)
         XCTAssertNil(report.verified)
         XCTAssertTrue(report.threads.isEmpty)

@@ -76,7 +76,7 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(spec.length, .duration(nanoseconds: 1_000_000_000))
         XCTAssertEqual(spec.starvationTimeoutNanoseconds, 3_000_000_000)
         XCTAssertEqual(spec.repetitions, 1)
-        guard case .wakeup(let p) = spec.workload else { return XCTFail("not wakeup") }
+        guard let p = spec.workload.parameters(as: WakeupParameters.self) else { return XCTFail("not wakeup") }
         XCTAssertEqual(p.intervalNanoseconds, 1_000_000)
     }
 

@@ -12,7 +12,7 @@ final class WakeupLockOSThreadTests: XCTestCase {
         let c = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         XCTAssertEqual(c.point.lockOSThread, lock)
         return try runUnderDeadline(60) {
-            try c.workload.makeWorkload().run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
+            try c.workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
         }
     }
 

@@ -15,10 +15,10 @@ final class WorkStealingWorkloadTests: XCTestCase {
 
     func testTwoProcessorsStealFromTheSpawnersQueue() throws {
         let c = try configuration(procs: 2, tasks: 64, iterations: 128)
-        var workload = try WorkStealingWorkload(parameters: c.workload)
+        var workload = WorkStealingWorkload(p: try XCTUnwrap(c.workload.parameters(as: WorkStealingParameters.self)))
         workload.holdFirstTaskUntilMoved = true
         let result = try runUnderDeadline(60) {
-            try workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
+            try workload.runTimeslice(WorkloadContext(configuration: c, progress: ProgressBeacon()))
         }
         XCTAssertGreaterThan(result.counters["runtime_steals"] ?? 0, 0, "the idle P stole from the spawner's")
         XCTAssertGreaterThan(result.counters["tasks_moved"] ?? 0, 0, "some task ran on another thread")
@@ -29,10 +29,10 @@ final class WorkStealingWorkloadTests: XCTestCase {
 
     func testOneProcessorNeverSteals() throws {
         let c = try configuration(procs: 1, tasks: 64, iterations: 100)
-        var workload = try WorkStealingWorkload(parameters: c.workload)
+        var workload = WorkStealingWorkload(p: try XCTUnwrap(c.workload.parameters(as: WorkStealingParameters.self)))
         workload.holdFirstTaskUntilMoved = true  // ignored at one P (it would wait forever)
         let result = try runUnderDeadline(60) {
-            try workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))
+            try workload.runTimeslice(WorkloadContext(configuration: c, progress: ProgressBeacon()))
         }
         XCTAssertEqual(result.counters["runtime_steals"], 0)
         XCTAssertEqual(result.counters["tasks_moved"], 0)
@@ -61,7 +61,7 @@ final class WorkStealingWorkloadTests: XCTestCase {
         let spec = try Fixtures.spec(Fixtures.minimal(#""matrix": {"runtime": ["threads"]}"#,
                                                       workload: #"{"kind": "work_stealing"}"#, length: #""iterations": 10"#))
         let c = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
-        XCTAssertThrowsError(try c.workload.makeWorkload().run(WorkloadContext(configuration: c, progress: ProgressBeacon()))) {
+        XCTAssertThrowsError(try c.workload.run(WorkloadContext(configuration: c, progress: ProgressBeacon()))) {
             XCTAssertTrue($0 is WorkloadUnavailable, "\($0)")
         }
     }

@@ -21,35 +21,13 @@ struct GoInvocation: Equatable {
     var workers: Int
 
     static func make(_ c: RunConfiguration) throws -> GoInvocation {
-        var args: [String]
-        let name: String
-        var workers = 1
-        switch c.workload {
-        case .wakeup(let p):
-            name = "wakeup"
-            args = ["-interval", ns(p.intervalNanoseconds), "-hogs", String(p.hogs), "-hog_kind", p.hogKind.rawValue,
-                    "-starvation_timeout", ns(c.starvationTimeoutNanoseconds)]
-            workers = 1 + p.hogs
-        case .pingpong(let p):
-            switch p.mechanism {
-            case .auto, .channel: name = "pingpong-chan"
-            case .yield: name = "yield"
-            case .futex, .condvar:
-                throw WorkloadUnavailable("mechanism \(p.mechanism.rawValue) is a thread mechanism; goroutines use channel or yield")
-            }
-            args = []
-            workers = 2
-        case .spawnJoin(let p):
-            name = "spawn-join"
-            args = ["-batch", String(p.batch)]
-        case .throughput(let p):
-            name = "throughput"
-            args = ["-work_unit", String(p.workUnit)]
-            if let t = p.tasks { args += ["-tasks", String(t)] }
-            workers = p.tasks ?? c.point.maxProcs ?? UsableCPUs.count()
-        case .openLoop, .workStealing:
+        guard let go = c.workload.parameters as? any GoReferenceWorkload else {
             throw Variants.unavailable(.go, c.workload.kind)
         }
+        let w = try go.goWorkload(c)
+        var args = w.arguments
+        let name = w.name
+        let workers = w.workers
         args += ["-warmup", ns(c.warmupNanoseconds)]
         switch c.length {
         case .duration(let d): args += ["-duration", ns(d)]
@@ -86,3 +64,10 @@ struct GoInvocation: Equatable {
         return env + (cpus.map { "taskset -c \($0) " } ?? "") + ([(binary as NSString).lastPathComponent, workload] + arguments).joined(separator: " ")
     }
 }
+
+/// A workload kind the Go reference program implements: its name there and its flags (same
+/// names as the lab's parameters, baselines/go/README.md), declared beside the kind.
+protocol GoReferenceWorkload {
+    func goWorkload(_ c: RunConfiguration) throws -> (name: String, arguments: [String], workers: Int)
+}
+

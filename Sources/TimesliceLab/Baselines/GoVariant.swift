@@ -28,8 +28,7 @@ enum GoVariant {
         let samples = scratch.file("samples.txt")
         let events = scratch.file("events.txt")
         var argv = [binary, invocation.workload] + invocation.arguments + ["-beacon", beacon.path, "-samples", samples]
-        let isWakeup: Bool
-        if case .wakeup = config.workload { isWakeup = true } else { isWakeup = false }
+        let isWakeup = config.workload.parameters(as: WakeupParameters.self) != nil
         if isWakeup {
             argv += ["-events", events]
             // The probe goroutine is locked to its thread; pin that thread as the threads

@@ -94,3 +94,35 @@ enum SwiftConcurrencyBridge {
         return ns > 0 ? UInt64(ns) : 0
     }
 }
+
+/// Swift concurrency's ping-pong channel: two AsyncStreams and a partner Task that echoes every
+/// value back (each handoff resumes a continuation). Shared by the pingpong workload and the
+/// bench, so both measure the same mechanism.
+struct AsyncEcho {
+    private let pingIn: AsyncStream<Int>.Continuation
+    private var replies: AsyncStream<Int>.AsyncIterator
+    private let partner: Task<Void, Never>
+
+    init() {
+        let (pings, pingIn) = AsyncStream<Int>.makeStream()
+        let (pongs, pongIn) = AsyncStream<Int>.makeStream()
+        partner = Task.detached {
+            for await v in pings { pongIn.yield(v) }
+            pongIn.finish()
+        }
+        self.pingIn = pingIn
+        replies = pongs.makeAsyncIterator()
+    }
+
+    /// Sends `v` and waits for it to come back.
+    mutating func roundTrip(_ v: Int) async {
+        pingIn.yield(v)
+        _ = await replies.next()
+    }
+
+    /// Ends the partner and waits for it.
+    func finish() async {
+        pingIn.finish()
+        await partner.value
+    }
+}

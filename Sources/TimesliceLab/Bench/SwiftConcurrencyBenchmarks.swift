@@ -66,21 +66,11 @@ enum SwiftConcurrencyBenchmarks {
     /// ns per handoff.
     static func streamPingPong(rounds: Int) throws -> Double {
         try SwiftConcurrencyBridge.run { () async -> Double in
-            let (pings, pingIn) = AsyncStream<Int>.makeStream()
-            let (pongs, pongIn) = AsyncStream<Int>.makeStream()
-            let partner = Task.detached {
-                for await v in pings { pongIn.yield(v) }
-                pongIn.finish()
-            }
-            var replies = pongs.makeAsyncIterator()
+            var echo = AsyncEcho()
             let start = MonotonicClock.now()
-            for i in 0..<rounds {
-                pingIn.yield(i)
-                _ = await replies.next()
-            }
+            for i in 0..<rounds { await echo.roundTrip(i) }
             let elapsed = MonotonicClock.now() - start
-            pingIn.finish()
-            await partner.value
+            await echo.finish()
             return Double(elapsed) / Double(2 * rounds)
         }
     }

@@ -57,7 +57,7 @@ public enum ChildMain {
 
         let outcome: ChildOutcome
         do {
-            var result = try config.workload.makeWorkload().run(context)
+            var result = try config.workload.run(context)
             result.histograms.merge(context.runtimeHistograms) { ours, _ in ours }
             outcome = ChildOutcome(status: .ok, result: result, placement: placementReport(context))
         } catch let e as WorkloadStalled {

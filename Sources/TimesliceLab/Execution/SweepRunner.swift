@@ -133,10 +133,6 @@ public final class SweepRunner {
 
     /// How many threads a configuration pins, for the warning check only.
     func threadsHint(_ run: RunConfiguration) -> Int {
-        switch run.workload {
-        case .wakeup(let p): return 1 + p.hogs
-        case .pingpong: return 2
-        default: return run.point.maxProcs ?? environment.defaultMaxProcs
-        }
+        run.workload.pinnedThreads(point: run.point, defaultMaxProcs: environment.defaultMaxProcs)
     }
 }

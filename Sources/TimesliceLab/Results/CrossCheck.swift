@@ -10,7 +10,7 @@ enum CrossCheck {
         var order: [String] = []
         for (c, h) in zip(configs, rawHistograms) {
             // Only idle probes: cyclictest runs no hogs, so a loaded threads row has no counterpart.
-            guard case .wakeup(let p) = c.config.workload, p.hogs == 0, let h, h.totalCount > 0 else { continue }
+            guard let p = c.config.workload.parameters(as: WakeupParameters.self), p.hogs == 0, let h, h.totalCount > 0 else { continue }
             let key = c.config.point.effectivePlacement.idText
             switch c.config.point.runtime {
             case .threads: merge(h, into: &threads[key])

@@ -74,16 +74,12 @@ public enum SpecDecoder {
         let starvation = try r.duration("starvation_timeout", min: 10_000_000) ?? 3_000_000_000
         try r.finish()
 
-        if case .wakeup(let w) = workload, starvation <= 2 * w.intervalNanoseconds {
-            // The probe beats once per interval; a shorter timeout would call every run starved.
-            throw JSONPath.root.key("starvation_timeout").error(
-                "\(DurationText.render(starvation)) must be longer than twice workload.interval (\(DurationText.render(w.intervalNanoseconds)))")
-        }
         let spec = ExperimentSpec(
             name: name, description: description, matrix: matrix, include: include, exclude: exclude,
             workload: workload, length: length, warmupNanoseconds: warmup, repetitions: repetitions,
             seed: seed, schedtraceMilliseconds: schedtrace, watchdogSeconds: watchdog,
             starvationTimeoutNanoseconds: starvation, source: root)
+        try workload.parameters.validate(in: spec, at: .root)
         if spec.watchdogNanoseconds <= starvation {
             throw JSONPath.root.key("watchdog").error(
                 "\(watchdog ?? 0) s is not longer than starvation_timeout \(DurationText.render(starvation)); starvation could never be told from a hang")

@@ -30,7 +30,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     public init(spec: ExperimentSpec, point: MatrixPoint, repetition: Int) {
         experiment = spec.name
         self.point = point
-        workload = spec.workload.overriding(hogs: point.hogs)
+        workload = spec.workload.applying(point)
         length = spec.length
         warmupNanoseconds = spec.warmupNanoseconds
         seed = spec.seed &+ UInt64(repetition) &* 0x9E37_79B9_7F4A_7C15

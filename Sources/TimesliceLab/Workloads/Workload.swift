@@ -1,16 +1,11 @@
-// The workload protocol. A workload runs inside the child process, records latency samples
-// into a `LatencyRecorder` and named counters, and beats the progress beacon once per sample
-// so that the child's monitor can tell "slow" from "starved".
+import Foundation
+// What every workload variant shares: the result it returns, the errors that become statuses,
+// and the context it runs in. Which workloads exist and which runtimes each supports is the
+// registry's business (Registry/WorkloadKind.swift).
 //
-// Each workload has one variant per runtime it supports; a runtime it does not (yet) support
-// throws `WorkloadUnavailable`, which becomes status `unavailable` with the reason: never a
-// made-up number.
+// A runtime a workload does not support is `WorkloadUnavailable`, which becomes status
+// `unavailable` with the reason: never a made-up number.
 import TimesliceHost
-
-public protocol Workload {
-    init(parameters: WorkloadSpec) throws
-    func run(_ context: WorkloadContext) throws -> WorkloadResult
-}
 
 public struct WorkloadResult: Sendable {
     /// The configuration's latency distribution (`latency_ns`). For periodic probes it is the
@@ -30,6 +25,12 @@ public struct WorkloadResult: Sendable {
     public init(latency: LatencyRecorder, counters: [String: UInt64] = [:]) {
         self.latency = latency
         self.counters = counters
+    }
+
+    /// The one rule for merging counters from several sources (the workload's own, the
+    /// runtime's `runtime_*`, a bridge's): the workload's own value wins a name clash.
+    public mutating func addCounters(_ other: [String: UInt64]) {
+        counters.merge(other) { own, _ in own }
     }
 
     /// The result of a periodic probe: corrected and raw distributions and the sampling account.

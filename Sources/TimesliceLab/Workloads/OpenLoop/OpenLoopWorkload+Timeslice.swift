@@ -24,8 +24,7 @@ extension OpenLoopWorkload {
         let work = CPUWork.calibrate()
         let service = service ?? Self.cpuService(p, work)
         let seed = context.configuration.seed
-        let ((tally, workers, generated, lag, seconds), rt) = try RuntimeBridge.run(context) {
-            () -> (OpenLoopTally, Int, UInt64, UInt64, Double) in
+        var (result, rt) = try RuntimeBridge.run(context) { () -> WorkloadResult in
             let workers = p.workers ?? Runtime.maxProcs
             let requests = Channel<OpenLoopRequest>(capacity: Self.channelCapacity)
             let tallies = ResultSlots<OpenLoopTally>(count: workers)
@@ -34,37 +33,17 @@ extension OpenLoopWorkload {
             for i in 0..<workers {
                 group.add(1)
                 go {
-                    var tally = OpenLoopTally()
-                    while let r = requests.receive() {
-                        let taken = MonotonicClock.now()
-                        service(r)
-                        tally.complete(r, taken: taken, at: MonotonicClock.now())
-                        context.progress.beat()
-                    }
-                    tallies.set(i, tally)
+                    tallies.set(i, Self.serve(next: requests.receive, service: service, progress: context.progress))
                     group.done()
                 }
             }
-            var generated: UInt64 = 0
-            var lag: UInt64 = 0
-            for var r in OpenLoopSchedule(p, seed: seed, window: window) {
-                Timeslice.sleep(untilMonotonic: r.intended)
-                r.sent = MonotonicClock.now()
-                if !r.warmup, r.sent > r.intended { lag = max(lag, r.sent - r.intended) }
-                requests.send(r)
-                generated += 1
-            }
+            let (generated, lag) = Self.generate(p, seed: seed, window: window,
+                                                 sleepUntil: Timeslice.sleep(untilMonotonic:), send: requests.send)
             requests.close()
             group.wait()
-            var total = OpenLoopTally()
-            for t in tallies.values { total.add(t) }
-            return (total, workers, generated, lag, window.measuredSeconds(until: MonotonicClock.now()))
+            return Self.result(tallies, workers: workers, generated: generated, lag: lag, window: window, work: work)
         }
-        let counters = tally.counters(workers: workers, generated: generated, lag: lag, seconds: seconds)
-        var all = counters.merging(rt) { a, _ in a }
-        all["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
-        var result = WorkloadResult(latency: tally.latency, counters: all)
-        result.histograms = tally.histograms
+        result.addCounters(rt)
         return result
     }
 }

@@ -11,38 +11,57 @@
 
 import TimesliceHost
 
-public struct WakeupParameters: Hashable, Sendable {
+public struct WakeupParameters: WorkloadKind {
     public var intervalNanoseconds: UInt64 = 1_000_000
     public var hogs = 0
     public var hogKind: HogKind = .tight
 
-    static func decode(_ r: inout ObjectReader) throws -> WakeupParameters {
+    public static let kind = "wakeup"
+    public static let latencyMeaning = "wake-up lateness (actual - intended), every intended deadline counted (missed periods included); latency_raw_ns: one sample per wake-up"
+
+    public static func decode(_ r: inout ObjectReader) throws -> WakeupParameters {
         var p = WakeupParameters()
         p.intervalNanoseconds = try r.duration("interval", min: 10_000, max: 1_000_000_000) ?? p.intervalNanoseconds
         p.hogs = try r.int("hogs", min: 0, max: 256) ?? p.hogs
         p.hogKind = try r.oneOf("hog_kind", HogKind.allCases.map(\.rawValue)).flatMap(HogKind.init) ?? p.hogKind
         return p
     }
-}
 
-public struct WakeupWorkload: Workload {
-    let p: WakeupParameters
-
-    public init(parameters: WorkloadSpec) throws {
-        guard case .wakeup(let p) = parameters else { throw WorkloadFailure("not a wakeup spec") }
-        self.p = p
+    public var json: [String: JSONValue] {
+        ["interval": .string(DurationText.render(intervalNanoseconds)), "hogs": .integer(Int64(hogs)),
+         "hog_kind": .string(hogKind.rawValue)]
     }
 
-    public func run(_ context: WorkloadContext) throws -> WorkloadResult {
-        switch context.configuration.point.runtime {
-        case .threads: return try runThreads(context)
-        case .timeslice: return try runTimeslice(context)
-        case .swiftConcurrency: return try runSwiftConcurrency(context)
-        case .go: return try GoVariant.run(context)
-        case .cyclictest: return try runCyclictest(context)
-        case let other: throw Variants.unavailable(other, "wakeup")
+    public static let variants: [RuntimeKind: WorkloadVariant<WakeupParameters>] = [
+        .threads: { try WakeupWorkload(p: $0).runThreads($1) },
+        .timeslice: { try WakeupWorkload(p: $0).runTimeslice($1) },
+        .swiftConcurrency: { try WakeupWorkload(p: $0).runSwiftConcurrency($1) },
+        .go: { _, context in try GoVariant.run(context) },
+        .cyclictest: { try WakeupWorkload(p: $0).runCyclictest($1) },
+    ]
+
+    /// The probe (worker 0) and one thread per hog.
+    public func pinnedThreads(point: MatrixPoint, defaultMaxProcs: Int) -> Int { 1 + hogs }
+
+    /// The matrix's `hogs` axis overrides the workload's (idle baseline rows).
+    public func applying(_ point: MatrixPoint) -> WakeupParameters {
+        var p = self
+        if let hogs = point.hogs { p.hogs = hogs }
+        return p
+    }
+
+    public func validate(in spec: ExperimentSpec, at path: JSONPath) throws {
+        // The probe beats once per interval; a shorter timeout would call every run starved.
+        if spec.starvationTimeoutNanoseconds <= 2 * intervalNanoseconds {
+            throw path.key("starvation_timeout").error(
+                "\(DurationText.render(spec.starvationTimeoutNanoseconds)) must be longer than twice workload.interval (\(DurationText.render(intervalNanoseconds)))")
         }
     }
+}
+
+/// The wakeup workload's variants (WakeupWorkload+<Runtime>.swift) and what they share.
+struct WakeupWorkload {
+    let p: WakeupParameters
 
     /// The probe loop of the in-process variants; `sleepUntil` is the variant's absolute sleep.
     /// Returns nil when the monitor took the recording over (the probe stalled).
@@ -70,31 +89,6 @@ public struct WakeupWorkload: Workload {
             throw WorkloadFailure("the probe's recording was taken over by the starvation monitor")
         }
         return WorkloadResult(sampling: sampling, counters: counters)
-    }
-
-    /// One pthread probe (worker 0) plus one pthread per hog (workers 1…hogs).
-    func runThreads(_ context: WorkloadContext) throws -> WorkloadResult {
-        let pinning = try context.pin(threads: 1 + p.hogs)
-        let stop = StopFlag()
-        let hogRounds = HogCounters(count: p.hogs)
-        let hogs = (0..<p.hogs).map { i in
-            OSThread(name: "hog\(i)") { [p] in
-                pinning.pinCurrentThread(worker: i + 1)
-                hogRounds.set(i, Hog.run(p.hogKind, stop: stop))
-            }
-        }
-        var sampling: PeriodicSampling?
-        var counters: [String: UInt64] = [:]
-        let probe = OSThread(name: "probe") { [p] in
-            pinning.pinCurrentThread(worker: 0)
-            sampling = Self.probe(p, context: context, sleepUntil: MonotonicClock.sleep(until:))
-            counters = Self.probeCounters()
-        }
-        probe.join()
-        stop.set()
-        hogs.forEach { $0.join() }
-        counters["hog_rounds"] = hogRounds.total
-        return try Self.result(sampling, counters: counters)
     }
 }
 

@@ -31,8 +31,8 @@ extension WakeupWorkload {
             group.wait()
             return (sampling, counters)
         }
-        var all = counters.merging(runtimeCounters) { a, _ in a }
-        all["hog_rounds"] = rounds.total
-        return try WakeupWorkload.result(sampling, counters: all)
+        var result = try WakeupWorkload.result(sampling, counters: counters.merging(["hog_rounds": rounds.total]) { own, _ in own })
+        result.addCounters(runtimeCounters)
+        return result
     }
 }

@@ -19,7 +19,9 @@
 //            (OpenLoopWorkload+Threads.swift).
 // Every timestamp is MonotonicClock.now() (CLOCK_MONOTONIC), in both variants.
 
-public struct OpenLoopParameters: Hashable, Sendable {
+import TimesliceHost
+
+public struct OpenLoopParameters: WorkloadKind {
     public var rate: Double = 20_000
     public var fastServiceNanoseconds: UInt64 = 1_000
     public var slowServiceNanoseconds: UInt64 = 1_000_000
@@ -27,7 +29,26 @@ public struct OpenLoopParameters: Hashable, Sendable {
     /// Server workers; nil = one per P (timeslice) or per usable CPU (threads).
     public var workers: Int?
 
-    static func decode(_ r: inout ObjectReader) throws -> OpenLoopParameters {
+    public static let kind = "open_loop"
+    public static let latencyMeaning = "response time from intended arrival"
+
+    public var json: [String: JSONValue] {
+        var o: [String: JSONValue] = [
+            "rate": .real(rate), "fast_service": .string(DurationText.render(fastServiceNanoseconds)),
+            "slow_service": .string(DurationText.render(slowServiceNanoseconds)), "slow_fraction": .real(slowFraction)]
+        if let workers { o["workers"] = .integer(Int64(workers)) }
+        return o
+    }
+
+    public static let variants: [RuntimeKind: WorkloadVariant<OpenLoopParameters>] = [
+        .threads: { try OpenLoopWorkload(p: $0).runThreads($1) },
+        .timeslice: { try OpenLoopWorkload(p: $0).runTimeslice($1) },
+    ]
+
+    /// The generator (worker 0) and the server threads.
+    public func pinnedThreads(point: MatrixPoint, defaultMaxProcs: Int) -> Int { 1 + (workers ?? defaultMaxProcs) }
+
+    public static func decode(_ r: inout ObjectReader) throws -> OpenLoopParameters {
         var p = OpenLoopParameters()
         p.rate = try r.double("rate", min: 1, max: 10_000_000) ?? p.rate
         p.fastServiceNanoseconds = try r.duration("fast_service", min: 0, max: 1_000_000_000) ?? p.fastServiceNanoseconds
@@ -38,20 +59,50 @@ public struct OpenLoopParameters: Hashable, Sendable {
     }
 }
 
-public struct OpenLoopWorkload: Workload {
+/// The open-loop workload's variants (OpenLoopWorkload+<Runtime>.swift) and what they share.
+struct OpenLoopWorkload {
     let p: OpenLoopParameters
 
-    public init(parameters: WorkloadSpec) throws {
-        guard case .openLoop(let p) = parameters else { throw WorkloadFailure("not an open_loop spec") }
-        self.p = p
+    /// The generator, the same in every variant: sleeps to each intended arrival (`sleepUntil`,
+    /// the variant's absolute sleep), stamps when it actually handed the request over, and
+    /// `send`s it. Returns how many requests it generated and its worst lateness (measured ones).
+    static func generate(_ p: OpenLoopParameters, seed: UInt64, window: MeasurementWindow,
+                         sleepUntil: (UInt64) -> Void, send: (OpenLoopRequest) -> Void) -> (generated: UInt64, lag: UInt64) {
+        var generated: UInt64 = 0, lag: UInt64 = 0
+        for var r in OpenLoopSchedule(p, seed: seed, window: window) {
+            sleepUntil(r.intended)
+            r.sent = MonotonicClock.now()
+            if !r.warmup, r.sent > r.intended { lag = max(lag, r.sent - r.intended) }
+            send(r)
+            generated += 1
+        }
+        return (generated, lag)
     }
 
-    public func run(_ context: WorkloadContext) throws -> WorkloadResult {
-        switch context.configuration.point.runtime {
-        case .threads: return try runThreads(context)
-        case .timeslice: return try runTimeslice(context)
-        case let other: throw Variants.unavailable(other, "open_loop")
+    /// One server, the same in every variant: takes requests until the source is closed and
+    /// drained (`next` returns nil), serves each, and tallies it.
+    static func serve(next: () -> OpenLoopRequest?, service: Service, progress: ProgressBeacon) -> OpenLoopTally {
+        var tally = OpenLoopTally()
+        while let r = next() {
+            let taken = MonotonicClock.now()
+            service(r)
+            tally.complete(r, taken: taken, at: MonotonicClock.now())
+            progress.beat()
         }
+        return tally
+    }
+
+    /// The variants' result: every server's tally merged, the counters and the decomposition.
+    static func result(_ tallies: ResultSlots<OpenLoopTally>, workers: Int, generated: UInt64, lag: UInt64,
+                       window: MeasurementWindow, work: CPUWork) -> WorkloadResult {
+        var total = OpenLoopTally()
+        for t in tallies.values { total.add(t) }
+        var counters = total.counters(workers: workers, generated: generated, lag: lag,
+                                      seconds: window.measuredSeconds(until: MonotonicClock.now()))
+        counters["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
+        var result = WorkloadResult(latency: total.latency, counters: counters)
+        result.histograms = total.histograms
+        return result
     }
 
     /// What a worker does with a request; the variants serve with CPU work, tests may stall.

@@ -7,40 +7,18 @@ import Synchronization
 extension PingPongWorkload {
     func runSwiftConcurrency(_ context: WorkloadContext) throws -> WorkloadResult {
         let (base, verify) = try SwiftConcurrencyBridge.prepare(context, workers: 2)
-        let result: WorkloadResult
-        switch p.mechanism {
-        case .auto, .channel: result = try runStreams(context)
-        case .yield: result = try runTaskYield(context)
-        case .futex, .condvar:
-            throw WorkloadUnavailable("mechanism \(p.mechanism.rawValue) is a thread mechanism; Tasks use channel (AsyncStream) or yield")
-        }
+        var result = try p.mechanism.forTasks("Tasks") == .yield ? runTaskYield(context) : runStreams(context)
         verify()
-        return WorkloadResult(latency: result.latency, counters: result.counters.merging(base) { a, _ in a })
+        result.addCounters(base)
+        return result
     }
 
     private func runStreams(_ context: WorkloadContext) throws -> WorkloadResult {
         let progress = context.progress
         let rec = try SwiftConcurrencyBridge.run { () async -> LatencyRecorder in
-            let (pings, pingIn) = AsyncStream<Int>.makeStream()
-            let (pongs, pongIn) = AsyncStream<Int>.makeStream()
-            let ponger = Task.detached {
-                for await v in pings { pongIn.yield(v) }
-                pongIn.finish()
-            }
-            var replies = pongs.makeAsyncIterator()
-            var rec = LatencyRecorder()
-            let window = context.window()
-            while true {
-                let t0 = MonotonicClock.now()
-                pingIn.yield(1)
-                _ = await replies.next()
-                let t1 = MonotonicClock.now()
-                progress.beat()
-                if !window.inWarmup(t0) { rec.record(t1 - t0) }
-                if window.isOver(now: t1, recorded: rec.count) { break }
-            }
-            pingIn.finish()
-            await ponger.value
+            var echo = AsyncEcho()
+            let rec = await ClosedLoop.measure(context.window(), progress: progress) { await echo.roundTrip(1) }
+            await echo.finish()
             return rec
         }
         return WorkloadResult(latency: rec, counters: ["round_trips": rec.count])
@@ -66,17 +44,11 @@ extension PingPongWorkload {
                 }
                 turn.yields.add(n, ordering: .relaxed)
             }
-            var rec = LatencyRecorder()
             var n: UInt64 = 0
             let window = context.window()
-            while true {
-                let t0 = MonotonicClock.now()
+            let rec = await ClosedLoop.measure(window, progress: progress) {
                 turn.owner.store(1, ordering: .releasing)
                 while turn.owner.load(ordering: .acquiring) != 0 { await Task.yield(); n += 1 }
-                let t1 = MonotonicClock.now()
-                progress.beat()
-                if !window.inWarmup(t0) { rec.record(t1 - t0) }
-                if window.isOver(now: t1, recorded: rec.count) { break }
             }
             turn.finished.store(true, ordering: .relaxed)
             turn.owner.store(1, ordering: .releasing)

@@ -11,15 +11,27 @@
 // task latencies and the makespan should drop towards half.
 //
 // Only the timeslice variant exists: "all tasks on one P" has no meaning for plain threads.
+import TimesliceHost
 #if canImport(Glibc)
 import Glibc
 #endif
 
-public struct WorkStealingParameters: Hashable, Sendable {
+public struct WorkStealingParameters: WorkloadKind {
     public var tasks = 256
     public var taskWorkNanoseconds: UInt64 = 20_000
 
-    static func decode(_ r: inout ObjectReader) throws -> WorkStealingParameters {
+    public static let kind = "work_stealing"
+    public static let latencyMeaning = "spawn to completion of one task"
+
+    public var json: [String: JSONValue] {
+        ["tasks": .integer(Int64(tasks)), "task_work": .string(DurationText.render(taskWorkNanoseconds))]
+    }
+
+    public static let variants: [RuntimeKind: WorkloadVariant<WorkStealingParameters>] = [
+        .timeslice: { try WorkStealingWorkload(p: $0).runTimeslice($1) },
+    ]
+
+    public static func decode(_ r: inout ObjectReader) throws -> WorkStealingParameters {
         var p = WorkStealingParameters()
         p.tasks = try r.int("tasks", min: 1, max: 1_000_000) ?? p.tasks
         p.taskWorkNanoseconds = try r.duration("task_work", min: 100, max: 1_000_000_000) ?? p.taskWorkNanoseconds
@@ -27,25 +39,14 @@ public struct WorkStealingParameters: Hashable, Sendable {
     }
 }
 
-public struct WorkStealingWorkload: Workload {
+/// The work-stealing workload's variant (WorkStealingWorkload+Timeslice.swift).
+struct WorkStealingWorkload {
     let p: WorkStealingParameters
     /// Tests only: in the first round, the first task to start spins until some task has
     /// started on another OS thread than its spawner's, so that a steal is certain rather than
     /// likely (as in the runtime's own steal test). Never set by experiment files; ignored at
     /// one P, where it would wait forever.
     var holdFirstTaskUntilMoved = false
-
-    public init(parameters: WorkloadSpec) throws {
-        guard case .workStealing(let p) = parameters else { throw WorkloadFailure("not a work_stealing spec") }
-        self.p = p
-    }
-
-    public func run(_ context: WorkloadContext) throws -> WorkloadResult {
-        switch context.configuration.point.runtime {
-        case .timeslice: return try runTimeslice(context)
-        case let other: throw Variants.unavailable(other, "work_stealing")
-        }
-    }
 
     /// Nanoseconds of work of each task of a round: exponential with mean `task_work`, from the
     /// seed. The same for every round and every rerun of the same file.

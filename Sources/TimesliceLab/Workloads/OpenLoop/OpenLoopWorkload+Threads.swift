@@ -22,38 +22,19 @@ extension OpenLoopWorkload {
         let servers = (0..<workers).map { i in
             OSThread(name: "server\(i)") {
                 pinning.pinCurrentThread(worker: i + 1)
-                var tally = OpenLoopTally()
-                while let r = queue.pop() {
-                    let taken = MonotonicClock.now()
-                    service(r)
-                    tally.complete(r, taken: taken, at: MonotonicClock.now())
-                    context.progress.beat()
-                }
-                tallies.set(i, tally)
+                tallies.set(i, Self.serve(next: queue.pop, service: service, progress: context.progress))
             }
         }
-        var generated: UInt64 = 0
-        var lag: UInt64 = 0
+        var generated: (generated: UInt64, lag: UInt64) = (0, 0)
         let generator = OSThread(name: "generator") { [p] in
             pinning.pinCurrentThread(worker: 0)
-            for var r in OpenLoopSchedule(p, seed: context.configuration.seed, window: window) {
-                MonotonicClock.sleep(until: r.intended)
-                r.sent = MonotonicClock.now()
-                if !r.warmup, r.sent > r.intended { lag = max(lag, r.sent - r.intended) }
-                queue.push(r)
-                generated += 1
-            }
+            generated = Self.generate(p, seed: context.configuration.seed, window: window,
+                                      sleepUntil: MonotonicClock.sleep(until:), send: queue.push)
             queue.close()
         }
         generator.join()
         servers.forEach { $0.join() }
-        var total = OpenLoopTally()
-        for t in tallies.values { total.add(t) }
-        var counters = total.counters(workers: workers, generated: generated, lag: lag,
-                                      seconds: window.measuredSeconds(until: MonotonicClock.now()))
-        counters["cpu_work_rounds_per_us"] = UInt64(work.roundsPerMicrosecond.rounded())
-        var result = WorkloadResult(latency: total.latency, counters: counters)
-        result.histograms = total.histograms
-        return result
+        return Self.result(tallies, workers: workers, generated: generated.generated, lag: generated.lag,
+                           window: window, work: work)
     }
 }

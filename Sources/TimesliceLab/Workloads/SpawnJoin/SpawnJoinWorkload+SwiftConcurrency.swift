@@ -6,22 +6,18 @@ extension SpawnJoinWorkload {
         let (base, verify) = try SwiftConcurrencyBridge.prepare(context, workers: 1)
         let progress = context.progress
         let rec = try SwiftConcurrencyBridge.run { () async -> LatencyRecorder in
-            var rec = LatencyRecorder()
             let window = context.window()
             let sink = StopFlag()
-            while true {
-                let t0 = MonotonicClock.now()
+            let rec = await ClosedLoop.measure(window, progress: progress) {
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<batch { group.addTask { _ = sink.isSet } }
                 }
-                let t1 = MonotonicClock.now()
-                progress.beat()
-                if !window.inWarmup(t0) { rec.record(t1 - t0) }
-                if window.isOver(now: t1, recorded: rec.count) { break }
             }
             return rec
         }
         verify()
-        return WorkloadResult(latency: rec, counters: base.merging(["batches": rec.count, "batch_size": UInt64(batch)]) { _, b in b })
+        var result = WorkloadResult(latency: rec, counters: ["batches": rec.count, "batch_size": UInt64(batch)])
+        result.addCounters(base)
+        return result
     }
 }

@@ -21,9 +21,9 @@ extension WakeupWorkload {
             return out
         }
         verify()
-        var all = counters.merging(base) { a, _ in a }
-        all["hog_rounds"] = rounds.total
-        return try Self.result(sampling, counters: all)
+        var result = try Self.result(sampling, counters: counters.merging(["hog_rounds": rounds.total]) { own, _ in own })
+        result.addCounters(base)
+        return result
     }
 
     /// The same grid and accounting as the other probes; only the sleep is Swift's own:

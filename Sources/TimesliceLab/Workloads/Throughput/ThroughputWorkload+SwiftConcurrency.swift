@@ -22,9 +22,11 @@ extension ThroughputWorkload {
         }
         let seconds = window.measuredSeconds(until: MonotonicClock.now())
         verify()
-        return WorkloadResult(latency: total, counters: base.merging([
+        var result = WorkloadResult(latency: total, counters: [
             "tasks": UInt64(tasks), "units": units,
             "units_per_second": seconds > 0 ? UInt64(Double(units) / seconds) : 0,
-        ]) { _, b in b })
+        ])
+        result.addCounters(base)
+        return result
     }
 }

@@ -91,9 +91,11 @@ int ts_host_futex_wake(uint32_t *word, int count) {
     return syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0) < 0 ? errno : 0;
 }
 
-long ts_host_timer_slack(void) {
+int ts_host_timer_slack(unsigned long *nanoseconds) {
     int rc = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
-    return rc < 0 ? -(long)errno : (long)rc;
+    if (rc < 0) return errno;
+    *nanoseconds = (unsigned long)rc;
+    return 0;
 }
 
 int ts_numa_available(void) { return numa_available(); }

@@ -45,7 +45,7 @@ int ts_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns) {
 
 int ts_futex_wake(uint32_t *addr, int count) {
     long r = syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
-    return r < 0 ? -errno : (int)r;
+    return r < 0 ? errno : 0;
 }
 
 int32_t ts_gettid(void) { return (int32_t)syscall(SYS_gettid); }

@@ -17,8 +17,8 @@ public enum TimerSlack {
 
     /// The calling thread's timer slack in nanoseconds.
     public static func current() throws -> UInt64 {
-        let v = ts_host_timer_slack()
-        if v < 0 { throw HostSyscallError(call: "prctl(PR_GET_TIMERSLACK)", errno: Int32(-v)) }
-        return UInt64(v)
+        var ns: UInt = 0
+        try HostSyscallError.check("prctl(PR_GET_TIMERSLACK)", ts_host_timer_slack(&ns))
+        return UInt64(ns)
     }
 }

@@ -42,8 +42,8 @@ int ts_host_futex_wait_once(uint32_t *word, uint32_t expected, int64_t timeout_n
 /// FUTEX_WAKE (private) of up to `count` waiters. Returns 0 or a positive errno.
 int ts_host_futex_wake(uint32_t *word, int count);
 
-/// prctl(PR_GET_TIMERSLACK) for the calling thread: the slack in ns, or -errno.
-long ts_host_timer_slack(void);
+/// prctl(PR_GET_TIMERSLACK) for the calling thread into `*nanoseconds`. Returns 0 or errno.
+int ts_host_timer_slack(unsigned long *nanoseconds);
 
 /// numa_available() from libnuma: < 0 when the kernel has no NUMA support
 /// (or the get_mempolicy syscall is blocked).

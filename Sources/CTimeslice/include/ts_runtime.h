@@ -135,6 +135,8 @@ static inline void ts_signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CS
 
 // Futex on a 32-bit word (private). Wait returns 0 when woken or the value differed,
 // ETIMEDOUT on timeout; EINTR is retried inside. timeout_ns < 0 waits forever.
+// Wake returns 0 or a positive errno. Every shim of the machine layer follows that one
+// convention (0 or a positive errno; values come back through out-parameters).
 int ts_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 int ts_futex_wake(uint32_t *addr, int count);
 

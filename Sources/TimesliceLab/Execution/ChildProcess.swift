@@ -12,6 +12,7 @@
 import Glibc
 #endif
 import Foundation
+import TimesliceHost
 
 public struct ChildProcessResult: Sendable {
     public enum Termination: Equatable, Sendable {
@@ -67,9 +68,8 @@ public enum ChildProcess {
         // Glibc's module lacks pipe2, so CLOEXEC is set right after: a child spawned by another
         // thread in between could inherit these ends, which would only delay our EOF until
         // that other child exits, never corrupt data.
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-            throw ChildProcessError(description: "pipe: \(String(cString: strerror(errno)))")
-        }
+        try SystemCall.retrying("pipe") { pipe(&outPipe) }
+        do { try SystemCall.retrying("pipe") { pipe(&errPipe) } } catch { close(outPipe[0]); close(outPipe[1]); throw error }
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) } }
 
@@ -121,8 +121,7 @@ public enum ChildProcess {
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let waitMs = Int32(min((deadline - now) / 1_000_000 + 1, 1_000))
-            let n = poll(&fds, nfds_t(fds.count), waitMs)
-            if n < 0 && errno != EINTR {
+            guard (try? SystemCall.retrying("poll") { poll(&fds, nfds_t(fds.count), waitMs) }) != nil else {
                 timedOut = true  // cannot watch the child any more: treat as a hang, kill it
                 break
             }
@@ -137,7 +136,8 @@ public enum ChildProcess {
         }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        // Cannot fail for our own child (ECHILD would mean someone else reaped it).
+        _ = try? SystemCall.retrying("wait4") { wait4(pid, &status, 0, &usage) }
         // After a kill, collect what the child managed to write (the pipes are at EOF now
         // unless a grandchild escaped the group; reading non-blockingly avoids waiting on one).
         for fd in open {

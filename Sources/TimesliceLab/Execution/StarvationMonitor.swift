@@ -10,6 +10,7 @@
 import Glibc
 #endif
 import Synchronization
+import TimesliceHost
 
 final class StarvationMonitor: Sendable {
     enum Stall { case starved, outOfTime }
@@ -72,11 +73,13 @@ enum ChildIO {
     static func stderr(_ s: String) { write(2, s) }
 
     private static func write(_ fd: Int32, _ s: String) {
-        var bytes = Array(s.utf8)
+        let bytes = Array(s.utf8)
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n <= 0 { if errno == EINTR { continue }; return }
+            // A closed pipe (the parent died) leaves nobody to tell: stop quietly.
+            guard let n = try? bytes.withUnsafeBytes({ raw in
+                try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
+            }), n > 0 else { return }
             off += n
         }
     }

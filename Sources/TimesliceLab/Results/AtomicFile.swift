@@ -5,30 +5,31 @@
 import Glibc
 #endif
 import Foundation
+import TimesliceHost
 
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let tmp = "\(path).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AtomicFileError(path: tmp, call: "open", code: errno) }
-        var ok = true
-        data.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                off += n
+        do {
+            let fd = try SystemCall.retrying("open") { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+            defer { close(fd) }
+            try data.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    off += try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
+                }
             }
-        }
-        let code = errno
-        // fsync so that a machine crash, not only a killed process, leaves a complete file.
-        if ok { ok = fsync(fd) == 0 }
-        close(fd)
-        guard ok else { unlink(tmp); throw AtomicFileError(path: tmp, call: "write", code: code) }
-        guard rename(tmp, path) == 0 else {
-            let e = errno
+            // fsync so that a machine crash, not only a killed process, leaves a complete file.
+            try SystemCall.retrying("fsync") { fsync(fd) }
+        } catch let e as HostSyscallError {
             unlink(tmp)
-            throw AtomicFileError(path: path, call: "rename", code: e)
+            throw AtomicFileError(path: tmp, call: e.call, code: e.errno)
+        }
+        do {
+            try SystemCall.retrying("rename") { rename(tmp, path) }
+        } catch let e as HostSyscallError {
+            unlink(tmp)
+            throw AtomicFileError(path: path, call: e.call, code: e.errno)
         }
     }
 

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TimesliceHost
 
 public enum MonotonicClock {
     @inline(__always)
@@ -17,9 +18,7 @@ public enum MonotonicClock {
     /// absolute deadline: a signal cannot make the probe wake early or late by its own doing.
     public static func sleep(until deadline: UInt64) {
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        while true {
-            let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
-            if rc != EINTR { return }
-        }
+        // Only EINVAL/EFAULT could fail here, and this timespec is valid by construction.
+        try? SystemCall.returningErrno("clock_nanosleep") { clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) }
     }
 }

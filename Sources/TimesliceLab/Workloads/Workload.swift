@@ -1,10 +1,10 @@
-import Foundation
 // What every workload variant shares: the result it returns, the errors that become statuses,
 // and the context it runs in. Which workloads exist and which runtimes each supports is the
 // registry's business (Registry/WorkloadKind.swift).
 //
 // A runtime a workload does not support is `WorkloadUnavailable`, which becomes status
 // `unavailable` with the reason: never a made-up number.
+import Foundation
 import TimesliceHost
 
 public struct WorkloadResult: Sendable {

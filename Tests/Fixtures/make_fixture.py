@@ -114,27 +114,25 @@ def point_id(point: dict) -> str:
     return ",".join(parts)
 
 
-def summarize(h: HdrHistogram) -> dict:
-    s = {
-        "count": h.get_total_count(),
-        "mean": h.get_mean_value(),
-        "stddev": h.get_stddev(),
-        "min": h.get_min_value(),
-        "p50": h.get_value_at_percentile(50),
-        "p90": h.get_value_at_percentile(90),
-        "p99": h.get_value_at_percentile(99),
-        "p999": h.get_value_at_percentile(99.9),
-        "p9999": h.get_value_at_percentile(99.99),
-        "max": h.get_max_value(),
-    }
+# As PercentileSummary: the q-quantile only with at least 1 / (1 - q) samples, else null.
+LEVELS = [("p50", 50, 2), ("p90", 90, 10), ("p99", 99, 100), ("p999", 99.9, 1_000), ("p9999", 99.99, 10_000)]
+
+
+def summarize(h: HdrHistogram, censored: bool = False) -> dict:
+    n = h.get_total_count()
+    s = {"count": n, "mean": h.get_mean_value(), "stddev": h.get_stddev(), "min": h.get_min_value()}
+    for key, q, need in LEVELS:
+        s[key] = h.get_value_at_percentile(q) if n >= need else None
+    s["max"] = h.get_max_value()
     s["jitter_max_min"] = s["max"] - s["min"]
-    s["jitter_p99_p50"] = s["p99"] - s["p50"]
+    s["jitter_p99_p50"] = s["p99"] - s["p50"] if s["p99"] is not None and s["p50"] is not None else None
+    s["censored"] = censored
     return s
 
 
 def config(run_dir: Path, point: dict, workload: dict, status: str = "ok", samples: list[int] | None = None,
            reason: str | None = None, counters: dict | None = None, placement: dict | None = None,
-           elapsed: float = 3.2) -> dict:
+           elapsed: float = 3.2, censored: bool = False) -> dict:
     cid = point_id(point)
     rec = {"id": cid, "config": {"point": point, "workload": workload}, "status": status,
            "counters": counters or {}, "repetition": 1, "elapsed_seconds": elapsed, "files": {}}
@@ -146,7 +144,7 @@ def config(run_dir: Path, point: dict, workload: dict, status: str = "ok", sampl
         h = HdrHistogram(1, 60_000_000_000, 3)
         for v in samples:
             h.record_value(v)
-        rec["latency_ns"] = summarize(h)
+        rec["latency_ns"] = summarize(h, censored)
         buf = io.BytesIO()
         h.output_percentile_distribution(buf, 1.0)
         name = f"{cid}.hgrm"  # ids here only use file-name-safe characters (ResultsWriter.fileStem)
@@ -267,7 +265,9 @@ def main() -> None:
         config(d, {"runtime": "threads", "placement": "none"}, wakeup,
                samples=lognormal(rng, 2800, 30_000, 0.4))])
     write_run("quickstart", "2025-01-02T00-00-00Z", qs_spec, lambda d: [
-        config(d, ts("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.4,
+        # Starved, with its censored samples: every deadline since the stall, at least this late.
+        config(d, ts("cooperative"), wakeup, status="starved", reason=starved, elapsed=3.4, censored=True,
+               samples=[3_000_000_000 - k * 1_000_000 for k in range(2800)],
                counters={"preemptions_requested": 0, "preemptions_delivered": 0}),
         config(d, ts("async"), wakeup, samples=with_tail(rng, lognormal(rng, 2900, 40_000, 0.5), 0.01, 2e6, 10.5e6),
                counters={"preemptions_requested": 310, "preemptions_delivered": 298, "preemptions_deferred": 12}),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TimesliceHost
 import TimesliceLab
 
 struct RunCommand: ParsableCommand {
@@ -40,6 +41,12 @@ struct RunCommand: ParsableCommand {
             }
         }
         let options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace)
+        // From here on SIGINT/SIGTERM/SIGHUP stop the sweep cleanly: the running configuration's
+        // process group is killed, results.json says "interrupted": true (see Interrupt).
+        do { try Interrupt.install() } catch {
+            FileHandle.standardError.write(Data("cannot install the interrupt handler: \(error)\n".utf8))
+            throw ExitCodes.environment
+        }
         var failed = false
         for spec in specs {
             let runner = SweepRunner(spec: spec, options: options, outRoot: out) { line in
@@ -49,9 +56,16 @@ struct RunCommand: ParsableCommand {
             do { report = try runner.run() } catch let e as SweepError {
                 FileHandle.standardError.write(Data("\(e)\n".utf8))
                 throw ExitCodes.badInput
+            } catch {
+                FileHandle.standardError.write(Data("\(spec.name): \(error)\n".utf8))
+                throw ExitCodes.environment
             }
             print("\n\(spec.name)  (\(report.directory))")
             print(report.table, terminator: "")
+            if let signal = report.interruptedBy {
+                FileHandle.standardError.write(Data("interrupted: \(report.configs.count)/\(report.planned) configurations saved in \(report.directory)\n".utf8))
+                throw ExitCode(128 + signal)
+            }
             failed = failed || report.anyFailed
         }
         if failed { throw ExitCodes.configurationFailed }

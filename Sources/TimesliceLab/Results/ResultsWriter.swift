@@ -127,8 +127,10 @@ public final class ResultsWriter {
         document.aggregates = aggregates
     }
 
-    public func finish(at date: Date = Date()) throws {
+    /// `interrupted`: the sweep was stopped by a signal (results.json `"interrupted": true`).
+    public func finish(at date: Date = Date(), interrupted: Bool = false) throws {
         document.finishedAt = Self.iso8601(date)
+        document.interrupted = interrupted
         try flush()
     }
 

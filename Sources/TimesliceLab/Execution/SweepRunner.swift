@@ -60,6 +60,9 @@ public final class SweepRunner {
         }
     }
 
+    /// The experiment's name.
+    public var name: String { spec.name }
+
     /// Resolves every placement of the sweep against this host before anything is created, so
     /// that `{"explicit":[999]}` or `numa_node: 7` fails at once naming the CPU or the node.
     /// Throws a SweepError listing every placement that cannot run here.

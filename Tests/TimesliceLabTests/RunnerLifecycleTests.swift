@@ -31,18 +31,26 @@ final class RunnerLifecycleTests: XCTestCase {
                       waitForGrandchild: go)
     }
 
+    /// Configurations that finished before the signal are kept; the one it killed is not.
+    func testSIGINTKeepsTheConfigurationsFinishedSoFar() throws {
+        // The cyclictest row of a pingpong is `unavailable` at once; the threads row runs 30 s.
+        let spec = #"{"schema_version": 1, "name": "long", "matrix": {"runtime": ["cyclictest", "threads"]}, "workload": {"kind": "pingpong"}, "duration": "30s"}"#
+        try interrupt(with: [SIGINT], expectedStatus: 130, spec: spec, childMarker: #""threads""#, saved: 1, planned: 2)
+    }
+
     // MARK: Harness
 
     private func interrupt(with signals: [Int32], expectedStatus: Int32?, checkResults: Bool = true,
                            runtime: String = "threads", waitForGrandchild: Bool = false,
+                           spec specJSON: String? = nil, childMarker: String = "_child", saved: Int = 0, planned: Int = 1,
                            file: StaticString = #filePath, line: UInt = #line) throws {
         let binary = try builtTimesliceBinary()
         let dir = try Fixtures.temporaryDirectory()
         let spec = "\(dir)/long.json"
-        try """
+        try (specJSON ?? """
             {"schema_version": 1, "name": "long", "matrix": {"runtime": ["\(runtime)"]},
              "workload": {"kind": "wakeup", "interval": "1ms", "hogs": 1, "hog_kind": "tight"}, "duration": "30s"}
-            """.write(toFile: spec, atomically: true, encoding: .utf8)
+            """).write(toFile: spec, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: "\(dir)/stderr", contents: nil)
         let runner = Process()
         runner.executableURL = URL(fileURLWithPath: binary)
@@ -54,7 +62,9 @@ final class RunnerLifecycleTests: XCTestCase {
         defer { if runner.isRunning { kill(runnerPID, SIGKILL); runner.waitUntilExit() } }
 
         // The child: a `_child` whose parent is the runner.
-        guard let child = waitFor(seconds: 30, { Proc.all().first { $0.ppid == runnerPID && $0.cmdline.contains("_child") } }) else {
+        guard let child = waitFor(seconds: 30, {
+            Proc.all().first { $0.ppid == runnerPID && $0.cmdline.contains("_child") && $0.cmdline.contains(childMarker) }
+        }) else {
             return XCTFail("the runner did not start its _child within 30 s", file: file, line: line)
         }
         if waitForGrandchild {
@@ -86,14 +96,14 @@ final class RunnerLifecycleTests: XCTestCase {
 
         guard checkResults else { return }
         let stderr = (try? String(contentsOfFile: "\(dir)/stderr", encoding: .utf8)) ?? ""
-        XCTAssertTrue(stderr.contains("interrupted: 0/1 configurations saved in \(dir)/out/long/"), stderr, file: file, line: line)
+        XCTAssertTrue(stderr.contains("interrupted: \(saved)/\(planned) configurations saved in \(dir)/out/long/"), stderr, file: file, line: line)
         let runs = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/out/long")) ?? []
         XCTAssertEqual(runs.count, 1, file: file, line: line)
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/out/long/\(runs.first ?? "")/results.json"))
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(doc["interrupted"] as? Bool, true, file: file, line: line)
-        XCTAssertEqual((doc["configs"] as? [Any])?.count, 0, "the killed configuration is not recorded", file: file, line: line)
-        XCTAssertEqual(doc["planned"] as? Int, 1, file: file, line: line)
+        XCTAssertEqual((doc["configs"] as? [Any])?.count, saved, "the killed configuration is not recorded", file: file, line: line)
+        XCTAssertEqual(doc["planned"] as? Int, planned, file: file, line: line)
         XCTAssertNotNil(doc["finished_at"] as? String, file: file, line: line)
     }
 

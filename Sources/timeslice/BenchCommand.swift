@@ -29,6 +29,12 @@ struct BenchCommand: ParsableCommand {
     var out: String?
 
     func run() throws {
+        // Check --out before minutes of measurement, not after.
+        if let out {
+            do { try OutputDirectory.prepare(out) } catch let e as OutputDirectory.Failure {
+                fail(e.description, e.isBadInput ? ExitCodes.badInput : ExitCodes.environment)
+            }
+        }
         let scale = quick ? 0.1 : 1
         var micro: BenchReport?
         var preemption: PreemptionBenchReport?

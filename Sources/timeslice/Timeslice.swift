@@ -23,8 +23,10 @@ struct TimesliceCommand: ParsableCommand {
 }
 
 /// Exit codes shared by the subcommands: 64 (EX_USAGE) for bad input, 1 when a configuration
-/// errored or timed out.
+/// errored or timed out or the environment failed (a results file could not be written),
+/// 128 + signal when `run` was interrupted.
 enum ExitCodes {
     static let badInput = ExitCode(64)
     static let configurationFailed = ExitCode(1)
+    static let environment = ExitCode(1)
 }

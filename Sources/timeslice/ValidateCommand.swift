@@ -5,10 +5,14 @@ import TimesliceLab
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check experiment files without running them; prints the configurations each would run.")
+        abstract: "Check experiment files without running them; prints the configurations each would run.",
+        discussion: "With --host, also resolves every placement against this machine (CPUs, NUMA nodes, isolation), as `run` does before it creates anything. Exit status: 0 valid, 64 invalid.")
 
     @Argument(help: "Experiment files, or names of shipped experiments.")
     var files: [String]
+
+    @Flag(help: "Also check that every placement can run on this machine (e.g. {\"explicit\":[999]} or numa_node 7 cannot).")
+    var host = false
 
     func run() throws {
         var bad = false
@@ -16,8 +20,11 @@ struct ValidateCommand: ParsableCommand {
             let path = ExperimentCatalog.resolve(file)
             do {
                 let spec = try SpecDecoder.decode(file: path)
+                if host {
+                    _ = try SweepRunner(spec: spec, options: SweepOptions(), outRoot: "", progress: { _ in }).checkHost()
+                }
                 let points = MatrixExpansion.expand(spec)
-                print("\(path): ok, \(points.count) configuration\(points.count == 1 ? "" : "s") × \(spec.repetitions) repetition\(spec.repetitions == 1 ? "" : "s")")
+                print("\(path): ok\(host ? " on this host" : ""), \(points.count) configuration\(points.count == 1 ? "" : "s") × \(spec.repetitions) repetition\(spec.repetitions == 1 ? "" : "s")")
                 for p in points { print("  \(p.id)") }
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))

@@ -68,6 +68,30 @@ int ts_move_pages_query(unsigned long count, void **pages, int *status);
 /// always 0 on non-x86 architectures.
 int ts_cpuid_hypervisor(char *buf, size_t len);
 
+/// Starts `path` (fork + execve) in a new process group with stdin on /dev/null, stdout and
+/// stderr on `stdout_fd` / `stderr_fd`, an empty signal mask, SIGPIPE and SIGURG at their
+/// default dispositions, and prctl(PR_SET_PDEATHSIG, `death_signal`) (0: none) set before the
+/// exec: the program is killed when the calling *thread* exits, so the caller must stay in a
+/// wait for it (ChildProcess does). The race "the parent died before prctl" is closed by
+/// comparing getppid() with the caller's pid after prctl. Between fork and exec the child calls
+/// only async-signal-safe functions. Writes the child's pid into `*pid`; returns 0, or the errno
+/// of the failed step (the exec's errno when the program could not be started).
+int ts_host_spawn(const char *path, char *const argv[], char *const envp[],
+                  int stdout_fd, int stderr_fd, int death_signal, int *pid);
+
+/// Installs the runner's handler for SIGINT, SIGTERM and SIGHUP (async-signal-safe): the first
+/// signal SIGKILLs the registered process group (ts_host_interrupt_set_group), records the
+/// signal and writes one byte to a self-pipe whose non-blocking read end goes to `*read_fd`, so
+/// that a poll() loop wakes at once; a second signal SIGKILLs the group and _exits 128 + signal.
+/// Idempotent (the second call returns the same fd). Returns 0 or errno.
+int ts_host_interrupt_install(int *read_fd);
+
+/// The first signal received since install (0: none).
+int ts_host_interrupt_signal(void);
+
+/// The process group the handler kills (the running configuration's child); 0: none.
+void ts_host_interrupt_set_group(int pgid);
+
 #ifdef __cplusplus
 }
 #endif

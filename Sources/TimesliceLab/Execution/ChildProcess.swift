@@ -1,13 +1,19 @@
 // Runs one child process under a deadline and collects its stdout and stderr.
 //
 // Protocol:
-//   1. posix_spawn the child in its own process group, with an empty signal mask and default
-//      dispositions for SIGPIPE/SIGURG (a parent's blocked or ignored signals are inherited
-//      across exec, and the runtime's preemption relies on SIGURG being deliverable).
-//   2. poll() its stdout and stderr until both reach EOF or the deadline passes.
-//   3. On the deadline, SIGKILL the whole process group (the child's threads and anything it
-//      started), then drain the pipes and reap it. A hang can therefore never stall a sweep
-//      for longer than its deadline plus the time to reap.
+//   1. Start the child (ProcessLifecycle.spawn: fork + exec in the machine layer) in its own
+//      process group, with an empty signal mask, default dispositions for SIGPIPE/SIGURG (a
+//      parent's blocked or ignored signals are inherited across exec, and the runtime's
+//      preemption relies on SIGURG being deliverable) and PR_SET_PDEATHSIG = SIGKILL: if this
+//      process dies, even by SIGKILL, the child dies too, and so, one level down, does anything
+//      the child started through this same function (Go programs, cyclictest). The death signal
+//      follows the spawning *thread*, which is why this function blocks until the child is reaped.
+//   2. poll() its stdout and stderr until both reach EOF or the deadline passes; in the runner
+//      (Interrupt installed) also the interrupt self-pipe, whose handler has already SIGKILLed
+//      the child's group.
+//   3. On the deadline or an interrupt, SIGKILL the whole process group (the child's threads and
+//      anything it started), then drain the pipes and reap it. A hang can therefore never stall
+//      a sweep for longer than its deadline plus the time to reap.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +31,8 @@ public struct ChildProcessResult: Sendable {
     public var stderr: Data
     /// True when the watchdog killed the child.
     public var timedOut: Bool
+    /// True when the runner was interrupted (SIGINT/SIGTERM/SIGHUP) and killed the child.
+    public var interrupted: Bool = false
     public var elapsedNanoseconds: UInt64
     /// What the kernel accounted to the child and its waited-for descendants (wait4's rusage).
     public var usage: ChildUsage
@@ -73,64 +81,52 @@ public enum ChildProcess {
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) } }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        sigaddset(&defaults, SIGURG)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { env.forEach { free($0) } }
-
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let start = MonotonicClock.now()
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, env)
+        let pid: pid_t
+        do {
+            pid = try ProcessLifecycle.spawn(path: executable, argv: [executable] + arguments, environment: env,
+                                             stdout: outPipe[1], stderr: errPipe[1], deathSignal: SIGKILL)
+        } catch let e as HostSyscallError {
+            close(outPipe[1]); close(errPipe[1])
+            throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(e.errno)))")
+        }
         // The write ends belong to the child now; keeping ours open would hide its EOF.
         close(outPipe[1]); close(errPipe[1])
-        guard rc == 0 else {
-            throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
-        }
+        // The runner's interrupt handler SIGKILLs this group; a signal that came before this
+        // line is seen by the loop below (Interrupt.received).
+        let interruptFD = Interrupt.wakeDescriptor
+        if interruptFD != nil { Interrupt.setRunningGroup(pid) }
+        defer { if interruptFD != nil { Interrupt.setRunningGroup(0) } }
         onStart?(pid)
 
         var out = Data(), err = Data()
         var open: [Int32] = [outPipe[0], errPipe[0]]
-        var timedOut = false
+        var timedOut = false, interrupted = false
         let deadline = start + deadlineNanoseconds
         while !open.isEmpty {
+            if interruptFD != nil, Interrupt.received != nil {
+                interrupted = true
+                break
+            }
             let now = MonotonicClock.now()
             if now >= deadline {
                 timedOut = true
                 break
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if let interruptFD { fds.append(pollfd(fd: interruptFD, events: Int16(POLLIN), revents: 0)) }
             let waitMs = Int32(min((deadline - now) / 1_000_000 + 1, 1_000))
             guard (try? SystemCall.retrying("poll") { poll(&fds, nfds_t(fds.count), waitMs) }) != nil else {
                 timedOut = true  // cannot watch the child any more: treat as a hang, kill it
                 break
             }
-            for f in fds where f.revents != 0 {
+            for f in fds where f.revents != 0 && f.fd != interruptFD {
                 let eof = f.fd == outPipe[0] ? drainOnce(f.fd, into: &out) : drainOnce(f.fd, into: &err)
                 if eof { open.removeAll { $0 == f.fd } }
             }
         }
-        if timedOut {
+        if timedOut || interrupted {
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)
         }
@@ -147,7 +143,7 @@ public enum ChildProcess {
         let termination: ChildProcessResult.Termination =
             (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
         return ChildProcessResult(termination: termination, stdout: out, stderr: err, timedOut: timedOut,
-                                  elapsedNanoseconds: MonotonicClock.now() - start, usage: ChildUsage(usage))
+                                  interrupted: interrupted, elapsedNanoseconds: MonotonicClock.now() - start, usage: ChildUsage(usage))
     }
 
     /// Reads what is available; returns true at EOF (or on an error, which ends the stream too).

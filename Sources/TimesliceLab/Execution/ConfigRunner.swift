@@ -18,6 +18,9 @@ public struct ConfigRun: Sendable {
     public var extraFiles: [String: String]
     /// Files the child wrote itself into the run directory (the trace), kind → path.
     public var childFiles: [String: String] = [:]
+    /// The runner was interrupted (SIGINT/SIGTERM/SIGHUP) while this configuration ran and
+    /// killed it: the result is not a measurement and the sweep does not record it.
+    public var interrupted = false
 }
 
 public enum ConfigRunner {
@@ -49,6 +52,12 @@ public enum ConfigRunner {
         } catch {
             result.reason = "could not start the child: \(error)"
             return ConfigRun(result: result, histogram: nil, extraFiles: [:])
+        }
+        if child.interrupted {
+            result.reason = "interrupted by signal \(Interrupt.received ?? 0)"
+            var run = ConfigRun(result: result, histogram: nil, extraFiles: [:])
+            run.interrupted = true
+            return run
         }
         let host = HostInterference.between(before, HostActivitySnapshot.capture())
         result.interference = ConfigInterference(host: host, threads: [], child: child.usage, warnings: host.warnings)

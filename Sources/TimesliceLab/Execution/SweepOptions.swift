@@ -21,6 +21,26 @@ public struct SweepOptions: Sendable {
         self.trace = trace
     }
 
+    /// The bounds of `--repeat`, the same as the file's `repetitions`.
+    public static let repetitionRange = 1...1000
+
+    /// Checks the options themselves (not against a spec): nil when fine, else the message.
+    public func problem() -> String? {
+        if let repetitions, !Self.repetitionRange.contains(repetitions) {
+            return "--repeat \(repetitions): must be \(Self.repetitionRange.lowerBound)...\(Self.repetitionRange.upperBound), like the file's \"repetitions\""
+        }
+        if let only {
+            let terms = only.split(separator: ",", omittingEmptySubsequences: false)
+            for term in terms {
+                let parts = term.split(separator: "=", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    return "--only \"\(only)\": every comma-separated term must be key=value (e.g. rt=timeslice,preempt=async); \"\(term)\" is not"
+                }
+            }
+        }
+        return nil
+    }
+
     public func apply(to spec: ExperimentSpec) -> ExperimentSpec {
         var s = spec
         if quick {

@@ -12,6 +12,10 @@ public struct SweepReport: Sendable {
     public var directory: String
     public var configs: [ConfigResult]
     public var table: String
+    /// Planned configuration runs (`configs.count` < `planned` when interrupted).
+    public var planned: Int = 0
+    /// The signal that interrupted the sweep (SIGINT, SIGTERM, SIGHUP), or nil.
+    public var interruptedBy: Int32? = nil
     /// True when any configuration ended in error or timeout (exit code 1).
     public var anyFailed: Bool { configs.contains { $0.status == .error || $0.status == .timeout } }
 }
@@ -56,8 +60,33 @@ public final class SweepRunner {
         }
     }
 
-    public func run() throws -> SweepReport {
+    /// The experiment's name.
+    public var name: String { spec.name }
+
+    /// Resolves every placement of the sweep against this host before anything is created, so
+    /// that `{"explicit":[999]}` or `numa_node: 7` fails at once naming the CPU or the node.
+    /// Throws a SweepError listing every placement that cannot run here.
+    public func checkHost() throws -> [RunConfiguration] {
         let runs = try plannedRuns()
+        var problems: [String] = []
+        var seen = Set<String>()
+        let resolver = PlacementResolver(host: environment.snapshot)
+        for run in runs where seen.insert(run.placement.idText).inserted {
+            do {
+                _ = try resolver.resolve(PlacementSpec(workers: run.placement.policy), workers: threadsHint(run))
+            } catch {
+                problems.append("placement \(run.point.effectivePlacement.idText) (\(run.id)) cannot run on this host: \(error)")
+            }
+        }
+        guard problems.isEmpty else {
+            throw SweepError(description: problems.map { "\(spec.name): \($0)" }.joined(separator: "\n")
+                             + "\nfix: change the placement or numa_node axis, or drop those points with \"exclude\"")
+        }
+        return runs
+    }
+
+    public func run() throws -> SweepReport {
+        let runs = try checkHost()
         var warnings = hostWarnings(runs)
         if options.quick {
             warnings.append("--quick: shortened smoke run (at most 1 s measured, 200 ms warm-up, one repetition); not for publication")
@@ -74,18 +103,23 @@ public final class SweepRunner {
 
         let sweepStart = MonotonicClock.now()
         let deadline = spec.watchdogNanoseconds
+        var interruptedBy: Int32?
         for (i, config) in runs.enumerated() {
+            if let signal = Interrupt.received { interruptedBy = signal; break }
             let stem = ResultsWriter.fileStem(id: config.id, repetition: config.repetition, repetitions: spec.repetitions)
             // Only the Timeslice runtime writes traces; the baselines have no Ms to trace.
             let trace = options.trace && config.point.runtime == .timeslice ? "\(writer.directory)/\(stem).trace.json" : nil
             var run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline, traceFile: trace)
+            // A configuration killed by the interrupt measured nothing: it is not recorded.
+            if run.interrupted { interruptedBy = Interrupt.received ?? SIGINT; break }
             run.result.order = i
             try writer.append(run, stem: stem)
             progress(progressLine(index: i, total: runs.count, result: run.result, sweepStart: sweepStart))
         }
-        try writer.finish()
+        try writer.finish(interrupted: interruptedBy != nil)
         return SweepReport(directory: writer.directory, configs: writer.document.configs,
-                           table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning))
+                           table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning),
+                           planned: runs.count, interruptedBy: interruptedBy)
     }
 
     func progressLine(index: Int, total: Int, result: ConfigResult, sweepStart: UInt64) -> String {

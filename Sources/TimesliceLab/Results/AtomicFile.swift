@@ -42,5 +42,78 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     public var path: String
     public var call: String
     public var code: Int32
-    public var description: String { "\(call) \(path): \(String(cString: strerror(code)))" }
+    public var description: String {
+        let cause = String(cString: strerror(code))
+        let fix: String
+        switch code {
+        case ENOSPC, EDQUOT: fix = "free space on that file system or run with another --out"
+        case EROFS: fix = "the file system is read-only: run with another --out"
+        case EACCES, EPERM: fix = "make the results directory writable or run with another --out"
+        default: fix = "check the results directory or run with another --out"
+        }
+        return "cannot write \(path) (\(call): \(cause)); \(fix)"
+    }
+}
+
+/// Creates the results directories (`--out`, then `<out>/<experiment>`) with messages that name
+/// the path, the cause and the fix instead of a Foundation error dump.
+public enum OutputDirectory {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        /// The argument itself is wrong (empty, names a file): exit 64; otherwise the host
+        /// refused (permissions, read-only, full): exit 1.
+        public var isBadInput: Bool
+    }
+
+    /// `mkdir -p path`, then checks that a directory can be created inside it (root ignores
+    /// permission bits, so the check creates and removes a probe rather than asking access(2)).
+    /// `option`: how the user gave the path (`--out`), for messages.
+    public static func prepare(_ path: String, option: String = "--out") throws {
+        guard !path.isEmpty else {
+            throw Failure(description: "\(option) \"\": the path is empty; give a directory, e.g. \(option) results", isBadInput: true)
+        }
+        try create(path, option: option)
+        let probe = "\(path)/.timeslice-probe-\(getpid())"
+        guard mkdir(probe, 0o700) == 0 else { throw failure(creating: probe, errno: errno, option: option, inside: path) }
+        rmdir(probe)
+    }
+
+    /// `mkdir -p`, one component at a time, so that the message names the component that failed.
+    public static func create(_ path: String, option: String? = nil) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            var st = stat()
+            if stat(prefix, &st) == 0 {
+                guard st.st_mode & S_IFMT == S_IFDIR else {
+                    throw Failure(description: "\(label(option, path))\(prefix) is a file, not a directory; give a directory path (or move the file away)",
+                                  isBadInput: true)
+                }
+                continue
+            }
+            let e = errno
+            guard e == ENOENT, mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw failure(creating: prefix, errno: e == ENOENT ? errno : e, option: option)
+            }
+        }
+    }
+
+    static func label(_ option: String?, _ path: String) -> String {
+        option.map { "\($0) \(path): " } ?? ""
+    }
+
+    static func failure(creating dir: String, errno code: Int32, option: String?, inside: String? = nil) -> Failure {
+        let parent = inside ?? (dir as NSString).deletingLastPathComponent
+        let cause = String(cString: strerror(code))
+        let what = inside.map { "cannot create files in \($0)" } ?? "cannot create the directory \(dir)"
+        let fix: String
+        switch code {
+        case EACCES, EPERM: fix = "permission denied in \(parent.isEmpty ? "." : parent); choose a directory you can write (e.g. --out results) or fix its permissions"
+        case EROFS: fix = "\(parent.isEmpty ? "." : parent) is on a read-only file system; choose another --out"
+        case ENOSPC, EDQUOT: fix = "the file system is full; free space or choose another --out"
+        case ENAMETOOLONG: fix = "the path is too long; choose a shorter --out"
+        default: fix = "this is not a place for files (a virtual or special file system?); choose another --out, e.g. --out results"
+        }
+        return Failure(description: "\(label(option, inside ?? dir))\(what) (\(cause)): \(fix)", isBadInput: false)
+    }
 }

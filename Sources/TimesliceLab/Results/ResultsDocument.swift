@@ -64,6 +64,9 @@ public struct ResultsDocument: Codable, Sendable {
     public var latencyMeaning: String
     public var startedAt: String
     public var finishedAt: String?
+    /// True when the runner was stopped by SIGINT/SIGTERM/SIGHUP: `configs` holds the
+    /// configurations that finished before the signal (the one it killed is not recorded).
+    public var interrupted: Bool? = false
     /// Command-line options that changed the spec (--quick, --repeat, --only).
     public var options: [String: String]
     /// Planned number of configuration runs; `configs.count < planned` means interrupted.
@@ -83,7 +86,7 @@ public struct ResultsDocument: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", experiment, spec, environment, warnings
-        case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at"
+        case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at", interrupted
         case options, planned, configs, provenance, effectiveSpec = "effective_spec"
         case repetitionOrder = "repetition_order", aggregates, crosschecks
     }

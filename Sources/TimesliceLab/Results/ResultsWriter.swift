@@ -21,12 +21,12 @@ public final class ResultsWriter {
     /// Creates `<base>/<UTC timestamp>` (or `-2`, `-3`... if taken) and returns it.
     /// mkdir is the uniqueness check: it fails if another run took the name first.
     static func makeRunDirectory(in base: String, now: Date) throws -> String {
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try OutputDirectory.create(base)
         let stamp = timestamp(now)
         var dir = "\(base)/\(stamp)"
         var n = 2
         while mkdir(dir, 0o755) != 0 {
-            guard errno == EEXIST else { throw AtomicFileError(path: dir, call: "mkdir", code: errno) }
+            guard errno == EEXIST else { throw OutputDirectory.failure(creating: dir, errno: errno, option: nil) }
             dir = "\(base)/\(stamp)-\(n)"
             n += 1
         }
@@ -127,8 +127,10 @@ public final class ResultsWriter {
         document.aggregates = aggregates
     }
 
-    public func finish(at date: Date = Date()) throws {
+    /// `interrupted`: the sweep was stopped by a signal (results.json `"interrupted": true`).
+    public func finish(at date: Date = Date(), interrupted: Bool = false) throws {
         document.finishedAt = Self.iso8601(date)
+        document.interrupted = interrupted
         try flush()
     }
 

@@ -14,18 +14,58 @@ public enum SpecDecoder {
                           "workload", "duration", "iterations", "warmup", "repetitions", "seed",
                           "schedtrace_ms", "watchdog", "starvation_timeout"]
 
+    /// An experiment file is written by hand: anything larger is not one.
+    public static let maximumFileBytes = 1 << 20
+    /// The name becomes a directory under results/; file systems allow 255 bytes per component.
+    public static let maximumNameLength = 100
+
     public static func decode(file: String) throws -> ExperimentSpec {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw SpecError(file: file, path: "", message: "cannot read the file (\(error.localizedDescription))")
+        try decode(data: try readFile(file), file: file)
+    }
+
+    /// Reads an experiment file, turning every failure into a sentence with the cause and the fix.
+    public static func readFile(_ file: String) throws -> Data {
+        func fail(_ message: String) -> SpecError { SpecError(file: file, path: "", message: message) }
+        if file.isEmpty { throw SpecError(file: "\"\"", path: "", message: "empty file name; give an experiment file or a name from `timeslice list`") }
+        var st = stat()
+        guard stat(file, &st) == 0 else {
+            let e = errno
+            switch e {
+            case ENOENT: throw fail("no such file; give an experiment file or a name from `timeslice list`")
+            case EACCES: throw fail("permission denied; make the file (and its directories) readable")
+            case ENOTDIR: throw fail("a component of the path is not a directory")
+            default: throw fail("cannot read the file: \(String(cString: strerror(e)))")
+            }
         }
-        return try decode(data: data, file: file)
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw fail("is a directory, not an experiment file; give a .json file (e.g. one of \(file)/*.json)")
+        default: throw fail("is not a regular file (a device, pipe or socket); give an experiment .json file")
+        }
+        guard st.st_size <= maximumFileBytes else {
+            throw fail("is \(st.st_size) bytes; an experiment file is at most \(maximumFileBytes) bytes, is this the right file?")
+        }
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw fail(errno == EACCES ? "permission denied; make the file readable" : "cannot open the file: \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        do {
+            guard let data = try handle.read(upToCount: maximumFileBytes + 1) else { return Data() }
+            guard data.count <= maximumFileBytes else {
+                throw fail("is larger than \(maximumFileBytes) bytes; an experiment file is smaller, is this the right file?")
+            }
+            return data
+        } catch let e as SpecError {
+            throw e
+        } catch {
+            throw fail("cannot read the file: \((error as NSError).localizedFailureReason ?? String(cString: strerror(Int32((error as NSError).code))))")
+        }
     }
 
     public static func decode(data: Data, file: String? = nil) throws -> ExperimentSpec {
         let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw SpecError(file: file, path: "", message: "not valid JSON (\(jsonSyntaxMessage(error)))")
+        do { value = try JSONParser.parse(data) } catch {
+            throw SpecError(file: file, path: "", message: "not valid JSON: \(error)")
         }
         do { return try decode(value) } catch var e as SpecError {
             e.file = file
@@ -42,6 +82,10 @@ public enum SpecDecoder {
             throw JSONPath.root.key("schema_version").error("\(version) is not supported; this runner reads schema_version 1")
         }
         guard let name = try r.string("name") else { throw JSONPath.root.key("name").error("missing") }
+        guard name.utf8.count <= maximumNameLength else {
+            let size = name.count == name.utf8.count ? "\(name.count) characters" : "\(name.utf8.count) bytes (UTF-8)"
+            throw JSONPath.root.key("name").error("is \(size) long; at most \(maximumNameLength), since it names the results directory: shorten it")
+        }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             // The name becomes a directory under results/.
             throw JSONPath.root.key("name").error("\"\(name)\" must be non-empty letters, digits, - or _")
@@ -218,14 +262,5 @@ public enum SpecDecoder {
         default:
             throw p.error("expected one of \(allowed), found \(v.typeName) \(v.rendered)")
         }
-    }
-
-    /// JSONDecoder's syntax errors bury the useful part (line/column) in an underlying error.
-    static func jsonSyntaxMessage(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let ctx) = error {
-            if let underlying = ctx.underlyingError { return "\(underlying.localizedDescription) \((underlying as NSError).userInfo[NSDebugDescriptionErrorKey] ?? "")".trimmingCharacters(in: .whitespaces) }
-            return ctx.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -26,6 +26,7 @@ output of Java/Swift HdrHistogram, of the `hdrh` package and of baselines/go.
 from __future__ import annotations
 
 import json
+import re
 import math
 import os
 import textwrap
@@ -43,7 +44,7 @@ RESULTS_ENV = "RESULTS_DIR"
 REQUIRE_ENV = "REQUIRE_RUNS"
 
 # Matrix axes in the order of configuration ids (MatrixAxis in the lab).
-AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node"]
+AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node", "hogs"]
 # Percentile columns of results.json `latency_ns`, with the percentile each stands for.
 SUMMARY_PERCENTILES = [("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999),
                        ("p9999", 0.9999)]
@@ -231,7 +232,11 @@ def figure_title(run: Run, what: str, width: int = 110) -> str:
 
 def axis_values(config: dict) -> dict[str, str]:
     """The matrix point as text per axis (placement objects as the lab's id text)."""
-    point = (config.get("config") or {}).get("point") or {}
+    point = dict((config.get("config") or {}).get("point") or {})
+    # The hogs axis (idle baseline rows) defaults to the workload's own hogs.
+    workload = (config.get("config") or {}).get("workload") or {}
+    if "hogs" not in point and "hogs" in workload:
+        point["hogs"] = workload["hogs"]
     out = {}
     for axis in AXES:
         if axis not in point:
@@ -249,7 +254,7 @@ def axis_values(config: dict) -> dict[str, str]:
 
 # Short axis names, as in configuration ids (MatrixAxis.idKey in the lab).
 AXIS_KEYS = {"runtime": "rt", "max_procs": "procs", "preemption": "preempt", "time_slice": "slice",
-             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa"}
+             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa", "hogs": "hogs"}
 
 
 def varying_axes(run: Run) -> list[str]:
@@ -265,7 +270,9 @@ def config_label(run: Run, config: dict) -> str:
     values = axis_values(config)
     axes = varying_axes(run) or ["runtime"]
     label = ",".join(f"{AXIS_KEYS[a]}={values[a]}" for a in axes if a in values) or config["id"]
-    if len({c.get("repetition", 1) for c in run.configs}) > 1:
+    if config.get("merged_repetitions"):
+        label += f" ({config['merged_repetitions']} reps merged)"
+    elif len({c.get("repetition", 1) for c in run.configs}) > 1:
         label += f" #{config.get('repetition', 1)}"
     return label
 
@@ -276,8 +283,33 @@ def _latency_axis(ax, axis: str = "y") -> None:
     target.set_major_formatter(mticker.FuncFormatter(lambda v, _: human_ns(v)))
 
 
+def figure_configs(run: Run) -> list[dict]:
+    """What figures draw: one entry per configuration, its repetitions merged (results.json
+    `aggregates`: histograms merged exactly, never averaged percentiles), in the order the ids
+    first appear. A configuration that ran once is drawn as it is. A merged entry is ok when
+    every repetition was; otherwise it takes the first non-ok repetition's status and reason
+    (censored samples stay lower bounds)."""
+    aggregates = {a["id"]: a for a in run.doc.get("aggregates") or []}
+    out, seen = [], set()
+    for c in run.configs:
+        if c["id"] in seen:
+            continue
+        seen.add(c["id"])
+        a = aggregates.get(c["id"])
+        if a is None:
+            out.append(c)
+            continue
+        reps = [r for r in run.configs if r["id"] == c["id"]]
+        bad = next((r for r in reps if r.get("status") != OK), None)
+        merged = {**c, "latency_ns": a.get("latency_ns"), "merged_repetitions": len(reps),
+                  "files": {"hgrm": a["hgrm"]} if a.get("hgrm") else {},
+                  "status": bad.get("status") if bad else OK, "reason": bad.get("reason") if bad else None}
+        out.append(merged)
+    return out
+
+
 def _not_plotted_note(ax, run: Run) -> None:
-    skipped = [c for c in run.configs if c.get("status") != OK]
+    skipped = [c for c in figure_configs(run) if c.get("status") != OK and not is_censored(c)]
     if skipped:
         text = "not plotted (no valid latency):\n" + "\n".join(
             f"  {config_label(run, c)}: {c.get('status')}" for c in skipped)
@@ -378,8 +410,27 @@ def show_run_header(run: Run) -> None:
 
 
 def _ok_configs(run: Run, where=None) -> list[dict]:
-    return [c for c in run.configs if c.get("status") == OK and c.get("latency_ns")
+    return [c for c in figure_configs(run) if c.get("status") == OK and c.get("latency_ns")
             and (where is None or where(c))]
+
+
+def axis_meaning(run: Run) -> str:
+    """The latency meaning, short enough for an axis label (up to its first comma or semicolon;
+    the full text is in results.json `latency_meaning`)."""
+    return re.split(r"[,;]", run.doc.get("latency_meaning", "latency"), maxsplit=1)[0]
+
+
+def _drawable_configs(run: Run, where=None) -> list[dict]:
+    """Ok configurations plus censored ones (a stalled probe's samples, lower bounds): figures
+    draw the latter dashed and say so in the legend, never drop them."""
+    return [c for c in figure_configs(run) if c.get("latency_ns") and (c.get("status") == OK or is_censored(c))
+            and (where is None or where(c))]
+
+
+def _censored_style(run: Run, c: dict, label: str) -> tuple[str, dict]:
+    if not is_censored(c):
+        return label, {}
+    return label + f" ≥ ({c.get('status')}, censored)", {"linestyle": "--", "alpha": 0.8}
 
 
 def _subplots(ax):
@@ -391,13 +442,13 @@ def _subplots(ax):
 def plot_percentiles(run: Run, ax=None, where=None, what: str = "latency by percentile"):
     """HdrHistogram-style plot: x = 1/(1-p) on a log axis labelled as percentiles, y latency."""
     fig, ax = _subplots(ax)
-    for c in _ok_configs(run, where):
+    for c in _drawable_configs(run, where):
         df, source = distribution(run, c)
         df = df[df["percentile"] < 1.0]
         x = 1.0 / (1.0 - df["percentile"])
-        label = config_label(run, c) + ("" if source == "hgrm" else " (summary points)")
+        label, style = _censored_style(run, c, config_label(run, c) + ("" if source == "hgrm" else " (summary points)"))
         ax.plot(x, df["value_ns"], marker="" if source == "hgrm" else "o", label=label,
-                drawstyle="steps-post" if source == "hgrm" else "default")
+                drawstyle="steps-post" if source == "hgrm" else "default", **style)
     ax.set_xscale("log")
     # Ticks up to one decade past the deepest percentile drawn (1/(1-p) grows with the count).
     right = max([max(line.get_xdata(), default=1) for line in ax.lines], default=1e4) * 10
@@ -408,7 +459,7 @@ def plot_percentiles(run: Run, ax=None, where=None, what: str = "latency by perc
     ax.set_xlim(1, right)
     ax.set_xlabel("percentile (log scale of 1/(1-p))")
     _latency_axis(ax, "y")
-    ax.set_ylabel(run.doc.get("latency_meaning", "latency"))
+    ax.set_ylabel(axis_meaning(run))
     ax.grid(True, which="major", alpha=0.4)
     ax.set_title(figure_title(run, what), fontsize=10)
     _not_plotted_note(ax, run)
@@ -420,12 +471,13 @@ def plot_percentiles(run: Run, ax=None, where=None, what: str = "latency by perc
 def plot_cdf(run: Run, ax=None, where=None, what: str = "CDF"):
     """Cumulative distribution: x latency (log), y fraction of samples at or below it."""
     fig, ax = _subplots(ax)
-    for c in _ok_configs(run, where):
+    for c in _drawable_configs(run, where):
         df, source = distribution(run, c)
+        label, style = _censored_style(run, c, config_label(run, c))
         ax.plot(df["value_ns"], df["percentile"], drawstyle="steps-post" if source == "hgrm" else "default",
-                marker="" if source == "hgrm" else "o", label=config_label(run, c))
+                marker="" if source == "hgrm" else "o", label=label, **style)
     _latency_axis(ax, "x")
-    ax.set_xlabel(run.doc.get("latency_meaning", "latency"))
+    ax.set_xlabel(axis_meaning(run))
     ax.set_ylabel("fraction of samples ≤ x")
     ax.set_ylim(0, 1.01)
     ax.grid(True, alpha=0.4)
@@ -452,7 +504,7 @@ def plot_status_overview(run: Run, stats=("p50", "p99", "max"), ax=None, what: s
     others an empty hatched row labelled with the status and no number. Made for starvation,
     where "it never ran" is the headline result."""
     fig, ax = _subplots(ax)
-    configs = run.configs
+    configs = figure_configs(run)
     height = 0.8 / len(stats)
     labelled = False
     for i, c in enumerate(configs):
@@ -480,7 +532,7 @@ def plot_status_overview(run: Run, stats=("p50", "p99", "max"), ax=None, what: s
     ax.set_yticklabels([config_label(run, c) for c in configs], fontsize=8)
     ax.invert_yaxis()
     _latency_axis(ax, "x")
-    ax.set_xlabel(run.doc.get("latency_meaning", "latency"))
+    ax.set_xlabel(axis_meaning(run))
     ax.grid(True, axis="x", alpha=0.4)
     ax.set_title(figure_title(run, what), fontsize=10)
     if any(c.get("status") == OK and c.get("latency_ns") for c in configs):
@@ -503,7 +555,7 @@ def plot_vs_axis(run: Run, axis: str, stats=("p50", "p99", "p999"), ax=None, wha
     fig, ax = _subplots(ax)
     others = [a for a in varying_axes(run) if a != axis]
     groups: dict[str, list[dict]] = {}
-    for c in run.configs:
+    for c in figure_configs(run):
         values = axis_values(c)
         if axis not in values:
             continue
@@ -548,7 +600,7 @@ def plot_vs_axis(run: Run, axis: str, stats=("p50", "p99", "p999"), ax=None, wha
         ax.set_xticklabels(categories)
     _latency_axis(ax, "y")
     ax.set_xlabel(axis)
-    ax.set_ylabel(run.doc.get("latency_meaning", "latency"))
+    ax.set_ylabel(axis_meaning(run))
     ax.grid(True, alpha=0.4)
     ax.set_title(figure_title(run, what or f"latency vs {axis}"), fontsize=10)
     if ax.lines:

@@ -34,8 +34,8 @@ bench: release
 test: deps
 	$(MAKE) --no-print-directory go-test
 	$(SWIFT) build --build-tests
-	timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 	scripts/test-notebooks.sh
+	scripts/test-summary.sh $(TEST_TIMEOUT) $(SWIFT)
 
 # Executes every notebook headless against the newest runs under $(RESULTS); PNGs land beside them.
 notebooks:

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "ts_preempt.h"
 #include "ts_runtime.h"
+#include "ts_locks.h"
 #include <cpuid.h>
 #include <errno.h>
 #include <link.h>
@@ -17,6 +18,7 @@ extern void ts_async_preempt_trampoline(void);
 
 // Written once by ts_preempt_install before the handler is installed; read-only after.
 ts_preempt_callback_t ts_preempt_callback;
+static ts_preempt_honour_t ts_preempt_honour_callback;
 uint32_t ts_xsave_bytes;
 #define MAX_SAFE_RANGES 32
 static struct { uintptr_t lo, hi; } safe_ranges[MAX_SAFE_RANGES];
@@ -80,8 +82,7 @@ static int in_foreign_text(uintptr_t address) {
 // preserves rbp, so a callback's own return address points into the foreign
 // caller) and refuse if any caller is foreign. The word at sp covers a callee
 // interrupted in its prologue. Every read stays inside the goroutine's stack.
-static int callers_are_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
-    if (sp + 8 <= g->stack_hi && in_foreign_text(*(const uintptr_t *)sp)) return 0;
+static int frame_chain_is_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
     for (int depth = 0; depth < 512; depth++) {
         if (fp < sp || fp + 16 > g->stack_hi || (fp & 7)) return 1;  // end of the chain
         uintptr_t ret = ((const uintptr_t *)fp)[1];
@@ -92,6 +93,18 @@ static int callers_are_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
         fp = next;
     }
     return 0;   // implausibly deep: do not risk it
+}
+
+static int callers_are_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
+    if (sp + 8 <= g->stack_hi && in_foreign_text(*(const uintptr_t *)sp)) return 0;
+    return frame_chain_is_safe(sp, fp, g);
+}
+
+int ts_frame_chain_is_safe(uintptr_t fp, const ts_g *g) { return frame_chain_is_safe(fp, fp, g); }
+
+void ts_preempt_honour(ts_g *g) {
+    ts_preempt_honour_t honour = ts_preempt_honour_callback;
+    if (honour) honour(g);
 }
 
 int ts_pc_is_async_safe(uintptr_t pc) {
@@ -143,7 +156,9 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     // A request and a G to act on: the wait for a safe point starts at the first
     // such entry, whatever this one decides. g0 of this same thread clears it.
     if (m->sig_first_entry_ns == 0) m->sig_first_entry_ns = entry_ns;
-    if (g->nopreempt || g->in_syscall) {
+    // A thread-owned lock held (lock_interpose.c) counts as a runtime section: the
+    // last release honours the pending bit.
+    if (g->nopreempt || g->in_syscall || ts_tls_locks) {
         __atomic_store_n(&g->preempt_pending, 1, __ATOMIC_RELAXED);
         m->sig_deferred++;
         goto out;
@@ -166,7 +181,7 @@ out:
     errno = saved_errno;
 }
 
-int ts_preempt_install(ts_preempt_callback_t callback) {
+int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honour) {
     static int installed;
     if (__atomic_load_n(&installed, __ATOMIC_ACQUIRE)) return 0;
     unsigned eax, ebx, ecx, edx;
@@ -176,6 +191,7 @@ int ts_preempt_install(ts_preempt_callback_t callback) {
     dl_iterate_phdr(collect_safe_text, &first);
     if (safe_range_count == 0) return ENOENT;
     ts_preempt_callback = callback;
+    ts_preempt_honour_callback = honour;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = sigurg_handler;

@@ -7,7 +7,7 @@ enum AsyncPreemption {
     /// Installs the handler once per process. Returns a reason when async
     /// preemption cannot work here.
     static func install() -> String? {
-        let rc = ts_preempt_install(asyncPreemptCallback)
+        let rc = ts_preempt_install(asyncPreemptCallback, lockReleaseHonourCallback)
         if rc == 0 { return nil }
         return "SIGURG preemption unavailable: \(String(cString: strerror(rc)))"
     }
@@ -34,4 +34,10 @@ private let asyncPreemptCallback: @convention(c) () -> Void = {
     let g = ts_current_g()!
     ts_switch_to_g0(SwitchReason.preempted.rawValue, nil)
     enablePreemption(g)
+}
+
+/// Called by the release of a goroutine's last thread-owned lock when the handler
+/// deferred a preemption meanwhile (CTimeslice/lock_interpose.c, ts_locks.h).
+private let lockReleaseHonourCallback: @convention(c) (UnsafeMutablePointer<ts_g>?) -> Void = { g in
+    honourDeferredPreemption(g.unsafelyUnwrapped)
 }

@@ -94,6 +94,10 @@ extension Scheduler {
 
         let reason = SwitchReason(rawValue: m.header.pointee.switch_reason).unsafelyUnwrapped
         m.header.pointee.switch_reason = 0
+        // This thread's thread-owned locks (ts_locks.h) the G left holding. Only a G
+        // wired to this M may (it resumes here); otherwise the lock stays owned by
+        // this thread while the G may run anywhere: Go's throw("schedule: holding locks").
+        if ts_lock_count() != 0 && g.lockedMachine !== m { holdingLocks(g, reason) }
         switch reason {
         case .yield:
             p.counters.addSingleWriter(.yields)
@@ -133,6 +137,15 @@ extension Scheduler {
         case .none:
             fatalError("goroutine \(g.id) switched to the scheduler without a reason")
         }
+    }
+
+    @inline(never)
+    fileprivate func holdingLocks(_ g: Goroutine, _ reason: SwitchReason) -> Never {
+        fatalError("timeslice: goroutine \(g.id) switched out (\(reason)) holding \(ts_lock_count()) "
+            + "thread-owned lock(s) (pthread mutex/rwlock/spinlock, NSLock, NSRecursiveLock, NSCondition) "
+            + "or inside withNoPreemption; it could resume on another OS thread while the lock stays owned "
+            + "by this one. Release it before blocking (channel, sleep, WaitGroup, yield), use ParkingMutex "
+            + "for a lock held across blocking operations, or lockOSThread().")
     }
 
     /// g0, just after a preempted G switched out: closes the P's request record

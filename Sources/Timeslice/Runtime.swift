@@ -191,7 +191,9 @@ public func preemptionPoint() {
 
 @inline(never)
 private func preemptAtPoint(_ g: UnsafeMutablePointer<ts_g>) {
-    guard g.pointee.nopreempt == 0, g.pointee.in_syscall == 0 else { return }
+    // Not while the thread holds a thread-owned lock (ts_locks.h): the last release
+    // honours a pending request, sysmon's next signal an outstanding one.
+    guard g.pointee.nopreempt == 0, g.pointee.in_syscall == 0, ts_lock_count() == 0 else { return }
     disablePreemption(g)
     ts_store_u32(&g.pointee.preempt_request, 0)
     if let word = ts_current_m().unsafelyUnwrapped.pointee.p_preempt { ts_store_u32(word, 0) }

@@ -79,6 +79,24 @@ func withPreemptionDisabled<R>(_ body: () throws -> R) rethrows -> R {
     return try body()
 }
 
+/// Runs `body` with the running goroutine not preemptible, as if it held a
+/// thread-owned lock: for critical sections of locks whose fast path is inlined into
+/// the caller and so never reaches the runtime's pthread interposition
+/// (`Synchronization.Mutex`, hand-rolled atomics):
+///
+///     withNoPreemption { mutex.withLock { $0 += 1 } }
+///
+/// A preemption requested meanwhile is honoured when the outermost section ends.
+/// Sections nest. The body must not block the goroutine (channels, sleep, WaitGroup,
+/// ParkingMutex contention, yield): the runtime stops with a fatal error naming the
+/// goroutine, since it could resume on another OS thread. On threads the runtime does
+/// not own it simply runs `body`. Costs two thread-local adds.
+public func withNoPreemption<R>(_ body: () throws -> R) rethrows -> R {
+    ts_lock_enter()
+    defer { ts_lock_exit() }
+    return try body()
+}
+
 /// Switches the running goroutine (preemption disabled by the caller) to g0.
 @inline(__always)
 func switchToScheduler(_ reason: SwitchReason, releasing lock: RuntimeLock? = nil) {
@@ -86,9 +104,12 @@ func switchToScheduler(_ reason: SwitchReason, releasing lock: RuntimeLock? = ni
     ts_switch_to_g0(reason.rawValue, lockPointer)
 }
 
-/// A deferred async preemption, honoured as the G leaves runtime code.
+/// A deferred async preemption, honoured as the G leaves runtime code, or as it
+/// releases its last thread-owned lock (ts_locks.h). While the thread still holds
+/// such a lock the bit stays pending: the last release honours it.
 @inline(never)
 func honourDeferredPreemption(_ g: UnsafeMutablePointer<ts_g>) {
+    guard ts_lock_count() == 0 else { return }
     ts_store_u32(&g.pointee.preempt_pending, 0)
     ts_store_u32(&g.pointee.preempt_request, 0)
     g.pointee.nopreempt += 1

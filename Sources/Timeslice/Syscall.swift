@@ -45,9 +45,14 @@ func exitBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
         scheduler.acquire(p, by: m)
     } else if !scheduler.acquireIdleProcessor(for: m) {
         // No P free: g0 queues this G globally and the M goes idle. We resume
-        // later on whichever M picks us up.
+        // later on whichever M picks us up — unless this thread holds a thread-owned
+        // lock (ts_locks.h, taken around the call): then the G is wired to this M
+        // for the wait (LockOSThread's mechanism), so it resumes on the lock's owner.
         g.pointee.in_syscall = 0
+        let wire = ts_lock_count() != 0
+        if wire { lockOSThreadInternal(Goroutine.from(header: g), m) }
         switchToScheduler(.syscallNoProcessor)
+        if wire { unlockOSThreadInternal(Goroutine.from(header: g), m) }
     }
     g.pointee.in_syscall = 0
     enablePreemption(g)

@@ -5,4 +5,5 @@
 #include "ts_context.h"
 #include "ts_runtime.h"
 #include "ts_preempt.h"
+#include "ts_locks.h"
 #endif

@@ -6,8 +6,10 @@
 //     one on the P it runs on: a slice shared through runnext), and the
 //     interrupted stack pointer lies inside that G's stack (so g0 and the
 //     switch windows are never touched);
-//   - if the G is in runtime code (nopreempt > 0) or in blockingCall, sets
-//     preempt_pending, which the runtime honours when the count drops to 0;
+//   - if the G is in runtime code (nopreempt > 0) or in blockingCall, or its
+//     thread holds a thread-owned lock (ts_tls_locks > 0, ts_locks.h), sets
+//     preempt_pending, which the runtime honours when the count drops to 0 (for
+//     locks: at the last release, lock_interpose.c);
 //   - if the PC is outside the main executable's text (libc, ld.so,
 //     libswiftCore, Foundation, libdispatch, the vDSO...) — or if any caller on
 //     the frame-pointer chain is (a callback from foreign code that may hold a
@@ -35,9 +37,21 @@
 /// Registered once by the Swift runtime.
 typedef void (*ts_preempt_callback_t)(void);
 
+/// Called (a plain call, on the G's stack) to honour a preemption the handler
+/// deferred, when the G releases its last thread-owned lock. Registered once.
+struct ts_g;
+typedef void (*ts_preempt_honour_t)(struct ts_g *g);
+
 /// Installs the SIGURG handler, computes the safe text ranges and the xsave
 /// size. Returns 0 or an errno value. Idempotent.
-int ts_preempt_install(ts_preempt_callback_t callback);
+int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honour);
+
+/// Whether every return address on the frame-pointer chain from `fp` (a frame of
+/// the running G) lies in main-executable text: the handler's rule for callers.
+int ts_frame_chain_is_safe(uintptr_t fp, const struct ts_g *g);
+
+/// Calls the registered honour callback (nothing before ts_preempt_install).
+void ts_preempt_honour(struct ts_g *g);
 
 /// Sends SIGURG to thread `tid` of this process. Returns 0 or errno.
 int ts_preempt_signal(int32_t tid);

@@ -7,7 +7,7 @@
 // Detection (sysmon, each check of a `running` P). The thread's own CPU clock
 // (CPUCLOCK_SCHED of its tid, ts_thread_cpu_ns: one clock_gettime, no file) is
 // compared with the last check of the same run (same scheduleTick, same
-// goroutine id, checks >= 20 µs apart). If it advanced by less than 1/16 of the
+// goroutine id, checks >= 20 µs apart). If it advanced by less than 1/4 of the
 // wall time between them, the thread is judged *mostly blocked*: from then on
 // sysmon sends it no SIGURG (a signal would only make the call return EINTR,
 // and the few µs of CPU an EINTR costs must not make the thread look busy
@@ -73,7 +73,13 @@ extension Sysmon {
     /// without it) or a test turns it off; ignored when membarrier is missing.
     static let blockedThreadDetection = Atomic<Bool>(getenv("TIMESLICE_BLOCKED_THREAD_DETECTION").map { String(cString: $0) != "0" } ?? true)
     /// A thread that used less than wall / this of CPU between two checks is mostly blocked.
-    static let blockedCPUFraction: UInt64 = 16
+    /// 1/4, not "stood still": each EINTR a signal sent before the judgement
+    /// causes costs the thread a few µs, and at 1/16 a 20-40 µs window still
+    /// looked busy, so sysmon kept re-sending (measured: 5 signals per blocked
+    /// run instead of 1-2). A runnable thread the kernel descheduled can pass
+    /// this test too; it then merely is not signalled for one window, and the
+    /// /proc check keeps its P.
+    static let blockedCPUFraction: UInt64 = 4
 
     /// sysmon, for a P in `running` status (see the file comment).
     func checkBlockedThread(_ p: Processor, now: UInt64) -> BlockedThreadVerdict {

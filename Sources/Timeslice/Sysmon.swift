@@ -127,7 +127,10 @@ final class Sysmon {
                     scheduler.preemption.checkRunningProcessor(p, now: now, samples: scheduler.preemptionSamples,
                                                                trace: traceBuffer)
                 case .blocked:
-                    continue   // blocked in the kernel: a signal would only cause EINTR
+                    // Blocked in the kernel: a signal would only cause EINTR. Push an
+                    // outstanding request's re-send back, so nextCheck does not make
+                    // sysmon poll this P every 20 µs meanwhile.
+                    if p.sysmonRequestPending { p.sysmonSignalAt = now }
                 case .claimed:
                     // Now a P in a blocking call, blocked since the clock stood still.
                     if retakeSyscall(p, now: now) { acted = true }

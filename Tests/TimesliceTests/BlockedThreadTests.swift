@@ -171,7 +171,8 @@ final class BlockedThreadTests: XCTestCase {
     /// every runtime entry reacquires first. Two Ps, so reacquiring sometimes
     /// finds the old P, sometimes another, sometimes none.
     func testRepeatedBlockAndReturnKeepsRuntimeConsistent() {
-        let total = runWithDeadline(60, maxProcs: 2, preemption: .async, timeSliceNanoseconds: 200_000) { () -> Int in
+        let (total, counters) = runWithDeadline(60, maxProcs: 2, preemption: .async,
+                                                timeSliceNanoseconds: 200_000) { () -> (Int, RuntimeCounters) in
             let results = Channel<Int>(capacity: 64)
             for worker in 0..<4 {
                 go {
@@ -193,9 +194,10 @@ final class BlockedThreadTests: XCTestCase {
             }
             var total = 0
             for _ in 0..<5 { total += results.receive()! }
-            return total
+            return (total, Runtime.counters)
         }
         XCTAssertEqual(total, 4 * (29 * 30 / 2) + (0 + 1 + 2 + 3))
+        XCTAssertGreaterThan(counters.blockedThreadReturns, 0, "the test must exercise the reacquire path")
     }
 
     func testSchedTraceShowsBlockedHandoffs() {

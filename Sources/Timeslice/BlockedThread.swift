@@ -4,7 +4,9 @@
 // signalling it (EINTR storms in calls the kernel does not restart) and never
 // free its P, so at maxProcs 1 every other goroutine starves.
 //
-// Detection (sysmon, each check of a `running` P). The thread's own CPU clock
+// Detection (sysmon, each check of a `running` P whose run is watched: every run
+// in cooperative mode, else a run still running after its slice's request, so a
+// goroutine that yields to its first signal costs nothing). The thread's own CPU clock
 // (CPUCLOCK_SCHED of its tid, ts_thread_cpu_ns: one clock_gettime, no file) is
 // compared with the last check of the same run (same scheduleTick, same
 // goroutine id, checks >= 20 µs apart). If it advanced by less than 1/4 of the
@@ -90,6 +92,17 @@ extension Sysmon {
             return .running
         }
         let tick = p.scheduleTick.load(ordering: .relaxed)
+        // Which runs are watched: in cooperative mode every run (sysmon wakes
+        // rarely there); otherwise only a run that outlived its slice and still has
+        // an outstanding request. A CPU-bound goroutine preempted at its first
+        // signal thus costs no clock read: reading another thread's CPU clock takes
+        // its run-queue lock, which at a 100 µs slice measurably slowed the hog.
+        let mode = scheduler.preemption.mode
+        guard mode == .cooperative || (p.sysmonRequestPending && p.sysmonRequestTick == tick) else {
+            p.sysmonCPUSeenAt = 0
+            p.sysmonThreadBlocked = false
+            return .running
+        }
         let id = g.pointee.id
         let tid = m.header.pointee.tid
         if tick != p.sysmonBlockedTick || id != p.sysmonBlockedGoroutine || p.sysmonCPUSeenAt == 0 {
@@ -100,7 +113,9 @@ extension Sysmon {
             p.sysmonCPUTime = cpu
             p.sysmonCPUSeenAt = now
             p.sysmonThreadBlocked = false
-            return .running
+            // With a request outstanding, hold its re-send for one window: if the
+            // thread is blocked, a re-send would only be another EINTR.
+            return mode == .cooperative ? .running : .blocked
         }
         let wall = now &- p.sysmonCPUSeenAt
         if wall >= Sysmon.syscallRetakeNanoseconds {

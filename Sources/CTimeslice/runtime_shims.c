@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "ts_runtime.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <stdio.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,6 +52,51 @@ int ts_futex_wake(uint32_t *addr, int count) {
 }
 
 int32_t ts_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+
+int ts_thread_cpu_ns(int32_t tid, uint64_t *ns) {
+    // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): per-thread (4) | sched (2).
+    clockid_t clock = (clockid_t)(((unsigned)~tid) << 3) | 6;
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) return errno;
+    *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return 0;
+}
+
+int ts_thread_sleeping(int32_t tid, int32_t *sleeping) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd;
+    do { fd = open(path, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno;
+    char buffer[512];
+    ssize_t n;
+    do { n = read(fd, buffer, sizeof buffer - 1); } while (n < 0 && errno == EINTR);
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    if (e) return e;
+    buffer[n] = 0;
+    // "tid (comm) S ...": comm may hold spaces and parentheses, so the state is
+    // the first character after the last ") ".
+    char *close_paren = strrchr(buffer, ')');
+    if (!close_paren || close_paren[1] != ' ' || !close_paren[2]) return EINVAL;
+    char state = close_paren[2];
+    *sleeping = state == 'S' || state == 'D';
+    return 0;
+}
+
+int ts_membarrier_register(void) {
+    long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (commands < 0) return errno;
+    if (!(commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return ENOSYS;
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return errno;
+    return 0;
+}
+
+int ts_membarrier(void) {
+    long r;
+    do { r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0); } while (r != 0 && errno == EINTR);
+    return r == 0 ? 0 : errno;
+}
 
 uint64_t ts_monotonic_ns(void) {
     struct timespec ts;

@@ -29,9 +29,16 @@ enum AsyncPreemption {
 }
 
 /// Runs on the goroutine's stack, called by ts_async_preempt_trampoline with
-/// every register saved; the handler already disabled preemption for us.
+/// every register saved; the handler already disabled preemption for us
+/// (nopreempt 0 -> 1). sysmon may have taken the P while the G was blocked in
+/// the kernel (BlockedThread.swift): then reacquire one instead of switching, as
+/// the request belonged to the lost P's run.
 private let asyncPreemptCallback: @convention(c) () -> Void = {
     let g = ts_current_g()!
+    if ts_load_u32_relaxed(&ts_current_m().unsafelyUnwrapped.pointee.p_lost) != 0 && reacquireLostProcessor(g) {
+        enablePreemption(g)
+        return
+    }
     ts_switch_to_g0(SwitchReason.preempted.rawValue, nil)
     enablePreemption(g)
 }

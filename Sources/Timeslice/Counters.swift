@@ -12,6 +12,11 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var parks: UInt64 = 0
     /// Ps retaken from an M blocked in blockingCall and handed to another M.
     public var handoffs: UInt64 = 0
+    /// Ps taken from an M whose goroutine was blocked in the kernel outside
+    /// blockingCall (a raw system call, a foreign lock; BlockedThread.swift).
+    public var handoffsBlockedThread: UInt64 = 0
+    /// Goroutines that found their P taken that way and reacquired one.
+    public var blockedThreadReturns: UInt64 = 0
     /// Times an M started spinning (looking for work to steal).
     public var spins: UInt64 = 0
     /// Times an M went to sleep for lack of work.
@@ -62,6 +67,7 @@ struct CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
+        case handoffsBlockedThread, blockedThreadReturns
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
         // sig_foreign) and Scheduler.snapshotCounters adds them (Introspection.swift).
@@ -114,5 +120,7 @@ struct CounterBlock {
         c.threadsCreated += value(.threadsCreated)
         c.threadsRetired += value(.threadsRetired)
         c.lockedHandoffs += value(.lockedHandoffs)
+        c.handoffsBlockedThread += value(.handoffsBlockedThread)
+        c.blockedThreadReturns += value(.blockedThreadReturns)
     }
 }

@@ -100,8 +100,7 @@ private func runGoroutineBody(_ header: UnsafeMutablePointer<ts_g>) {
 @inline(never)
 private func goroutineExit() {
     let header = ts_current_g()!
-    header.pointee.nopreempt += 1
-    ts_signal_fence()
+    disablePreemption(header)   // reacquires a P taken while blocked (BlockedThread.swift)
     ts_switch_to_g0(SwitchReason.exit.rawValue, nil)
     fatalError("a dead goroutine was resumed")
 }

@@ -79,9 +79,11 @@ extension Scheduler {
         // execute): one left over from before the G parked must not cut this run.
         ts_store_u32(&g.header.pointee.preempt_request, 0)
         ts_store_u32(&g.header.pointee.preempt_pending, 0)
+        // Last touch of the P before curg names the G: from the curg store on,
+        // sysmon may take the P if this thread blocks (BlockedThread.swift).
+        p.counters.addSingleWriter(.switches)
         m.current = g
         ts_store_curg(m.header, g.header)
-        p.counters.addSingleWriter(.switches)
         ts_set_current_g(g.header)
         m.traceBuffer?.record(.runStart, a: g.header.pointee.id)
         ts_enter_thread_local_context(g.header)
@@ -98,6 +100,22 @@ extension Scheduler {
         // wired to this M may (it resumes here); otherwise the lock stays owned by
         // this thread while the G may run anywhere: Go's throw("schedule: holding locks").
         if ts_lock_count() != 0 && g.lockedMachine !== m { holdingLocks(g, reason) }
+        // The G may come back holding another P than the one it was started with:
+        // blockingCall's exit or a blocked-thread return (BlockedThread.swift)
+        // reacquired a different one. The P lost is someone else's now.
+        if _slowPath(reason != .syscallNoProcessor
+                     && m.processorRef?.toOpaque() != Unmanaged.passUnretained(p).toOpaque()) {
+            m.processorRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { held in
+                finishRun(g, on: m, holding: held, reason: reason)
+            }
+        } else {
+            finishRun(g, on: m, holding: p, reason: reason)
+        }
+    }
+
+    /// g0, after `g` switched back for `reason`, holding `p`.
+    @inline(__always)
+    fileprivate func finishRun(_ g: Goroutine, on m: Machine, holding p: Processor, reason: SwitchReason) {
         switch reason {
         case .yield:
             p.counters.addSingleWriter(.yields)

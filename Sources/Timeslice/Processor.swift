@@ -63,6 +63,17 @@ final class Processor {
     /// When sysmon last signalled that run, and how long before it may re-send.
     @exclusivity(unchecked) var sysmonSignalAt: UInt64 = 0
     @exclusivity(unchecked) var sysmonResendDelay: UInt64 = 0
+    // Blocked-thread detection (BlockedThread.swift): the run and goroutine last
+    // sampled, the M's thread CPU clock then and when it was read, whether the
+    // thread was judged mostly blocked, and the syscallTick of a claim not yet
+    // handed off (so the handoff is counted as a blocked-thread one).
+    @exclusivity(unchecked) var sysmonBlockedTick: UInt32 = 0
+    @exclusivity(unchecked) var sysmonBlockedGoroutine: UInt64 = 0
+    @exclusivity(unchecked) var sysmonCPUTime: UInt64 = 0
+    @exclusivity(unchecked) var sysmonCPUSeenAt: UInt64 = 0
+    @exclusivity(unchecked) var sysmonThreadBlocked = false
+    @exclusivity(unchecked) var sysmonBlockedSyscallTick: UInt32 = 0
+    @exclusivity(unchecked) var sysmonBlockedHandoffPending = false
 
     init(id: Int, runQueueCapacity: Int) {
         self.id = id

@@ -5,6 +5,13 @@
 // M, so reading "my G" from TLS stays right even if the G moves to another M.
 // When the count drops back to zero, a preemption deferred meanwhile is honoured
 // at once (Caladan-style), and a sysmon request is honoured at the next point.
+//
+// Entering also checks ts_m.p_lost: sysmon may have taken this M's P while its
+// goroutine was blocked in the kernel outside blockingCall (BlockedThread.swift).
+// The check comes after the increment, with only a compiler barrier between
+// them: sysmon's side of the handshake issues membarrier(2), so either it sees
+// nopreempt > 0 and leaves the P alone, or this load sees its claim. Then
+// reacquireLostProcessor gets a P before any runtime code runs.
 import CTimeslice
 
 /// The running goroutine's header, or nil on threads the runtime does not own.
@@ -15,6 +22,10 @@ func currentGoroutineHeader() -> UnsafeMutablePointer<ts_g>? { ts_current_g() }
 func disablePreemption(_ g: UnsafeMutablePointer<ts_g>) {
     g.pointee.nopreempt += 1
     ts_signal_fence()
+    // Preemption is off, so the G stays on this M: the TLS read is stable.
+    if _slowPath(ts_load_u32_relaxed(&ts_current_m().unsafelyUnwrapped.pointee.p_lost) != 0) {
+        reacquireLostProcessor(g)
+    }
 }
 
 @inline(__always)
@@ -112,8 +123,7 @@ func honourDeferredPreemption(_ g: UnsafeMutablePointer<ts_g>) {
     guard ts_lock_count() == 0 else { return }
     ts_store_u32(&g.pointee.preempt_pending, 0)
     ts_store_u32(&g.pointee.preempt_request, 0)
-    g.pointee.nopreempt += 1
-    ts_signal_fence()
+    disablePreemption(g)   // nopreempt was 0 a moment ago: the P may have been taken
     if let m = Machine.current {
         m.processor?.counters.add(.preemptionsHonoured)
         m.traceBuffer?.record(.preemptHonoured, a: g.pointee.id)

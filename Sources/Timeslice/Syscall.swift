@@ -40,20 +40,30 @@ func exitBlockingCall(_ g: UnsafeMutablePointer<ts_g>) {
     let scheduler = m.scheduler
     let p = m.previousProcessor!
     m.previousProcessor = nil
-    if p.status.compareExchange(expected: ProcessorStatus.syscall.rawValue, desired: ProcessorStatus.running.rawValue,
-                                ordering: .acquiringAndReleasing).exchanged {
-        scheduler.acquire(p, by: m)
-    } else if !scheduler.acquireIdleProcessor(for: m) {
-        // No P free: g0 queues this G globally and the M goes idle. We resume
-        // later on whichever M picks us up — unless this thread holds a thread-owned
-        // lock (ts_locks.h, taken around the call): then the G is wired to this M
-        // for the wait (LockOSThread's mechanism), so it resumes on the lock's owner.
-        g.pointee.in_syscall = 0
-        let wire = ts_lock_count() != 0
-        if wire { lockOSThreadInternal(Goroutine.from(header: g), m) }
-        switchToScheduler(.syscallNoProcessor)
-        if wire { unlockOSThreadInternal(Goroutine.from(header: g), m) }
-    }
     g.pointee.in_syscall = 0
+    scheduler.reacquireProcessor(g, on: m, previous: p)
     enablePreemption(g)
+}
+
+extension Scheduler {
+    /// The way back to a P for a G that ran without one (blockingCall's exit, and
+    /// a G whose P sysmon took while it was blocked outside blockingCall,
+    /// BlockedThread.swift). Preemption is disabled. Takes `previous` back if it
+    /// is still in `syscall` status, else any idle P; else g0 queues this G
+    /// globally and the M goes idle, and the G resumes later on whichever M picks
+    /// it up, holding that M's P — unless this thread holds a thread-owned lock
+    /// (ts_locks.h): then the G is wired to this M for the wait (LockOSThread's
+    /// mechanism), so it resumes on the lock's owner.
+    func reacquireProcessor(_ g: UnsafeMutablePointer<ts_g>, on m: Machine, previous p: Processor?) {
+        if let p, p.status.compareExchange(expected: ProcessorStatus.syscall.rawValue,
+                                           desired: ProcessorStatus.running.rawValue,
+                                           ordering: .acquiringAndReleasing).exchanged {
+            acquire(p, by: m)
+        } else if !acquireIdleProcessor(for: m) {
+            let wire = ts_lock_count() != 0
+            if wire { lockOSThreadInternal(Goroutine.from(header: g), m) }
+            switchToScheduler(.syscallNoProcessor)
+            if wire { unlockOSThreadInternal(Goroutine.from(header: g), m) }
+        }
+    }
 }

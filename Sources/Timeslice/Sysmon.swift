@@ -1,6 +1,9 @@
 // sysmon: a dedicated thread without a P (Go's sysmon). It
 //   - retakes the P of an M stuck in blockingCall for more than 20 µs and hands
 //     it to another M, so one blocking goroutine never stalls the others;
+//   - does the same for an M blocked in the kernel OUTSIDE blockingCall (a raw
+//     system call, a foreign lock), which it recognises by its thread CPU clock,
+//     and sends such an M no SIGURG (BlockedThread.swift);
 //   - notices a G that has run longer than the time slice and asks it to stop
 //     (Preemption.swift: polling flag or SIGURG, per the configured mode);
 //   - wakes an M for overdue timers nobody attends to;
@@ -18,7 +21,10 @@ final class Sysmon {
     private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
     private var trace: SchedTrace?
     /// sysmon's own trace ring (requests and handoffs), this thread only.
-    private var traceBuffer: TraceBuffer?
+    var traceBuffer: TraceBuffer?
+    /// membarrier(PRIVATE_EXPEDITED) is registered: blocked-thread detection may
+    /// take Ps (BlockedThread.swift). Set in init, read by sysmon only.
+    let membarrierReady: Bool
     /// True while sysmon sleeps longer than a retake period: blockingCall then
     /// wakes it, so a blocked P is retaken after ~20 µs, not after a 10 ms back-off.
     let inLongSleep = Atomic<Bool>(false)
@@ -30,6 +36,7 @@ final class Sysmon {
         stopWord.initialize(to: 0)
         exitedWord.initialize(to: 0)
         header.initialize(to: ts_m())
+        membarrierReady = ts_membarrier_register() == 0
         if let ms = scheduler.configuration.schedtraceMilliseconds, ms > 0 {
             trace = SchedTrace(scheduler: scheduler, intervalNanoseconds: UInt64(ms) * 1_000_000)
         }
@@ -113,39 +120,65 @@ final class Sysmon {
         for p in scheduler.processors {
             switch p.currentStatus {
             case .syscall:
-                let tick = p.syscallTick.load(ordering: .relaxed)
-                if p.sysmonSyscallTick != tick || p.sysmonSyscallSeen == 0 {
-                    p.sysmonSyscallTick = tick
-                    p.sysmonSyscallSeen = now
-                    continue
-                }
-                if now - p.sysmonSyscallSeen < Sysmon.syscallRetakeNanoseconds { continue }
-                // No other work and others ready to take it: let the call keep its P a bit longer.
-                let othersIdle = scheduler.spinningMachines.load(ordering: .relaxed)
-                    + scheduler.idleProcessorCount.load(ordering: .relaxed) > 0
-                if p.hasNoLocalWork && scheduler.globalCount.load(ordering: .relaxed) == 0 && othersIdle
-                    && now - p.sysmonSyscallSeen < 10_000_000 {
-                    continue
-                }
-                if p.status.compareExchange(expected: ProcessorStatus.syscall.rawValue,
-                                            desired: ProcessorStatus.idle.rawValue,
-                                            ordering: .acquiringAndReleasing).exchanged {
-                    scheduler.counters.add(.handoffs)
-                    traceBuffer?.record(.handoff, b: UInt32(p.id))
-                    p.sysmonSyscallSeen = 0
-                    scheduler.handOff(p)
-                    acted = true
-                }
+                if retakeSyscall(p, now: now) { acted = true }
             case .running:
-                scheduler.preemption.checkRunningProcessor(p, now: now, samples: scheduler.preemptionSamples,
-                                                           trace: traceBuffer)
+                switch checkBlockedThread(p, now: now) {
+                case .running:
+                    scheduler.preemption.checkRunningProcessor(p, now: now, samples: scheduler.preemptionSamples,
+                                                               trace: traceBuffer)
+                case .blocked:
+                    // Blocked in the kernel: a signal would only cause EINTR. Push an
+                    // outstanding request's re-send back, so nextCheck does not make
+                    // sysmon poll this P every 20 µs meanwhile.
+                    if p.sysmonRequestPending { p.sysmonSignalAt = now }
+                case .claimed:
+                    // Now a P in a blocking call, blocked since the clock stood still.
+                    if retakeSyscall(p, now: now) { acted = true }
+                }
             case .idle, .stopped:
                 p.sysmonScheduleSeen = 0
                 p.sysmonSyscallSeen = 0
                 p.sysmonRequestPending = false
+                p.sysmonCPUSeenAt = 0
+                p.sysmonThreadBlocked = false
+                p.sysmonBlockedHandoffPending = false
             }
         }
         return acted
+    }
+
+    /// A P in `syscall` status: hands it to another M once its call has lasted
+    /// 20 µs (unless nothing else could use it). Returns whether it did.
+    private func retakeSyscall(_ p: Processor, now: UInt64) -> Bool {
+        let tick = p.syscallTick.load(ordering: .relaxed)
+        if p.sysmonSyscallTick != tick || p.sysmonSyscallSeen == 0 {
+            p.sysmonSyscallTick = tick
+            p.sysmonSyscallSeen = now
+            return false
+        }
+        if now - p.sysmonSyscallSeen < Sysmon.syscallRetakeNanoseconds { return false }
+        // No other work and others ready to take it: let the call keep its P a bit longer.
+        let othersIdle = scheduler.spinningMachines.load(ordering: .relaxed)
+            + scheduler.idleProcessorCount.load(ordering: .relaxed) > 0
+        if p.hasNoLocalWork && scheduler.globalCount.load(ordering: .relaxed) == 0 && othersIdle
+            && now - p.sysmonSyscallSeen < 10_000_000 {
+            return false
+        }
+        guard p.status.compareExchange(expected: ProcessorStatus.syscall.rawValue,
+                                       desired: ProcessorStatus.idle.rawValue,
+                                       ordering: .acquiringAndReleasing).exchanged else { return false }
+        // Taken from a thread blocked outside blockingCall (BlockedThread.swift)?
+        if p.sysmonBlockedHandoffPending && p.sysmonBlockedSyscallTick == tick {
+            scheduler.counters.add(.handoffsBlockedThread)
+            traceBuffer?.record(.handoffBlockedThread, b: UInt32(p.id))
+        } else {
+            scheduler.counters.add(.handoffs)
+            traceBuffer?.record(.handoff, b: UInt32(p.id))
+        }
+        p.sysmonBlockedHandoffPending = false
+        p.sysmonSyscallSeen = 0
+        scheduler.handOff(p)
+        return true
     }
 }
 

@@ -7,8 +7,8 @@
 // (the file says how many were lost). At shutdown the rings are merged into one
 // JSON file: a track per M, a complete ("X") slice per goroutine run named after
 // the goroutine and labelled with why it ended, and instants for preemption
-// requests, deliveries and deferred-then-honoured preemptions, steals, parks and
-// P handoffs. Timestamps are CLOCK_MONOTONIC, in microseconds as the format wants.
+// requests, deliveries and deferred-then-honoured preemptions, steals, parks,
+// P handoffs and blocked-thread handoffs (BlockedThread.swift). Timestamps are CLOCK_MONOTONIC, in microseconds as the format wants.
 import CTimeslice
 import Foundation
 
@@ -21,6 +21,10 @@ enum TraceEventKind: UInt8 {
     case steal = 6             // a: goroutines stolen, b: victim P id
     case park = 7              // a: goroutine id
     case handoff = 8           // b: P id (sysmon's track)
+    case blockedThread = 9     // a: goroutine id, b: P id (sysmon's track): its thread is blocked
+                               // in the kernel outside blockingCall; sysmon took the P
+    case handoffBlockedThread = 10 // b: P id (sysmon's track): that P handed to another M
+    case blockedThreadReturn = 11  // a: goroutine id: back from the kernel without a P, reacquiring
 }
 
 struct TraceEvent {
@@ -125,6 +129,12 @@ final class TraceRecorder {
                     events.append(instant("park", ts, tid, ["goroutine": e.a]))
                 case .handoff:
                     events.append(instant("handoff", ts, tid, ["p": e.b]))
+                case .blockedThread:
+                    events.append(instant("blocked thread, P taken", ts, tid, ["goroutine": e.a, "p": e.b]))
+                case .handoffBlockedThread:
+                    events.append(instant("handoff (blocked thread)", ts, tid, ["p": e.b]))
+                case .blockedThreadReturn:
+                    events.append(instant("blocked thread returned, reacquiring a P", ts, tid, ["goroutine": e.a]))
                 case .none:
                     continue
                 }

@@ -42,7 +42,10 @@ typedef struct ts_m {
                               // A request on the P outlives switches within one slice (runnext
                               // pairs inherit it), unlike the G's own flag.
     uint32_t switch_reason;   // why the running G switched to g0 (SwitchReason); set by the G
-    uint32_t pad;
+    uint32_t p_lost;          // atomic: blocked-thread handoff (Timeslice/BlockedThread.swift).
+                              // 0 this M owns its P; 1 sysmon is claiming it (the G cancels by
+                              // CAS 1 -> 0 at its next runtime entry); 2 sysmon took it: the G
+                              // must reacquire a P before it runs runtime code again.
     // Signal-handler outcomes, written only by this thread's SIGURG handler.
     uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
     uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
@@ -141,6 +144,19 @@ int ts_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 int ts_futex_wake(uint32_t *addr, int count);
 
 int32_t ts_gettid(void);
+
+// Blocked-thread detection (sysmon; Timeslice/BlockedThread.swift).
+/// CPU time consumed so far by thread `tid` of this process (its CPUCLOCK_SCHED
+/// clock, ((~tid) << 3) | 6), in ns. Returns 0 or a positive errno.
+int ts_thread_cpu_ns(int32_t tid, uint64_t *ns);
+/// Whether thread `tid` of this process sleeps in the kernel (state S or D in
+/// /proc/self/task/<tid>/stat): *sleeping = 1, else 0. Returns 0 or a positive errno.
+int ts_thread_sleeping(int32_t tid, int32_t *sleeping);
+/// Registers the process for MEMBARRIER_CMD_PRIVATE_EXPEDITED. Returns 0 or a positive errno.
+int ts_membarrier_register(void);
+/// A full memory barrier on every running thread of this process (asymmetric
+/// fence: the other side needs only a compiler barrier). Returns 0 or a positive errno.
+int ts_membarrier(void);
 uint64_t ts_monotonic_ns(void);
 void ts_cpu_relax(void);
 

@@ -25,6 +25,7 @@ import argparse
 import base64
 import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -148,20 +149,28 @@ def crosscheck_rows(run: tp.Run) -> list[dict]:
     return rows
 
 
-def interference_warnings(run: tp.Run) -> list[tuple[str, str]]:
-    """(warning, configurations) with the configurations that share a warning grouped."""
-    seen: dict[str, list[str]] = {}
+def interference_rows(run: tp.Run) -> list[dict]:
+    """One row per configuration run that has interference warnings."""
+    return [{"config": c["id"], "rep": c.get("repetition", 1),
+             "warnings": "; ".join((c.get("interference") or {}).get("warnings") or [])}
+            for c in run.configs if (c.get("interference") or {}).get("warnings")]
+
+
+def interference_summary(run: tp.Run) -> str:
+    """"steal time 3, 1-minute load average 12": how many runs carry each kind of warning."""
+    kinds: dict[str, int] = {}
     for c in run.configs:
         for w in ((c.get("interference") or {}).get("warnings") or []):
-            seen.setdefault(w, []).append(f"{c['id']} #{c.get('repetition', 1)}")
-    return [(w, ", ".join(cs)) for w, cs in seen.items()]
+            kind = re.split(r" (?:was|\d)", w, maxsplit=1)[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{k}: {n}" for k, n in kinds.items())
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em auto;max-width:1500px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.82em;margin:.5em 0;display:block;overflow-x:auto}
-th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;white-space:nowrap}\ntd:last-child{white-space:normal;min-width:20em}
 th{background:#f2f2f2}tr:nth-child(even) td{background:#fafafa}
 .warn{background:#fff3cd;border:1px solid #c9a227;padding:.4em .7em;margin:.3em 0}
 .bad{background:#f8d7da;border:1px solid #b02a37;padding:.4em .7em;margin:.3em 0}
@@ -192,19 +201,14 @@ def render_html(run: tp.Run, figures: list[dict], skipped: list[str] = ()) -> st
     parts.append("<h2>Warnings</h2>")
     warnings = doc.get("warnings") or []
     parts += [f"<div class='warn'>{_e(w)}</div>" for w in warnings] or ["<p><em>none</em></p>"]
-    parts.append("<h3>Interference</h3>")
-    inter = interference_warnings(run)
-    parts += [f"<div class='warn'>{_e(w)} <small>({_e(cs)})</small></div>" for w, cs in inter] or [
-        "<p><em>no interference warnings</em></p>"]
 
-    parts.append("<h2>Configurations</h2>")
-    parts.append("<p>One row per configuration run. <code>—</code>: too few samples for that percentile; "
-                 "<code>≥</code>: censored (a stalled probe's lower bounds); non-ok rows show no number.</p>")
-    parts.append(_table(config_rows(run)))
-    parts.append("<h2>Across repetitions</h2>")
-    parts.append("<p>Histograms merged exactly; median, min and max of per-repetition percentiles; bootstrap 95 % "
-                 "confidence interval of the median p99.</p>")
-    parts.append(_table(aggregate_rows(run)))
+    aggregates = aggregate_rows(run)
+    if aggregates:
+        parts.append("<h2>Across repetitions</h2>")
+        parts.append("<p>Histograms merged exactly (never averaged percentiles); median, min and max of "
+                     "per-repetition percentiles; bootstrap 95 % confidence interval of the median p99. "
+                     "<code>≥</code>: censored (a stalled probe's lower bounds).</p>")
+        parts.append(_table(aggregates))
     parts.append("<h2>Cross-checks</h2>")
     parts.append(_table(crosscheck_rows(run)))
 
@@ -216,6 +220,22 @@ def render_html(run: tp.Run, figures: list[dict], skipped: list[str] = ()) -> st
     if not figures:
         parts.append("<p><em>nothing to draw: no configuration recorded latency</em></p>")
     parts += [f"<p><em>{_e(s)}</em></p>" for s in skipped]
+
+    rows = config_rows(run)
+    parts.append("<h2>Per configuration run</h2>")
+    parts.append(f"<details{' open' if len(rows) <= 12 or not aggregates else ''}><summary>{len(rows)} configuration "
+                 "runs (every repetition)</summary>")
+    parts.append("<p><code>—</code>: too few samples for that percentile; <code>≥</code>: censored (a stalled "
+                 "probe's lower bounds); non-ok rows show no number.</p>")
+    parts.append(_table(rows) + "</details>")
+
+    parts.append("<h2>Interference</h2>")
+    inter = interference_rows(run)
+    if inter:
+        parts.append(f"<details><summary>{len(inter)} of {len(run.configs)} configuration runs have interference "
+                     f"warnings ({_e(interference_summary(run))})</summary>{_table(inter)}</details>")
+    else:
+        parts.append("<p><em>no interference warnings</em></p>")
 
     if any(c.get("counters") for c in run.configs):
         parts.append("<h2>Counters</h2>")

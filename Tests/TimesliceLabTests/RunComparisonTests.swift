@@ -62,13 +62,15 @@ final class RunComparisonTests: XCTestCase {
         XCTAssertLessThanOrEqual(ci.low, 2)
         XCTAssertGreaterThanOrEqual(ci.high, 2)
         XCTAssertEqual(x.verdict, "slower")
-        XCTAssertTrue(cmp.configurations[0].verdict.hasPrefix("B is 2.00× ± "), cmp.configurations[0].verdict)
+        XCTAssertTrue(cmp.configurations[0].verdict.hasPrefix("B is 2.00×"), cmp.configurations[0].verdict)
         XCTAssertTrue(cmp.configurations[0].verdict.contains("slower at p99"))
         XCTAssertEqual(try stat(cmp.configurations[0], "p50").verdict, "no significant difference")
+        XCTAssertEqual(RunComparison.plusMinus(2, 1.8, 2.2), " ± 0.20")
+        XCTAssertEqual(RunComparison.plusMinus(10, 2.35, 152), "", "a lopsided interval gets no ±")
 
         let y = try stat(cmp.configurations[1], "p99")
         XCTAssertEqual(y.verdict, "faster")
-        XCTAssertTrue(y.summary.hasPrefix("B is 3.00× ± "), y.summary)
+        XCTAssertTrue(y.summary.hasPrefix("B is 3.00×") && y.summary.contains("faster at p99"), y.summary)
 
         let z = try stat(cmp.configurations[2], "p99")
         XCTAssertEqual(z.verdict, "no significant difference")
@@ -129,7 +131,7 @@ final class RunComparisonTests: XCTestCase {
         let cmp = RunComparison(within: run, baseline: "rt=threads,hogs=0")
         XCTAssertEqual(cmp.configurations.map(\.idB), ["rt=threads,hogs=1", "rt=timeslice,hogs=1"])
         XCTAssertEqual(cmp.configurations.map(\.idA), ["rt=threads,hogs=0", "rt=threads,hogs=0"])
-        XCTAssertTrue(cmp.configurations[1].verdict.hasPrefix("B is 8.00× ± "), cmp.configurations[1].verdict)
+        XCTAssertTrue(cmp.configurations[1].verdict.hasPrefix("B is 8.00×"), cmp.configurations[1].verdict)
         XCTAssertTrue(cmp.table().contains("A = baseline rt=threads,hogs=0"))
     }
 

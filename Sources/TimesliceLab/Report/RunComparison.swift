@@ -152,7 +152,7 @@ public struct StatisticComparison: Codable, Equatable, Sendable {
     /// "slower", "faster", "no significant difference", "single repetition" (no CI),
     /// "at least slower"/"at most faster" (censored bounds), "not comparable".
     public var verdict: String
-    /// The sentence printed for it, e.g. "B is 1.80× ± 0.18 slower at p99".
+    /// The sentence printed for it, e.g. "B is 1.80× ± 0.18 slower at p99 (95% CI 1.62–1.98)".
     public var summary: String
 
     enum CodingKeys: String, CodingKey {
@@ -309,16 +309,22 @@ public struct RunComparison: Codable, Sendable {
             out.summary = "no significant difference at \(label) (B/A \(times(point)), \(interval) contains 1)"
         } else if point >= 1 {
             out.verdict = "slower"
-            let pm = Swift.max(ci.high - point, point - ci.low)
-            out.summary = "B is \(fmt(point))× ± \(fmt(pm)) slower at \(label) (\(interval))"
+            out.summary = "B is \(fmt(point))×\(plusMinus(point, ci.low, ci.high)) slower at \(label) (\(interval))"
         } else {
             // Faster: expressed as A/B, with the interval inverted.
             out.verdict = "faster"
             let inv = 1 / point, lo = 1 / ci.high, hi = 1 / ci.low
-            let pm = Swift.max(hi - inv, inv - lo)
-            out.summary = "B is \(fmt(inv))× ± \(fmt(pm)) faster at \(label) (A/B, 95% CI \(fmt(lo))–\(fmt(hi)))"
+            out.summary = "B is \(fmt(inv))×\(plusMinus(inv, lo, hi)) faster at \(label) (A/B, 95% CI \(fmt(lo))–\(fmt(hi)))"
         }
         return out
+    }
+
+    /// " ± h" when the interval is roughly symmetric around the point (neither side more than
+    /// 1.5 times the other), else "": a lopsided interval is only shown as "95% CI lo–hi".
+    static func plusMinus(_ point: Double, _ low: Double, _ high: Double) -> String {
+        let below = point - low, above = high - point
+        guard below > 0, above > 0, Swift.max(below, above) <= 1.5 * Swift.min(below, above) else { return "" }
+        return " ± " + fmt(Swift.max(below, above))
     }
 
     static func label(_ key: String) -> String { key == "p999" ? "p99.9" : key }

@@ -15,6 +15,8 @@ struct TimesliceCommand: ParsableCommand {
             ValidateCommand.self,
             ListCommand.self,
             EnvCommand.self,
+            ReportCommand.self,
+            CompareCommand.self,
             BenchCommand.self,
             ChildCommand.self,
             BenchBaselineCommand.self,

@@ -7,7 +7,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run experiments: every configuration in its own child process under a watchdog.",
-        discussion: "Results go to <out>/<experiment>/<UTC timestamp>/: results.json, summary.csv and one .hgrm per configuration, rewritten after each configuration. Everything (files, options, placements on this host, the results directory) is checked before anything runs. SIGINT, SIGTERM or SIGHUP stop the sweep: the running configuration is killed, results.json keeps the finished ones with \"interrupted\": true; a second signal exits at once. Exit status: 0 success, 64 bad input, 1 when a configuration errored or timed out or the environment failed (e.g. the results directory cannot be written), 128 + signal when interrupted.")
+        discussion: "Results go to <out>/<experiment>/<UTC timestamp>/: results.json, summary.csv, configs/<config>.json and one .hgrm (with a .hgrm.json sidecar) per configuration; each configuration is recorded as it finishes, results.json is complete at the end (after SIGKILL, `timeslice resume DIR` rebuilds it and runs the rest). Settings: --max-procs/--preempt/--time-slice > TIMESLICE_MAXPROCS/TIMESLICE_PREEMPT/TIMESLICE_TIMESLICE/TIMESLICE_SCHEDTRACE (where the file leaves the axis out) > the file > defaults; results.json `effective` says which. Above 1 hour expected or 1000 configuration runs, --yes is required. Everything (files, options, placements on this host, the results directory) is checked before anything runs. SIGINT, SIGTERM or SIGHUP stop the sweep: the running configuration is killed, results.json keeps the finished ones with \"interrupted\": true; a second signal exits at once. Exit status: 0 success, 64 bad input, 1 when a configuration errored or timed out or the environment failed (e.g. the results directory cannot be written), 128 + signal when interrupted.")
 
     @Argument(help: "Experiment files, or names of shipped experiments (see `timeslice list`).")
     var files: [String]
@@ -27,8 +27,29 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Write a Chrome/Perfetto trace per timeslice configuration: <config>.trace.json in the results directory (open in ui.perfetto.dev or chrome://tracing).")
     var trace = false
 
+    @Option(name: .customLong("max-procs"), help: "Replace the max_procs axis: comma-separated, 1...1024 or default (wins over TIMESLICE_MAXPROCS and the file).")
+    var maxProcs: String?
+
+    @Option(help: "Replace the preemption axis: comma-separated cooperative, polling, async (wins over TIMESLICE_PREEMPT and the file).")
+    var preempt: String?
+
+    @Option(name: .customLong("time-slice"), help: "Replace the time_slice axis: comma-separated durations, 50us...10s (wins over TIMESLICE_TIMESLICE and the file).")
+    var timeSlice: String?
+
+    @Flag(help: "Print the summary as one JSON object on stdout instead of the table (progress stays on stderr).")
+    var json = false
+
+    @Flag(help: "Run even when the sweep is expected to take over 1 hour or has over 1000 configuration runs.")
+    var yes = false
+
     func run() throws {
-        let options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace)
+        var options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace,
+                                   environment: ProcessInfo.processInfo.environment)
+        do {
+            options.maxProcs = try maxProcs.map(EffectiveConfiguration.parseMaxProcs)
+            options.preemption = try preempt.map(EffectiveConfiguration.parsePreemption)
+            options.timeSlice = try timeSlice.map(EffectiveConfiguration.parseTimeSlice)
+        } catch { fail("\(error)", ExitCodes.badInput) }
         if let problem = options.problem() { fail(problem, ExitCodes.badInput) }
         // Validate everything before running anything: the files, then each sweep against this
         // host (placements, --only), then the results directory.
@@ -41,7 +62,10 @@ struct RunCommand: ParsableCommand {
             let runner = SweepRunner(spec: spec, options: options, outRoot: out) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-            do { _ = try runner.checkHost() } catch { fail("\(error)", ExitCodes.badInput) }
+            let runs: [RunConfiguration]
+            do { runs = try runner.checkHost() } catch { fail("\(error)", ExitCodes.badInput) }
+            if !yes, let problem = runner.largeSweepProblem(runs: runs.count) { fail(problem, ExitCodes.badInput) }
+            runner.liveStatus = LiveStatusLine.forStderr()
             runners.append(runner)
         }
         do { try OutputDirectory.prepare(out) } catch let e as OutputDirectory.Failure {
@@ -50,26 +74,41 @@ struct RunCommand: ParsableCommand {
         // From here on SIGINT/SIGTERM/SIGHUP stop the sweep cleanly: the running configuration's
         // process group is killed, results.json says "interrupted": true (see Interrupt).
         do { try Interrupt.install() } catch { fail("cannot install the interrupt handler: \(error)", ExitCodes.environment) }
-        var failed = false
+        var reports: [SweepReport] = []
         for runner in runners {
-            let report: SweepReport
-            do { report = try runner.run() } catch let e as SweepError {
-                fail(e.description, ExitCodes.badInput)
-            } catch let e as OutputDirectory.Failure {
-                fail(e.description, e.isBadInput ? ExitCodes.badInput : ExitCodes.environment)
-            } catch {
-                fail("\(runner.name): \(error)", ExitCodes.environment)
-            }
-            print("\n\(runner.name)  (\(report.directory))")
-            print(report.table, terminator: "")
-            if let signal = report.interruptedBy {
-                FileHandle.standardError.write(Data("interrupted: \(report.configs.count)/\(report.planned) configurations saved in \(report.directory)\n".utf8))
-                throw ExitCode(128 + signal)
-            }
-            failed = failed || report.anyFailed
+            let report = runSweep(name: runner.name) { try runner.run() }
+            reports.append(report)
+            try finishReport(report, all: reports, json: json, last: runner === runners.last)
         }
-        if failed { throw ExitCodes.configurationFailed }
     }
+}
+
+/// Runs one sweep, turning its errors into the exit codes of `run` and `resume`.
+func runSweep(name: String, _ body: () throws -> SweepReport) -> SweepReport {
+    do { return try body() } catch let e as SweepError {
+        fail(e.description, ExitCodes.badInput)
+    } catch let e as OutputDirectory.Failure {
+        fail(e.description, e.isBadInput ? ExitCodes.badInput : ExitCodes.environment)
+    } catch {
+        fail("\(name): \(error)", ExitCodes.environment)
+    }
+}
+
+/// Prints one finished sweep (the table, or with --json the JSON of every sweep so far once the
+/// last is done or the run stops) and throws the exit status when this one ends the command.
+func finishReport(_ report: SweepReport, all reports: [SweepReport], json: Bool, last: Bool) throws {
+    let stops = report.interruptedBy != nil
+    if json {
+        if last || stops { print(try RunSummaryJSON(reports).rendered(), terminator: "") }
+    } else {
+        print("\n\(report.experiment)  (\(report.directory))")
+        print(report.table, terminator: "")
+    }
+    if let signal = report.interruptedBy {
+        FileHandle.standardError.write(Data("interrupted: \(report.configs.count)/\(report.planned) configurations saved in \(report.directory) (continue with `timeslice resume \(report.directory)`)\n".utf8))
+        throw ExitCode(128 + signal)
+    }
+    if last && reports.contains(where: \.anyFailed) { throw ExitCodes.configurationFailed }
 }
 
 /// Prints the message (one line per problem) to stderr and exits with `code`.

@@ -12,6 +12,7 @@ struct TimesliceCommand: ParsableCommand {
         version: CommandLine.arguments.dropFirst().first == "--version" ? Provenance.versionLine() : TimesliceVersion.string,
         subcommands: [
             RunCommand.self,
+            ResumeCommand.self,
             ValidateCommand.self,
             ListCommand.self,
             EnvCommand.self,

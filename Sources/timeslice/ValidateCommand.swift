@@ -19,12 +19,18 @@ struct ValidateCommand: ParsableCommand {
         for file in files {
             let path = ExperimentCatalog.resolve(file)
             do {
-                let spec = try SpecDecoder.decode(file: path)
-                if host {
-                    _ = try SweepRunner(spec: spec, options: SweepOptions(), outRoot: "", progress: { _ in }).checkHost()
-                }
+                let file = try SpecDecoder.decode(file: path)
+                // As `run` would resolve it: TIMESLICE_* where the file leaves an axis out.
+                let runner = SweepRunner(spec: file, options: SweepOptions(environment: ProcessInfo.processInfo.environment),
+                                         outRoot: "", progress: { _ in })
+                let runs = host ? try runner.checkHost() : try runner.plannedRuns()
+                let spec = runner.effective?.spec ?? file
                 let points = MatrixExpansion.expand(spec)
-                print("\(path): ok\(host ? " on this host" : ""), \(points.count) configuration\(points.count == 1 ? "" : "s") × \(spec.repetitions) repetition\(spec.repetitions == 1 ? "" : "s")")
+                print("\(path): ok\(host ? " on this host" : ""), \(points.count) configuration\(points.count == 1 ? "" : "s") × \(spec.repetitions) repetition\(spec.repetitions == 1 ? "" : "s"): \(SweepRunner.planText(runs: runs.count, expectedSeconds: runner.expectedSeconds(runs: runs.count)))")
+                if runner.largeSweepProblem(runs: runs.count) != nil {
+                    print("  (above \(DurationFormat.hms(SweepRunner.largeSweepSeconds)) or \(SweepRunner.largeSweepRuns) runs: `run` will ask for --yes)")
+                }
+                for w in runner.effective?.warnings ?? [] { print("  warning: \(w)") }
                 for p in points { print("  \(p.id)") }
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))

@@ -73,6 +73,8 @@ MEANING = {
 
 LATENCY_COLUMNS = ["count", "mean", "stddev", "min", "p50", "p90", "p99", "p999", "p9999", "max",
                    "jitter_max_min", "jitter_p99_p50"]
+# summary.csv headers carry their unit (SummaryCSV.latencyColumns): p99_ns, mean_ns, ...; count has none.
+LATENCY_HEADERS = [c if c == "count" else c + "_ns" for c in LATENCY_COLUMNS]
 CSV_LEADING = ["id", "repetition", "runtime", "max_procs", "preemption", "time_slice", "placement",
                "lock_os_thread", "numa_node", "status"]
 
@@ -159,7 +161,7 @@ def csv_field(v) -> str:
 
 
 def summary_csv(configs: list[dict]) -> str:
-    lines = [",".join(CSV_LEADING + LATENCY_COLUMNS + ["placement_verified", "reason"])]
+    lines = [",".join(CSV_LEADING + LATENCY_HEADERS + ["placement_verified", "reason"])]
     for c in configs:
         p = c["config"]["point"]
         place = p.get("placement")

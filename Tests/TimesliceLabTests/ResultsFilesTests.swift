@@ -88,10 +88,10 @@ final class ResultsFilesTests: XCTestCase {
         let row = parseCSVRow(csv[1])
         XCTAssertEqual(header.count, row.count)
         func col(_ name: String) -> String { row[header.firstIndex(of: name)!] }
-        XCTAssertEqual(col("p50"), json.p50.map(String.init) ?? "")
-        XCTAssertEqual(col("p99"), json.p99.map(String.init) ?? "")
-        XCTAssertEqual(col("p9999"), json.p9999.map(String.init) ?? "")
-        XCTAssertEqual(col("max"), String(json.max))
+        XCTAssertEqual(col("p50_ns"), json.p50.map(String.init) ?? "")
+        XCTAssertEqual(col("p99_ns"), json.p99.map(String.init) ?? "")
+        XCTAssertEqual(col("p9999_ns"), json.p9999.map(String.init) ?? "")
+        XCTAssertEqual(col("max_ns"), String(json.max))
         XCTAssertEqual(col("count"), String(json.count))
         XCTAssertEqual(col("id"), doc.configs[0].id)
 

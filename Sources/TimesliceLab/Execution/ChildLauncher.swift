@@ -31,12 +31,22 @@ public struct SelfExecLauncher: ChildLauncher {
 
     public func command(for configuration: RunConfiguration) throws -> ChildCommand {
         let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
-        var env = ProcessInfo.processInfo.environment
+        let env = Self.childEnvironment(ProcessInfo.processInfo.environment, configuration: configuration)
+        return ChildCommand(executable: executable, arguments: ["_child", "--config", json], environment: env)
+    }
+
+    /// The runner's environment without the runtime's TIMESLICE_* variables: the runner has
+    /// already folded them into the matrix (EffectiveConfiguration), and the child builds its
+    /// runtime from the matrix point alone (RuntimeBridge), so a variable must not reach it a
+    /// second time. TIMESLICE_SCHEDTRACE is set from the configuration.
+    public static func childEnvironment(_ parent: [String: String], configuration: RunConfiguration) -> [String: String] {
+        var env = parent
+        for name in EffectiveConfiguration.runtimeVariables { env.removeValue(forKey: name) }
         if let ms = configuration.schedtraceMilliseconds {
             env["TIMESLICE_SCHEDTRACE"] = String(ms)
         } else {
             env.removeValue(forKey: "TIMESLICE_SCHEDTRACE")
         }
-        return ChildCommand(executable: executable, arguments: ["_child", "--config", json], environment: env)
+        return env
     }
 }

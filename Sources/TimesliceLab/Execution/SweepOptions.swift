@@ -1,4 +1,6 @@
-// Command-line adjustments to an experiment: --quick, --repeat, --only, --trace.
+// Command-line adjustments to an experiment: --quick, --repeat, --only, --trace, --max-procs,
+// --preempt, --time-slice (and the environment's TIMESLICE_*, see EffectiveConfiguration).
+import TimesliceHost
 
 public struct SweepOptions: Sendable {
     /// Shorten every configuration for a smoke run: at most 1 s measured, 200 ms warm-up,
@@ -13,12 +15,27 @@ public struct SweepOptions: Sendable {
     /// Ask the runtime of every `timeslice` configuration for a Chrome/Perfetto trace, written to
     /// `<run dir>/<config stem>.trace.json` (see ChildTrace).
     public var trace = false
+    /// Axes replaced from the command line (`--max-procs`, `--preempt`, `--time-slice`): they
+    /// win over the file and the environment (EffectiveConfiguration).
+    public var maxProcs: [Int?]?
+    public var preemption: [PreemptionSetting]?
+    public var timeSlice: [UInt64]?
+    /// The runner's environment, for TIMESLICE_* (EffectiveConfiguration). Empty by default, so
+    /// that a library caller (and every test) is not configured by whatever shell ran it;
+    /// `timeslice run` passes its own environment.
+    public var environment: [String: String] = [:]
 
-    public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil, trace: Bool = false) {
+    public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil, trace: Bool = false,
+                maxProcs: [Int?]? = nil, preemption: [PreemptionSetting]? = nil, timeSlice: [UInt64]? = nil,
+                environment: [String: String] = [:]) {
         self.quick = quick
         self.repetitions = repetitions
         self.only = only
         self.trace = trace
+        self.maxProcs = maxProcs
+        self.preemption = preemption
+        self.timeSlice = timeSlice
+        self.environment = environment
     }
 
     /// The bounds of `--repeat`, the same as the file's `repetitions`.
@@ -71,6 +88,9 @@ public struct SweepOptions: Sendable {
         if let repetitions { d["repeat"] = String(repetitions) }
         if let only { d["only"] = only }
         if trace { d["trace"] = "true" }
+        if let maxProcs { d["max_procs"] = maxProcs.map { $0.map(String.init) ?? "default" }.joined(separator: ",") }
+        if let preemption { d["preempt"] = preemption.map(\.rawValue).joined(separator: ",") }
+        if let timeSlice { d["time_slice"] = timeSlice.map(DurationText.render).joined(separator: ",") }
         return d
     }
 }

@@ -1,6 +1,9 @@
-// Runs an experiment: expands the matrix, runs each configuration (× repetitions) in its own
-// child under the watchdog, writes results after each one, reports progress with an ETA, and
-// returns the table. The sweep always goes on: a configuration's failure is its status.
+// Runs an experiment: resolves the effective configuration (flags > TIMESLICE_* > file >
+// defaults, EffectiveConfiguration), expands the matrix, runs each configuration (×
+// repetitions) in its own child under the watchdog, records each one as it finishes
+// (ResultsWriter), reports progress (SweepProgress), and returns the table. The sweep always
+// goes on: a configuration's failure is its status. `resume` continues a run directory whose
+// runner was killed, running only the configurations missing from its configs/.
 //
 // Repetitions are interleaved: round r runs every configuration once before round r + 1
 // starts, so slow drift of the machine (thermal, other tenants of a VM) spreads over every
@@ -16,6 +19,9 @@ public struct SweepReport: Sendable {
     public var planned: Int = 0
     /// The signal that interrupted the sweep (SIGINT, SIGTERM, SIGHUP), or nil.
     public var interruptedBy: Int32? = nil
+    /// Per configuration id with more than one repetition (results.json `aggregates`).
+    public var aggregates: [ConfigAggregate] = []
+    public var experiment: String = ""
     /// True when any configuration ended in error or timeout (exit code 1).
     public var anyFailed: Bool { configs.contains { $0.status == .error || $0.status == .timeout } }
 }
@@ -32,9 +38,25 @@ public final class SweepRunner {
     let outRoot: String
     let progress: (String) -> Void
 
+    /// The values and origins of every knob, and the warnings of overridden variables; nil when
+    /// the environment held a bad value (`configurationProblem`).
+    public let effective: EffectiveConfiguration?
+    let configurationProblem: SweepError?
+    /// On a terminal: the status line redrawn while a child runs (LiveStatusLine.forStderr()).
+    public var liveStatus: LiveStatusLine?
+
     public init(spec: ExperimentSpec, options: SweepOptions, launcher: ChildLauncher = SelfExecLauncher(),
                 environment: HostEnvironment = .capture(), outRoot: String, progress: @escaping (String) -> Void) {
-        self.spec = options.apply(to: spec)
+        do {
+            let e = try EffectiveConfiguration.resolve(spec, options: options)
+            self.spec = e.spec
+            effective = e
+            configurationProblem = nil
+        } catch {
+            self.spec = options.apply(to: spec)
+            effective = nil
+            configurationProblem = error as? SweepError ?? SweepError(description: "\(error)")
+        }
         self.options = options
         self.launcher = launcher
         self.environment = environment
@@ -46,9 +68,14 @@ public final class SweepRunner {
 
     /// The configuration runs in order: round 1 of every point, then round 2, ...
     public func plannedRuns() throws -> [RunConfiguration] {
-        let points = MatrixExpansion.expand(spec).filter(options.selects)
+        if let configurationProblem { throw configurationProblem }
+        let all = MatrixExpansion.expand(spec)
+        guard let first = all.first else {
+            throw SweepError(description: "\(spec.name): the matrix has no point left (after --max-procs/--preempt/--time-slice or TIMESLICE_* and \"exclude\")")
+        }
+        let points = all.filter(options.selects)
         guard !points.isEmpty else {
-            throw SweepError(description: "--only \(options.only ?? ""): no configuration of \(spec.name) matches; ids look like \(MatrixExpansion.expand(spec)[0].id)")
+            throw SweepError(description: "--only \(options.only ?? ""): no configuration of \(spec.name) matches; ids look like \(first.id)")
         }
         let noIsolated = environment.isolatedCPUs.isEmpty
         return (1...spec.repetitions).flatMap { rep in
@@ -85,55 +112,139 @@ public final class SweepRunner {
         return runs
     }
 
+    /// Warm-up + duration of every planned run, without process start-up; nil for `iterations`.
+    public func expectedSeconds(runs: Int) -> Double? { ProgressMeter.expectedTotal(runs: runs, spec: spec) }
+
+    /// Above either limit `run` asks for `--yes`.
+    public static let largeSweepSeconds = 3600.0
+    public static let largeSweepRuns = 1000
+
+    /// The plan in one line: "12 configuration runs, expected 2m 00s (warm-up + duration, without
+    /// process start-up)".
+    public static func planText(runs: Int, expectedSeconds: Double?) -> String {
+        let expected = expectedSeconds.map { "expected \(DurationFormat.hms($0)) (warm-up + duration, without process start-up)" }
+            ?? "expected time unknown (iterations)"
+        return "\(runs) configuration run\(runs == 1 ? "" : "s"), \(expected)"
+    }
+
+    /// nil when the sweep is below both limits, else the message `run` exits 64 with.
+    public func largeSweepProblem(runs: Int) -> String? {
+        let expected = expectedSeconds(runs: runs)
+        guard runs > Self.largeSweepRuns || (expected ?? 0) > Self.largeSweepSeconds else { return nil }
+        return "\(spec.name): \(Self.planText(runs: runs, expectedSeconds: expected)); above the limit of \(DurationFormat.hms(Self.largeSweepSeconds)) or \(Self.largeSweepRuns) configuration runs: pass --yes to run it (or narrow it with --only, --quick, --repeat)"
+    }
+
     public func run() throws -> SweepReport {
         let runs = try checkHost()
         var warnings = hostWarnings(runs)
         if options.quick {
             warnings.append("--quick: shortened smoke run (at most 1 s measured, 200 ms warm-up, one repetition); not for publication")
         }
-        let document = ResultsDocument(
+        warnings += effective?.warnings ?? []
+        var document = ResultsDocument(
             experiment: spec.name, spec: spec.source, environment: environment, warnings: warnings,
             latencyMeaning: spec.workload.latencyMeaning, startedAt: ResultsWriter.iso8601(Date()), finishedAt: nil,
             options: options.asDictionary, planned: runs.count, configs: [],
             provenance: Provenance.capture(), effectiveSpec: spec.effectiveJSON,
             repetitionOrder: Self.repetitionOrder)
+        document.effective = effective?.knobs
         let writer = try ResultsWriter(root: outRoot, document: document, seed: spec.seed)
         for w in document.warnings { progress("warning: \(w)") }
-        progress("\(spec.name): \(runs.count) configuration run\(runs.count == 1 ? "" : "s") -> \(writer.directory)")
+        progress("\(spec.name): \(Self.planText(runs: runs.count, expectedSeconds: expectedSeconds(runs: runs.count))) -> \(writer.directory)")
+        let interruptedBy = try execute(Array(runs.enumerated()), total: runs.count, writer: writer)
+        try writer.finish(interrupted: interruptedBy != nil)
+        return report(writer, planned: runs.count, interruptedBy: interruptedBy)
+    }
 
+    /// Continues `directory`, a run whose runner was killed (or interrupted): rebuilds the index
+    /// from configs/*.json and runs only the configurations of the plan that have no record. The
+    /// plan is recomputed from results.json `effective_spec` and `options` (`only`, `trace`),
+    /// not from the files or the environment of today.
+    public static func resume(directory: String, launcher: ChildLauncher = SelfExecLauncher(),
+                              environment: HostEnvironment = .capture(), progress: @escaping (String) -> Void,
+                              liveStatus: LiveStatusLine? = nil) throws -> SweepReport {
+        let indexPath = "\(directory)/results.json"
+        guard let data = FileManager.default.contents(atPath: indexPath) else {
+            throw SweepError(description: "\(directory): no results.json here: not a run directory of `timeslice run`")
+        }
+        var document: ResultsDocument
+        do { document = try JSONDecoder().decode(ResultsDocument.self, from: data) } catch {
+            throw SweepError(description: "\(indexPath): cannot be read as results.json (schema_version \(ResultsDocument.schemaVersion)): \(error)")
+        }
+        guard let effectiveSpec = document.effectiveSpec else {
+            throw SweepError(description: "\(indexPath): has no effective_spec, so its plan cannot be recomputed")
+        }
+        guard FileManager.default.fileExists(atPath: "\(directory)/\(ResultsWriter.configsDirectory)") else {
+            throw SweepError(description: "\(directory): has no configs/ directory (written by an older timeslice); it cannot be resumed")
+        }
+        let spec = try SpecDecoder.decode(data: JSONEncoder().encode(effectiveSpec), file: "\(indexPath) effective_spec")
+        let options = SweepOptions(only: document.options["only"], trace: document.options["trace"] == "true")
+        let outRoot = ((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        let runner = SweepRunner(spec: spec, options: options, launcher: launcher, environment: environment,
+                                 outRoot: outRoot, progress: progress)
+        runner.liveStatus = liveStatus
+        let runs = try runner.checkHost()
+        guard runs.count == document.planned else {
+            throw SweepError(description: "\(directory): the plan recomputed from effective_spec has \(runs.count) configuration runs, results.json planned \(document.planned); not resuming")
+        }
+        let records = ConfigRecord.load(directory: directory)
+        var done: [ConfigRecord] = []
+        var todo: [(offset: Int, element: RunConfiguration)] = []
+        for (i, run) in runs.enumerated() {
+            let stem = ResultsWriter.fileStem(id: run.id, repetition: run.repetition, repetitions: spec.repetitions)
+            if let record = records[stem] { done.append(record) } else { todo.append((i, run)) }
+        }
+        let now = ResultsWriter.iso8601(Date())
+        document.finishedAt = nil
+        document.interrupted = false
+        document.resumedAt = (document.resumedAt ?? []) + [now]
+        if !todo.isEmpty {
+            document.warnings.append("resumed at \(now): \(todo.count) of \(runs.count) configuration runs ran in a later invocation (`timeslice resume`)")
+        }
+        let writer = try ResultsWriter(resuming: directory, document: document, records: done, seed: spec.seed)
+        progress("\(spec.name): resuming \(directory): \(done.count) of \(runs.count) recorded; \(Self.planText(runs: todo.count, expectedSeconds: runner.expectedSeconds(runs: todo.count))) left")
+        let interruptedBy = try runner.execute(todo, total: runs.count, writer: writer, alreadyDone: done.count)
+        try writer.finish(interrupted: interruptedBy != nil)
+        return runner.report(writer, planned: runs.count, interruptedBy: interruptedBy)
+    }
+
+    func report(_ writer: ResultsWriter, planned: Int, interruptedBy: Int32?) -> SweepReport {
+        SweepReport(directory: writer.directory, configs: writer.document.configs,
+                    table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning),
+                    planned: planned, interruptedBy: interruptedBy, aggregates: writer.document.aggregates,
+                    experiment: spec.name)
+    }
+
+    /// Runs `runs` (each with its 0-based position in the plan) and records them; returns the
+    /// signal that stopped the sweep, if any. Progress counts these runs only (a resume shows
+    /// the ones left).
+    func execute(_ runs: [(offset: Int, element: RunConfiguration)], total: Int, writer: ResultsWriter,
+                 alreadyDone: Int = 0) throws -> Int32? {
         let sweepStart = MonotonicClock.now()
         let deadline = spec.watchdogNanoseconds
-        var interruptedBy: Int32?
-        for (i, config) in runs.enumerated() {
-            if let signal = Interrupt.received { interruptedBy = signal; break }
+        var meter = ProgressMeter(total: runs.count, expectedPerConfig: ProgressMeter.perConfig(spec), repetitions: spec.repetitions)
+        for (i, config) in runs {
+            if let signal = Interrupt.received { return signal }
             let stem = ResultsWriter.fileStem(id: config.id, repetition: config.repetition, repetitions: spec.repetitions)
             // Only the Timeslice runtime writes traces; the baselines have no Ms to trace.
             let trace = options.trace && config.point.runtime == .timeslice ? "\(writer.directory)/\(stem).trace.json" : nil
+            let configStart = MonotonicClock.now()
+            if let liveStatus {
+                let m = meter, id = config.id, rep = config.repetition
+                liveStatus.start {
+                    m.liveLine(id: id, repetition: rep, currentSeconds: Double(MonotonicClock.now() - configStart) / 1e9)
+                }
+            }
             var run = ConfigRunner.run(config, launcher: launcher, deadlineNanoseconds: deadline, traceFile: trace)
+            liveStatus?.stop()
             // A configuration killed by the interrupt measured nothing: it is not recorded.
-            if run.interrupted { interruptedBy = Interrupt.received ?? SIGINT; break }
+            if run.interrupted { return Interrupt.received ?? SIGINT }
             run.result.order = i
             try writer.append(run, stem: stem)
-            progress(progressLine(index: i, total: runs.count, result: run.result, sweepStart: sweepStart))
+            meter.finished(run.result, seconds: Double(MonotonicClock.now() - configStart) / 1e9)
+            progress(meter.finishedLine(run.result, sweepSeconds: Double(MonotonicClock.now() - sweepStart) / 1e9))
         }
-        try writer.finish(interrupted: interruptedBy != nil)
-        return SweepReport(directory: writer.directory, configs: writer.document.configs,
-                           table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning),
-                           planned: runs.count, interruptedBy: interruptedBy)
-    }
-
-    func progressLine(index: Int, total: Int, result: ConfigResult, sweepStart: UInt64) -> String {
-        let elapsed = Double(MonotonicClock.now() - sweepStart) / 1e9
-        let eta = elapsed / Double(index + 1) * Double(total - index - 1)
-        var line = "[\(index + 1)/\(total)] \(result.id)"
-        if spec.repetitions > 1 { line += " rep \(result.repetition)" }
-        line += "  \(result.status.rawValue)"
-        if let l = result.latencyNs {
-            line += "  p99=\(SummaryTable.cell(l.p99, censored: l.censored)) max=\(SummaryTable.cell(l.max, censored: l.censored))"
-        }
-        if let r = result.reason, result.status != .ok { line += "  (\(r.prefix(80)))" }
-        line += String(format: "  elapsed %.0fs, ETA %.0fs", elapsed, eta)
-        return line
+        return nil
     }
 
     /// Host warnings for every distinct placement in the sweep, e.g. "CPU 1 is not isolated".

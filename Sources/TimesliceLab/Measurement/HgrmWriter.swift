@@ -21,3 +21,39 @@ public enum HgrmWriter {
         return out
     }
 }
+
+/// `<stem>.hgrm.json` beside every .hgrm: which configuration, repetition and distribution the
+/// file holds, in which unit, so a lone .hgrm (copied into a paper's repository, opened in
+/// HdrHistogram's plotter) can be traced back without results.json.
+public struct HgrmSidecar: Codable, Equatable, Sendable {
+    public var experiment: String
+    /// The configuration id (`rt=timeslice,procs=1,...`).
+    public var id: String
+    /// 1-based repetition, or "merged" for `<id>.merged.hgrm` (every repetition's histogram added).
+    public var repetition: JSONValue
+    /// "ns": the values of the .hgrm are nanoseconds.
+    public var unit: String
+    /// `latency_ns` (for periodic probes corrected: one sample per intended deadline) or
+    /// `latency_raw_ns` (one sample per wake-up), as in results.json.
+    public var distribution: String
+    /// What the latency measures for this workload (results.json `latency_meaning`).
+    public var latencyMeaning: String
+    public var hgrm: String
+    public var count: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case experiment, id, repetition, unit, distribution, latencyMeaning = "latency_meaning", hgrm, count
+    }
+
+    public init(experiment: String, id: String, repetition: Int?, distribution: String, latencyMeaning: String,
+                hgrm: String, count: UInt64) {
+        self.experiment = experiment
+        self.id = id
+        self.repetition = repetition.map { .integer(Int64($0)) } ?? .string("merged")
+        self.unit = "ns"
+        self.distribution = distribution
+        self.latencyMeaning = latencyMeaning
+        self.hgrm = hgrm
+        self.count = count
+    }
+}

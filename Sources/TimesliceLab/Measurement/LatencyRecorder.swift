@@ -36,7 +36,10 @@ public struct LatencyRecorder: Sendable {
     /// The non-empty buckets as (value, count) pairs. Re-recording each value into a histogram
     /// of the same geometry lands in the same bucket, so `init(buckets:)` reproduces the
     /// histogram exactly while the JSON stays small (a few hundred pairs, not 30k counters).
-    public var buckets: [[UInt64]] {
+    public var buckets: [[UInt64]] { Self.buckets(histogram) }
+
+    /// The non-empty buckets of any histogram of this geometry.
+    public static func buckets(_ histogram: Histogram<UInt64>) -> [[UInt64]] {
         histogram.recordedValues().map { [$0.value, $0.count] }
     }
 

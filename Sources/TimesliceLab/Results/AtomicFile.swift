@@ -36,6 +36,26 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
+
+    /// Appends `text` (one write(2) per chunk, O_APPEND) and fsyncs: the cost does not depend on
+    /// the file's size. Used for the summary.csv rows of a running sweep, which is rewritten
+    /// whole (atomically) at the end.
+    public static func append(_ text: String, to path: String) throws {
+        do {
+            let fd = try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
+            defer { close(fd) }
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    off += try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
+                }
+            }
+            try SystemCall.retrying("fsync") { fsync(fd) }
+        } catch let e as HostSyscallError {
+            throw AtomicFileError(path: path, call: e.call, code: e.errno)
+        }
+    }
 }
 
 public struct AtomicFileError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
-// results.json, schema_version 1. One document per sweep, rewritten after every configuration.
+// results.json, schema_version 1. One document per sweep: written when the sweep starts (the index,
+// `configs: []`) and whole at its end or interruption; configs/<stem>.json in between (ResultsWriter).
 import Foundation
 import TimesliceHost
 
@@ -83,11 +84,17 @@ public struct ResultsDocument: Codable, Sendable {
     public var aggregates: [ConfigAggregate] = []
     /// Cross-checks between rows that measure the same thing with different instruments.
     public var crosschecks: [CrossCheckVerdict] = []
+    /// Every knob with its value and where it came from: "cli", "env TIMESLICE_PREEMPT",
+    /// "file" or "default" (EffectiveConfiguration).
+    public var effective: [String: EffectiveKnob]? = nil
+    /// When `timeslice resume` continued this run (UTC, ISO 8601), oldest first.
+    public var resumedAt: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", experiment, spec, environment, warnings
         case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at", interrupted
         case options, planned, configs, provenance, effectiveSpec = "effective_spec"
-        case repetitionOrder = "repetition_order", aggregates, crosschecks
+        case repetitionOrder = "repetition_order", aggregates, crosschecks, effective
+        case resumedAt = "resumed_at"
     }
 }

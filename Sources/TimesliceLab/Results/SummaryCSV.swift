@@ -8,23 +8,32 @@ public enum SummaryCSV {
     /// Periodic probes only (empty otherwise), see SamplingAccount.
     public static let samplingColumns = ["intended_samples", "recorded_samples", "missed_periods", "deadline_miss_ratio"]
 
+    /// `latency_ns` columns with their unit in the name (`p99_ns`); `count` and `censored` have
+    /// none, and neither has `deadline_miss_ratio` (a fraction).
+    public static let latencyColumns = PercentileSummary.columns.map { $0 == "count" || $0 == "censored" ? $0 : $0 + "_ns" }
+
+    public static var header: String {
+        (leadingColumns + latencyColumns + samplingColumns + ["placement_verified", "reason"]).joined(separator: ",") + "\n"
+    }
+
     public static func render(_ configs: [ConfigResult]) -> String {
-        var lines = [(leadingColumns + PercentileSummary.columns + samplingColumns + ["placement_verified", "reason"]).joined(separator: ",")]
-        for c in configs {
-            let p = c.config.point
-            var row = [c.id, String(c.repetition)]
-            row += MatrixAxis.allCases.map { p.text($0) ?? "" }
-            row.append(c.status.rawValue)
-            row += c.latencyNs?.csvFields ?? Array(repeating: "", count: PercentileSummary.columns.count)
-            row += c.sampling.map { s in
-                [String(s.intendedSamples), String(s.recordedSamples), String(s.missedPeriods),
-                 String(format: "%.6f", s.deadlineMissRatio)]
-            } ?? Array(repeating: "", count: samplingColumns.count)
-            row.append(c.placement?.verified.map { $0 ? "true" : "false" } ?? "")
-            row.append(c.reason ?? "")
-            lines.append(row.map(quote).joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
+        header + configs.map(row).joined()
+    }
+
+    /// One configuration's line, newline included.
+    public static func row(_ c: ConfigResult) -> String {
+        let p = c.config.point
+        var row = [c.id, String(c.repetition)]
+        row += MatrixAxis.allCases.map { p.text($0) ?? "" }
+        row.append(c.status.rawValue)
+        row += c.latencyNs?.csvFields ?? Array(repeating: "", count: PercentileSummary.columns.count)
+        row += c.sampling.map { s in
+            [String(s.intendedSamples), String(s.recordedSamples), String(s.missedPeriods),
+             String(format: "%.6f", s.deadlineMissRatio)]
+        } ?? Array(repeating: "", count: samplingColumns.count)
+        row.append(c.placement?.verified.map { $0 ? "true" : "false" } ?? "")
+        row.append(c.reason ?? "")
+        return row.map(quote).joined(separator: ",") + "\n"
     }
 
     /// RFC 4180 quoting: ids contain commas, reasons may contain anything.

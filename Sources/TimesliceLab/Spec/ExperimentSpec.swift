@@ -94,6 +94,11 @@ public struct ExperimentSpec: Sendable {
     public var starvationTimeoutNanoseconds: UInt64
     /// The file as written, echoed into results.json so a run carries its own recipe.
     public var source: JSONValue
+    /// Axes set from the command line or the environment (EffectiveConfiguration), as JSON, so
+    /// that `effective_spec` reproduces the plan (`timeslice resume`).
+    public var matrixOverrides: [String: JSONValue] = [:]
+    /// Top-level keys set from the environment (`schedtrace_ms`).
+    public var topOverrides: [String: JSONValue] = [:]
 
     /// The deadline the parent gives each child. Derived: warm-up + duration, doubled for
     /// slow machines, plus the starvation timeout and 10 s for process start and teardown.
@@ -109,9 +114,17 @@ public struct ExperimentSpec: Sendable {
 
 extension ExperimentSpec {
     /// The file as it actually runs: `source` with the length, warm-up and repetitions replaced
-    /// by the effective values (after --quick and --repeat).
+    /// by the effective values (after --quick and --repeat), and the axes or keys set by flags or
+    /// environment variables (EffectiveConfiguration) written in.
     public var effectiveJSON: JSONValue {
         guard case .object(var o) = source else { return source }
+        if !matrixOverrides.isEmpty {
+            var m: [String: JSONValue] = [:]
+            if case .object(let given)? = o["matrix"] { m = given }
+            for (k, v) in matrixOverrides { m[k] = v }
+            o["matrix"] = .object(m)
+        }
+        for (k, v) in topOverrides { o[k] = v }
         switch length {
         case .duration(let ns):
             o["duration"] = .string(DurationText.render(ns))

@@ -11,16 +11,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let tmp = "\(path).tmp-\(getpid())"
         do {
-            let fd = try SystemCall.retrying("open") { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-            defer { close(fd) }
-            try data.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    off += try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
-                }
-            }
-            // fsync so that a machine crash, not only a killed process, leaves a complete file.
-            try SystemCall.retrying("fsync") { fsync(fd) }
+            try writeAll(data, to: tmp, flags: O_TRUNC)
         } catch let e as HostSyscallError {
             unlink(tmp)
             throw AtomicFileError(path: tmp, call: e.call, code: e.errno)
@@ -33,6 +24,20 @@ public enum AtomicFile {
         }
     }
 
+    /// Opens `path` (created if missing, with `flags` added), writes all of `data` and fsyncs,
+    /// so that a machine crash, not only a killed process, leaves complete bytes.
+    private static func writeAll(_ data: Data, to path: String, flags: Int32) throws {
+        let fd = try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                off += try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
+            }
+        }
+        try SystemCall.retrying("fsync") { fsync(fd) }
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
@@ -42,16 +47,7 @@ public enum AtomicFile {
     /// whole (atomically) at the end.
     public static func append(_ text: String, to path: String) throws {
         do {
-            let fd = try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
-            defer { close(fd) }
-            let bytes = Array(text.utf8)
-            try bytes.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    off += try SystemCall.retrying("write") { Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
-                }
-            }
-            try SystemCall.retrying("fsync") { fsync(fd) }
+            try writeAll(Data(text.utf8), to: path, flags: O_APPEND)
         } catch let e as HostSyscallError {
             throw AtomicFileError(path: path, call: e.call, code: e.errno)
         }

@@ -42,6 +42,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Run even when the sweep is expected to take over 1 hour or has over 1000 configuration runs.")
     var yes = false
 
+    @Option(help: "Run only the K-th of N deterministic slices of the plan, e.g. 2/3 (a Slurm array task; `timeslice merge` joins them).")
+    var shard: String?
+
     func run() throws {
         var options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace,
                                    environment: ProcessInfo.processInfo.environment)
@@ -50,6 +53,10 @@ struct RunCommand: ParsableCommand {
             options.preemption = try preempt.map(EffectiveConfiguration.parsePreemption)
             options.timeSlice = try timeSlice.map(EffectiveConfiguration.parseTimeSlice)
         } catch { fail("\(error)", ExitCodes.badInput) }
+        if let shard {
+            guard let s = SweepShard(parsing: shard) else { fail("--shard \(shard): expected K/N, e.g. 2/3", ExitCodes.badInput) }
+            options.shard = s
+        }
         if let problem = options.problem() { fail(problem, ExitCodes.badInput) }
         // Validate everything before running anything: the files, then each sweep against this
         // host (placements, --only), then the results directory.

@@ -19,6 +19,8 @@ struct TimesliceCommand: ParsableCommand {
             ReportCommand.self,
             CompareCommand.self,
             BenchCommand.self,
+            MergeCommand.self,
+            SlurmCommand.self,
             ChildCommand.self,
             BenchBaselineCommand.self,
         ]

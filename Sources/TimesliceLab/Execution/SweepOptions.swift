@@ -24,10 +24,13 @@ public struct SweepOptions: Sendable {
     /// that a library caller (and every test) is not configured by whatever shell ran it;
     /// `timeslice run` passes its own environment.
     public var environment: [String: String] = [:]
+    /// `--shard K/N`: run only the K-th of N deterministic slices of the plan (Slurm arrays,
+    /// SweepShard). nil: the whole plan.
+    public var shard: SweepShard?
 
     public init(quick: Bool = false, repetitions: Int? = nil, only: String? = nil, trace: Bool = false,
                 maxProcs: [Int?]? = nil, preemption: [PreemptionSetting]? = nil, timeSlice: [UInt64]? = nil,
-                environment: [String: String] = [:]) {
+                environment: [String: String] = [:], shard: SweepShard? = nil) {
         self.quick = quick
         self.repetitions = repetitions
         self.only = only
@@ -36,6 +39,7 @@ public struct SweepOptions: Sendable {
         self.preemption = preemption
         self.timeSlice = timeSlice
         self.environment = environment
+        self.shard = shard
     }
 
     /// The bounds of `--repeat`, the same as the file's `repetitions`.
@@ -43,6 +47,9 @@ public struct SweepOptions: Sendable {
 
     /// Checks the options themselves (not against a spec): nil when fine, else the message.
     public func problem() -> String? {
+        if let shard, !(1...shard.count).contains(shard.index) || shard.count > SweepShard.maximumCount {
+            return "--shard \(shard.index)/\(shard.count): must be K/N with 1 <= K <= N <= \(SweepShard.maximumCount)"
+        }
         if let repetitions, !Self.repetitionRange.contains(repetitions) {
             return "--repeat \(repetitions): must be \(Self.repetitionRange.lowerBound)...\(Self.repetitionRange.upperBound), like the file's \"repetitions\""
         }
@@ -88,9 +95,39 @@ public struct SweepOptions: Sendable {
         if let repetitions { d["repeat"] = String(repetitions) }
         if let only { d["only"] = only }
         if trace { d["trace"] = "true" }
+        if let shard { d["shard"] = shard.text }
         if let maxProcs { d["max_procs"] = maxProcs.map { $0.map(String.init) ?? "default" }.joined(separator: ",") }
         if let preemption { d["preempt"] = preemption.map(\.rawValue).joined(separator: ",") }
         if let timeSlice { d["time_slice"] = timeSlice.map(DurationText.render).joined(separator: ",") }
         return d
+    }
+}
+
+/// One of N slices of a sweep's plan: run k (0-based, in the interleaved plan order) belongs to
+/// shard k mod N + 1. Deterministic, so N machines (a Slurm array) together run the plan exactly
+/// once, and each slice mixes configurations and repetitions like the whole plan does.
+public struct SweepShard: Equatable, Sendable {
+    public static let maximumCount = 1000
+    /// 1-based.
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// "K/N", or nil when the text is not two whole numbers with a slash.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else { return nil }
+        self.init(index: k, count: n)
+    }
+
+    public var text: String { "\(index)/\(count)" }
+
+    /// The runs of this shard, with their positions in the whole plan.
+    public func select<T>(_ plan: [T]) -> [(offset: Int, element: T)] {
+        plan.enumerated().filter { $0.offset % count == index - 1 }.map { ($0.offset, $0.element) }
     }
 }

@@ -134,8 +134,15 @@ public final class SweepRunner {
         return "\(spec.name): \(Self.planText(runs: runs, expectedSeconds: expected)); above the limit of \(DurationFormat.hms(Self.largeSweepSeconds)) or \(Self.largeSweepRuns) configuration runs: pass --yes to run it (or narrow it with --only, --quick, --repeat)"
     }
 
+    /// The plan's runs this invocation executes, with their positions in the whole plan.
+    func selected(_ plan: [RunConfiguration]) -> [(offset: Int, element: RunConfiguration)] {
+        options.shard.map { $0.select(plan) } ?? plan.enumerated().map { ($0.offset, $0.element) }
+    }
+
     public func run() throws -> SweepReport {
-        let runs = try checkHost()
+        let plan = try checkHost()
+        let selection = selected(plan)
+        let runs = selection.map(\.element)
         var warnings = hostWarnings(runs)
         if options.quick {
             warnings.append("--quick: shortened smoke run (at most 1 s measured, 200 ms warm-up, one repetition); not for publication")
@@ -151,7 +158,7 @@ public final class SweepRunner {
         let writer = try ResultsWriter(root: outRoot, document: document, seed: spec.seed)
         for w in document.warnings { progress("warning: \(w)") }
         progress("\(spec.name): \(Self.planText(runs: runs.count, expectedSeconds: expectedSeconds(runs: runs.count))) -> \(writer.directory)")
-        let interruptedBy = try execute(Array(runs.enumerated()), total: runs.count, writer: writer)
+        let interruptedBy = try execute(selection, total: runs.count, writer: writer)
         try writer.finish(interrupted: interruptedBy != nil)
         return report(writer, planned: runs.count, interruptedBy: interruptedBy)
     }
@@ -178,19 +185,21 @@ public final class SweepRunner {
             throw SweepError(description: "\(directory): has no configs/ directory (written by an older timeslice); it cannot be resumed")
         }
         let spec = try SpecDecoder.decode(data: JSONEncoder().encode(effectiveSpec), file: "\(indexPath) effective_spec")
-        let options = SweepOptions(only: document.options["only"], trace: document.options["trace"] == "true")
+        var options = SweepOptions(only: document.options["only"], trace: document.options["trace"] == "true")
+        options.shard = document.options["shard"].flatMap(SweepShard.init(parsing:))
         let outRoot = ((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
         let runner = SweepRunner(spec: spec, options: options, launcher: launcher, environment: environment,
                                  outRoot: outRoot, progress: progress)
         runner.liveStatus = liveStatus
-        let runs = try runner.checkHost()
+        let selection = runner.selected(try runner.checkHost())
+        let runs = selection.map(\.element)
         guard runs.count == document.planned else {
             throw SweepError(description: "\(directory): the plan recomputed from effective_spec has \(runs.count) configuration runs, results.json planned \(document.planned); not resuming")
         }
         let records = ConfigRecord.load(directory: directory)
         var done: [ConfigRecord] = []
         var todo: [(offset: Int, element: RunConfiguration)] = []
-        for (i, run) in runs.enumerated() {
+        for (i, run) in selection {
             let stem = ResultsWriter.fileStem(id: run.id, repetition: run.repetition, repetitions: spec.repetitions)
             if let record = records[stem] { done.append(record) } else { todo.append((i, run)) }
         }

@@ -29,11 +29,13 @@ public struct ConfigResult: Codable, Sendable {
     public var interference: ConfigInterference?
     /// 0-based position of this run in the sweep (repetitions are interleaved).
     public var order: Int?
+    /// The host that ran it, in a run merged from shards (`timeslice merge`); nil otherwise.
+    public var host: String?
 
     enum CodingKeys: String, CodingKey {
         case id, config, status, reason, latencyNs = "latency_ns", latencyRawNs = "latency_raw_ns", sampling
         case histograms, counters, placement, repetition
-        case elapsedSeconds = "elapsed_seconds", files, interference, order
+        case elapsedSeconds = "elapsed_seconds", files, interference, order, host
     }
 }
 
@@ -89,12 +91,14 @@ public struct ResultsDocument: Codable, Sendable {
     public var effective: [String: EffectiveKnob]? = nil
     /// When `timeslice resume` continued this run (UTC, ISO 8601), oldest first.
     public var resumedAt: [String]? = nil
+    /// A run merged from shards: each shard's directory and host, and each host's environment.
+    public var mergedFrom: [MergedShard]? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", experiment, spec, environment, warnings
         case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at", interrupted
         case options, planned, configs, provenance, effectiveSpec = "effective_spec"
         case repetitionOrder = "repetition_order", aggregates, crosschecks, effective
-        case resumedAt = "resumed_at"
+        case resumedAt = "resumed_at", mergedFrom = "merged_from"
     }
 }

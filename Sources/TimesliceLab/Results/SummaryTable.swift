@@ -27,17 +27,21 @@ public enum SummaryTable {
 
     /// Per-run rows only (tests and callers without a document).
     public static func render(_ configs: [ConfigResult]) -> String {
-        let header = ["config", "rep", "status", "count", "miss", "p50", "p99", "p99.9", "max", "note"]
+        // A run merged from shards on several hosts says which host ran each row.
+        let byHost = Set(configs.compactMap(\.host)).count > 1
+        let header = ["config", "rep"] + (byHost ? ["host"] : []) + ["status", "count", "miss", "p50", "p99", "p99.9", "max", "note"]
         let rows: [[String]] = configs.map { c in
             let l = c.latencyNs
             let note = c.reason ?? (c.placement?.verified == false ? "placement not verified" : "")
-            return [c.id, String(c.repetition), c.status.rawValue,
-                    l.map { String($0.count) } ?? "-",
-                    c.sampling.map { percent($0.deadlineMissRatio) } ?? "",
-                    cell(l?.p50, l), cell(l?.p99, l), cell(l?.p999, l), l.map { cell($0.max, censored: $0.censored) } ?? "-",
-                    String(note.prefix(70))]
+            let lead: [String] = [c.id, String(c.repetition)] + (byHost ? [c.host ?? "?"] : [])
+            let count: String = l.map { String($0.count) } ?? "-"
+            let miss: String = c.sampling.map { percent($0.deadlineMissRatio) } ?? ""
+            let max: String = l.map { cell($0.max, censored: $0.censored) } ?? "-"
+            let cells: [String] = [c.status.rawValue, count, miss, cell(l?.p50, l), cell(l?.p99, l), cell(l?.p999, l), max,
+                                   String(note.prefix(70))]
+            return lead + cells
         }
-        return grid(header, rows, textColumns: [0, 1, 2, header.count - 1])
+        return grid(header, rows, textColumns: Set([0, 1, 2, header.count - 1] + (byHost ? [3] : [])))
     }
 
     static func renderAggregates(_ aggregates: [ConfigAggregate]) -> String {

@@ -225,9 +225,29 @@ def environment_label(env: dict) -> str:
     return " · ".join(parts)
 
 
+def run_marks(run: Run) -> list[str]:
+    """What makes a run not the experiment as written: --quick, --only, --shard, --repeat, CLI
+    axes, an interrupted or resumed sweep. Figure titles carry them, so a plot of a smoke run is
+    never mistaken for the real thing."""
+    options = run.doc.get("options") or {}
+    marks = []
+    if options.get("quick") == "true":
+        marks.append("--quick (smoke run, not for publication)")
+    for key in ("only", "shard", "repeat", "max_procs", "preempt", "time_slice"):
+        if key in options:
+            marks.append(f"--{key.replace('_', '-')} {options[key]}")
+    if run.doc.get("interrupted") or run.interrupted:
+        marks.append("INTERRUPTED")
+    if run.doc.get("merged_from"):
+        marks.append(f"merged from {len(run.doc['merged_from'])} shards")
+    return marks
+
+
 def figure_title(run: Run, what: str, width: int = 110) -> str:
     env = textwrap.fill(environment_label(run.environment), width)
-    return f"{run.experiment}: {what}\nrun {run.timestamp}\n{env}"
+    marks = run_marks(run)
+    stamp = f"run {run.timestamp}" + (f"  [{'; '.join(marks)}]" if marks else "")
+    return f"{run.experiment}: {what}\n{stamp}\n{env}"
 
 
 def axis_values(config: dict) -> dict[str, str]:

@@ -50,13 +50,16 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
         self.traceFile = traceFile
     }
 
-    /// Defaults overridden by TIMESLICE_* environment variables. A malformed value
-    /// stops the program with a message naming the variable and what it accepts.
+    /// Defaults overridden by TIMESLICE_* environment variables. A malformed value stops the
+    /// program with one line naming the variable and what it accepts, and exit status 64 (no
+    /// trap, no backtrace: it is the user's input, not a bug). Callers that want to handle the
+    /// error themselves use `parse(environment:)`.
     public static func fromEnvironment(_ environment: [String: String] = currentEnvironment()) -> RuntimeConfiguration {
         do {
             return try parse(environment: environment)
         } catch {
-            fatalError("timeslice: \(error)")
+            fputs("timeslice: \(error)\n", stderr)
+            exit(64)
         }
     }
 

@@ -63,6 +63,10 @@ final class Processor {
     /// When sysmon last signalled that run, and how long before it may re-send.
     @exclusivity(unchecked) var sysmonSignalAt: UInt64 = 0
     @exclusivity(unchecked) var sysmonResendDelay: UInt64 = 0
+    /// When sysmon first signalled that run, and whether it already warned that the
+    /// goroutine's preemption keeps being refused (once per request).
+    @exclusivity(unchecked) var sysmonFirstSignalAt: UInt64 = 0
+    @exclusivity(unchecked) var sysmonRefusalWarned = false
 
     init(id: Int, runQueueCapacity: Int) {
         self.id = id

@@ -7,7 +7,7 @@ RELEASE_BIN  := .build/release/timeslice
 
 RESULTS      ?= results
 
-.PHONY: all deps deps-optional build release run test bench notebooks go-baseline go-test clean
+.PHONY: all deps deps-optional build release run test bench notebooks go-baseline go-test clean static-stress
 
 all: build
 
@@ -36,6 +36,25 @@ test: deps
 	$(SWIFT) build --build-tests
 	scripts/test-notebooks.sh
 	scripts/test-summary.sh $(TEST_TIMEOUT) $(SWIFT)
+
+# Async preemption with the Swift runtime, Foundation, Dispatch and ICU linked INTO the
+# executable (--static-swift-stdlib): the safe-point rules must not count them as user code.
+# Builds the stress program (Sources/timeslice-stress) alone in .build-static and runs it
+# STATIC_STRESS_RUNS times at 50 µs slices, each under a STATIC_STRESS_TIMEOUT-second deadline;
+# prints one line per run and a passed/total summary; fails if any run fails or hangs.
+# Separate from `make test`: the static release build alone takes minutes on 2 cores.
+STATIC_STRESS_RUNS    ?= 20
+STATIC_STRESS_TIMEOUT ?= 60
+static-stress: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product timeslice-stress
+	@bin=.build-static/release/timeslice-stress; pass=0; \
+	 for i in $$(seq 1 $(STATIC_STRESS_RUNS)); do \
+	   out=$$(timeout -s KILL $(STATIC_STRESS_TIMEOUT) $$bin 1000 2 2>&1); rc=$$?; \
+	   [ $$rc -eq 137 ] && out="HANG (killed after $(STATIC_STRESS_TIMEOUT) s) $$(echo "$$out" | tail -1)"; \
+	   echo "static-stress run $$i: rc=$$rc $$(echo "$$out" | tail -1)"; \
+	   [ $$rc -eq 0 ] && pass=$$((pass + 1)); \
+	 done; \
+	 echo "static-stress: $$pass/$(STATIC_STRESS_RUNS) runs passed"; [ $$pass -eq $(STATIC_STRESS_RUNS) ]
 
 # Executes every notebook headless against the newest runs under $(RESULTS); PNGs land beside them.
 notebooks:

@@ -64,6 +64,8 @@ static int callers_check(uintptr_t sp, uintptr_t fp, const ts_g *g) {
     return ts_frame_chain_check(sp, fp, g);
 }
 
+uintptr_t ts_goroutine_entry_return_address(void) { return (uintptr_t)ts_context_trampoline_return; }
+
 int ts_frame_chain_is_safe(uintptr_t fp, const ts_g *g) { return ts_frame_chain_check(fp, fp, g) == TS_REFUSE_NONE; }
 
 void ts_preempt_honour(ts_g *g) {

@@ -71,6 +71,47 @@ final class SafePointTests: XCTestCase {
         }
     }
 
+    // MARK: The frame-pointer walk, on synthetic stacks
+
+    /// Builds `depth` frames in a fake stack, innermost first; each frame's return address
+    /// is `returnAddress(i)`, and the outermost links to `outerLink` (0: an entry frame).
+    private func chainVerdict(depth: Int, returnAddress: (Int) -> UInt, outerLink: UInt? = nil) -> Int32 {
+        let words = depth * 2 + 64
+        let stack = UnsafeMutablePointer<UInt>.allocate(capacity: words)
+        defer { stack.deallocate() }
+        stack.initialize(repeating: 0, count: words)
+        var g = ts_g()
+        g.stack_lo = UInt(bitPattern: stack)
+        g.stack_hi = UInt(bitPattern: stack + words)
+        let base = 16   // frames from word 16 upward: [saved rbp, return address]
+        for i in 0..<depth {
+            let frame = stack + base + 2 * i
+            frame[0] = i + 1 < depth ? UInt(bitPattern: frame + 2) : (outerLink ?? 0)
+            frame[1] = returnAddress(i)
+        }
+        let fp = UInt(bitPattern: stack + base)
+        return ts_frame_chain_check(UInt(bitPattern: stack + 8), fp, &g)
+    }
+
+    func testFrameChainMustReachTheEntryFrame() {
+        XCTAssertNil(AsyncPreemption.install())
+        let user: @convention(c) () -> UInt64 = { ts_monotonic_ns() }
+        let safe = UInt(bitPattern: unsafeBitCast(user, to: Int.self)) + 1
+        let probe: @convention(c) (Int32) -> Int32 = swift_timeslice_selftest_probe
+        let foreign = UInt(bitPattern: unsafeBitCast(probe, to: Int.self)) + 1
+        let entry = ts_goroutine_entry_return_address()
+        // Reaches the entry frame through user code: safe, however deep (no 512 limit).
+        for depth in [1, 10, 600, 5000] {
+            XCTAssertEqual(Int(chainVerdict(depth: depth) { $0 == depth - 1 ? entry : safe }), Int(TS_REFUSE_NONE), "depth \(depth)")
+        }
+        // A chain that stops (saved rbp 0) or points down before the entry frame: code
+        // without frame pointers somewhere; refused, not "end of chain".
+        XCTAssertEqual(Int(chainVerdict(depth: 20) { _ in safe }), Int(TS_REFUSE_BROKEN_CHAIN))
+        XCTAssertEqual(Int(chainVerdict(depth: 20, returnAddress: { _ in safe }, outerLink: 8)), Int(TS_REFUSE_BROKEN_CHAIN))
+        // A foreign caller (here: code named like the Swift runtime, in the excluded ranges).
+        XCTAssertEqual(Int(chainVerdict(depth: 20) { $0 == 19 ? entry : $0 == 7 ? foreign : safe }), Int(TS_REFUSE_FOREIGN_CALLER))
+    }
+
     // MARK: Scenarios in a child
 
     func testDeepRecursionHogIsPreempted() { runScenario("deep") }

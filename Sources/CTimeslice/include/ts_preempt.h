@@ -10,12 +10,15 @@
 //     thread holds a thread-owned lock (ts_tls_locks > 0, ts_locks.h), sets
 //     preempt_pending, which the runtime honours when the count drops to 0 (for
 //     locks: at the last release, lock_interpose.c);
-//   - if the PC is outside the main executable's text (libc, ld.so,
-//     libswiftCore, Foundation, libdispatch, the vDSO...) — or if any caller on
-//     the frame-pointer chain is (a callback from foreign code that may hold a
-//     foreign lock) — leaves the request for
-//     sysmon to resend: those hold locks and thread-local state and have no
-//     exit hook;
+//   - if the PC is not safe text (safe_text.c: main-executable text minus the
+//     ranges of the Swift runtime, stdlib, Foundation, Dispatch, CF and ICU found
+//     in its symbol table; every shared object and the vDSO are foreign), or a
+//     caller on the frame-pointer chain is not (a callback from foreign code that
+//     may hold a foreign lock), or the chain does not reach the goroutine's entry
+//     frame (ts_context_trampoline_return), or too little stack is left, leaves
+//     the request for sysmon to resend, counting the reason (TS_REFUSE_*);
+//   - if the signal is not its own (not SI_TKILL from this process), passes it to
+//     the user's SIGURG handler first (signal_interpose.c);
 //   - otherwise disables preemption on the G's behalf and rewrites the context
 //     so that, on sigreturn, the G "calls" ts_async_preempt_trampoline from the
 //     interrupted PC: below the 128-byte red zone it pushes the PC; the
@@ -114,6 +117,8 @@ enum {
 /// it reaches the goroutine's entry frame through main-executable code only, else
 /// the reason. (Exposed for tests and lock_interpose.c.)
 int ts_frame_chain_check(uintptr_t sp, uintptr_t fp, const struct ts_g *g);
+/// The return address of every goroutine's entry frame (ts_context_trampoline_return).
+uintptr_t ts_goroutine_entry_return_address(void);
 
 // SIGURG ownership (signal_interpose.c). The executable defines sigaction, signal,
 // sigprocmask and pthread_sigmask: on runtime threads (ts_tls_m set) a mask that

@@ -10,7 +10,7 @@
 // symbols whose names belong to the runtime, the standard library, Foundation,
 // Dispatch, CoreFoundation, ICU or BlocksRuntime (ts_symbol_name_is_foreign), plus
 // the unnamed-looking local C/C++ helpers (static functions) of any object file
-// that defines such a symbol (the STT_FILE group of .symtab). The handler asks
+// that lie inside a run of such symbols (see build_excluded). The handler asks
 // ts_pc_is_async_safe: main-executable text and not excluded, by binary search
 // over read-only arrays (async-signal-safe, no allocation, no lock).
 #define _GNU_SOURCE
@@ -99,50 +99,63 @@ static int is_specialization(const char *name) {
 // of a conformance (the witness-table family, a W suffix), rather than a member name
 // of the standard type ($sSS5countSivg).
 static int module_is_context(const char *name, const char *rest) {
+    static const char *const conformance_suffixes[] = {"WP", "Wp", "WI", "Wa", "WL", "Wl", "WT", "WG", "Wr", "WB", "Wb"};
     size_t n = strlen(name);
-    return *rest == 'E' || strstr(rest, "rlE") || (n >= 2 && name[n - 2] == 'W');
-}
-
-int ts_symbol_name_is_foreign(const char *name) {
-    if (!name || !*name) return 0;
-    if (name[0] == '$' && name[1] == 's') {
-        const char *p = name + 2;
-        if (is_specialization(name)) return 0;
-        if (p[0] == 's') {
-            // $ss<len><Type><kind>: the Swift module's own, unless followed by
-            // <len><module>E: an extension of a standard type declared in that module.
-            const char *q = p + 1;
-            const char *ident;
-            if (read_identifier(&q, &ident) > 0 && *q && strchr("VCOP", *q)) {
-                q++;
-                int len = read_identifier(&q, &ident);
-                if (len > 0 && module_is_context(name, q)) return module_is_foreign(ident, len);
-            }
-            return 1;
-        }
-        if (p[0] == 'S' && p[1] != 0) {
-            // $sS<x>: a standard type (SS String, Sa Array, Sc... _Concurrency) or, for
-            // So/SC, an imported C type. Followed by <len><module>E: an extension
-            // declared in that module; judge by the module.
-            const char *q = p + 2;
-            const char *ident;
-            int len = read_identifier(&q, &ident);
-            if (len > 0 && module_is_foreign(ident, len)) return 1;
-            if (len > 0 && module_is_context(name, q)) return 0;
-            return p[1] != 'o' && p[1] != 'C';                         // stdlib / _Concurrency type
-        }
-        const char *ident;
-        int len = read_identifier(&p, &ident);
-        return len > 0 && module_is_foreign(ident, len);
-    }
-    if (has_prefix(name, "_ZL")) return 0;   // a file-local C++ helper: decided by its file group
-    for (size_t i = 0; i < sizeof foreign_prefixes / sizeof foreign_prefixes[0]; i++) {
-        if (has_prefix(name, foreign_prefixes[i])) return 1;
+    if (*rest == 'E' || strstr(rest, "rlE")) return 1;
+    for (size_t i = 0; n >= 2 && i < sizeof conformance_suffixes / sizeof conformance_suffixes[0]; i++) {
+        if (memcmp(name + n - 2, conformance_suffixes[i], 2) == 0) return 1;
     }
     return 0;
 }
 
-typedef struct { uintptr_t lo, hi; int32_t group; uint8_t foreign, swift; } sym_entry;
+enum { NAME_NEUTRAL = 0, NAME_FOREIGN = 1, NAME_USER = 2 };
+
+static int by_module(const char *ident, int len) { return module_is_foreign(ident, len) ? NAME_FOREIGN : NAME_USER; }
+
+// NAME_FOREIGN: the runtime's, stdlib's, Foundation's, Dispatch's, CF's, ICU's...;
+// NAME_USER: a Swift symbol of another module; NAME_NEUTRAL: says nothing (C names,
+// specializations, thunks), decided by its neighbours (build_excluded).
+static int classify_name(const char *name) {
+    if (!name || !*name) return NAME_NEUTRAL;
+    if (name[0] == '$' && name[1] == 's') {
+        const char *p = name + 2;
+        if (is_specialization(name)) return NAME_NEUTRAL;
+        const char *ident;
+        if (p[0] == 's') {
+            // $ss<len><Type><kind>: the Swift module's own, unless followed by
+            // <len><module> of an extension or conformance declared in that module.
+            const char *q = p + 1;
+            if (read_identifier(&q, &ident) > 0 && *q && strchr("VCOP", *q)) {
+                q++;
+                int len = read_identifier(&q, &ident);
+                if (len > 0 && module_is_context(name, q)) return by_module(ident, len);
+            }
+            return NAME_FOREIGN;
+        }
+        if (p[0] == 'S' && p[1] != 0) {
+            // $sS<x>: a standard type (SS String, Sa Array, Sc... _Concurrency) or, for
+            // So/SC, an imported C type; then an extension's or conformance's module.
+            const char *q = p + 2;
+            int len = read_identifier(&q, &ident);
+            if (len > 0 && module_is_foreign(ident, len)) return NAME_FOREIGN;
+            if (len > 0 && module_is_context(name, q)) return NAME_USER;
+            return (p[1] == 'o' || p[1] == 'C') ? NAME_NEUTRAL : NAME_FOREIGN;
+        }
+        int len = read_identifier(&p, &ident);
+        return len > 0 ? by_module(ident, len) : NAME_NEUTRAL;
+    }
+    for (size_t i = 0; i < sizeof foreign_prefixes / sizeof foreign_prefixes[0]; i++) {
+        if (has_prefix(name, foreign_prefixes[i])) return NAME_FOREIGN;
+    }
+    return NAME_NEUTRAL;
+}
+
+int ts_symbol_name_is_foreign(const char *name) { return classify_name(name) == NAME_FOREIGN; }
+
+// cls: STRONG_* decide alone; WEAK (a foreign-named local: possibly a copy a user module
+// emitted, @_alwaysEmitIntoClient / @inlinable / header inline C) and NEUTRAL follow their neighbours.
+enum { STRONG_FOREIGN = 1, STRONG_USER = 2, WEAK = 3, NEUTRAL = 0 };
+typedef struct { uintptr_t lo, hi; uint8_t cls, foreign; } sym_entry;
 
 static int compare_entries(const void *a, const void *b) {
     const sym_entry *x = a, *y = b;
@@ -223,22 +236,11 @@ static int build_excluded(const char *path) {
     size_t nsyms = table->sh_size / sizeof(ElfW(Sym));
     const char *names = (const char *)(file + strtab->sh_offset);
     entries = malloc((nsyms ? nsyms : 1) * sizeof *entries);
-    // Per STT_FILE group (indexed by the STT_FILE symbol): C/C++ symbols named foreign,
-    // Swift symbols named foreign, Swift symbols in all.
-    uint32_t *group_c = calloc(nsyms ? nsyms : 1, sizeof *group_c);
-    uint32_t *group_sf = calloc(nsyms ? nsyms : 1, sizeof *group_sf);
-    uint32_t *group_st = calloc(nsyms ? nsyms : 1, sizeof *group_st);
-    if (!entries || !group_c || !group_sf || !group_st) {
-        free(group_c); free(group_sf); free(group_st);
-        status = TS_SYMTAB_UNREADABLE;
-        goto done;
-    }
+    if (!entries) { status = TS_SYMTAB_UNREADABLE; goto done; }
     size_t n = 0;
-    int32_t group = -1;
     for (size_t i = 0; i < nsyms; i++) {
         const ElfW(Sym) *s = &syms[i];
         int type = ELF64_ST_TYPE(s->st_info);
-        if (type == STT_FILE) { group = (int32_t)i; continue; }
         if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_size == 0 || s->st_shndx == SHN_UNDEF ||
             s->st_shndx >= eh->e_shnum || !(sh[s->st_shndx].sh_flags & SHF_EXECINSTR) ||
             s->st_name >= strtab->sh_size) continue;
@@ -246,34 +248,42 @@ static int build_excluded(const char *path) {
         sym_entry *e = &entries[n++];
         e->lo = main_bias + s->st_value;
         e->hi = e->lo + s->st_size;
-        e->group = ELF64_ST_BIND(s->st_info) == STB_LOCAL ? group : -1;
-        e->swift = name[0] == '$' && name[1] == 's';
-        e->foreign = (uint8_t)ts_symbol_name_is_foreign(name);
-        if (e->group >= 0) {
-            if (!e->swift) group_c[e->group] += e->foreign;
-            else { group_sf[e->group] += e->foreign; group_st[e->group]++; }
+        int c = classify_name(name);
+        int local = ELF64_ST_BIND(s->st_info) == STB_LOCAL;
+        e->cls = c == NAME_USER ? STRONG_USER : c == NAME_FOREIGN ? (local ? WEAK : STRONG_FOREIGN) : NEUTRAL;
+    }
+    qsort(entries, n, sizeof *entries, compare_entries);
+    // A linker lays each object's text out contiguously and archives after the user's
+    // objects, so the runtime, Foundation and ICU form long runs. A NEUTRAL or WEAK
+    // symbol is foreign when the nearest STRONG symbols on both sides are foreign (inside
+    // a library's run: ICU's and CF's static helpers, Foundation's internal functions,
+    // the runtime's anonymous-namespace C++); otherwise it is user code (a stdlib copy a
+    // user module emitted into itself, the runtime's own C).
+    // Static archives make most of their symbols local (hidden), so few are STRONG_FOREIGN
+    // by binding: eight or more foreign-named locals in a row are a library's own text, not
+    // a user module's few emitted copies.
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && entries[j].cls == WEAK) j++;
+        if (j - i >= 8) for (size_t k = i; k < j; k++) entries[k].cls = STRONG_FOREIGN;
+        i = j > i ? j : i + 1;
+    }
+    {
+        uint8_t prev = NEUTRAL;
+        for (size_t i = 0; i < n; i++) {
+            if (entries[i].cls == STRONG_FOREIGN || entries[i].cls == STRONG_USER) prev = entries[i].cls;
+            entries[i].foreign = prev;   // the nearest strong class at or before i
+        }
+        uint8_t next = NEUTRAL;
+        for (size_t k = n; k-- > 0;) {
+            sym_entry *e = &entries[k];
+            uint8_t before = e->foreign;
+            if (e->cls == STRONG_FOREIGN || e->cls == STRONG_USER) next = e->cls;
+            if (e->cls == STRONG_FOREIGN) e->foreign = 1;
+            else if (e->cls == STRONG_USER) e->foreign = 0;
+            else e->foreign = before == STRONG_FOREIGN && next == STRONG_FOREIGN;
         }
     }
-    // Local symbols (static functions, and hidden ones the linker made local) are
-    // judged by their object file, the STT_FILE group:
-    //   - C/C++: foreign when the file defines any foreign-named C/C++ symbol (ICU's and
-    //     CF's file-local helpers share no prefix);
-    //   - Swift: foreign when most of the file's Swift symbols are foreign-named, or it
-    //     defines foreign C/C++ symbols. A user module's object holds copies of stdlib
-    //     code (@_alwaysEmitIntoClient, @inlinable, specializations: $ss.../$s15
-    //     Synchronization...) that were main-executable code with a dynamic stdlib too;
-    //     Foundation's object holds Foundation's own internal functions.
-    // Global symbols (the libraries' public entry points) are judged by name alone.
-    for (size_t i = 0; i < n; i++) {
-        sym_entry *e = &entries[i];
-        if (e->group < 0) continue;
-        int swift_majority = 2 * group_sf[e->group] > group_st[e->group];
-        if (e->swift) e->foreign = swift_majority;
-        else if (group_st[e->group] == 0) e->foreign = e->foreign || group_c[e->group] > 0;   // a C/C++ object
-        else e->foreign = e->foreign || swift_majority;   // header inline C and IRGen helpers in a Swift object
-    }
-    free(group_c); free(group_sf); free(group_st);
-    qsort(entries, n, sizeof *entries, compare_entries);
     // Merge runs of foreign symbols (and the padding between them) into ranges; any
     // symbol not foreign ends a run. Aliases at one address: foreign if any says so.
     ts_range *out = malloc((n ? n : 1) * sizeof *out);

@@ -108,6 +108,9 @@ final class SafePointTests: XCTestCase {
         // without frame pointers somewhere; refused, not "end of chain".
         XCTAssertEqual(Int(chainVerdict(depth: 20) { _ in safe }), Int(TS_REFUSE_BROKEN_CHAIN))
         XCTAssertEqual(Int(chainVerdict(depth: 20, returnAddress: { _ in safe }, outerLink: 8)), Int(TS_REFUSE_BROKEN_CHAIN))
+        // ...or leaves the goroutine's stack (rbp used as a general register).
+        XCTAssertEqual(Int(chainVerdict(depth: 20, returnAddress: { _ in safe }, outerLink: UInt.max - 4095)),
+                       Int(TS_REFUSE_BROKEN_CHAIN))
         // A foreign caller (here: code named like the Swift runtime, in the excluded ranges).
         XCTAssertEqual(Int(chainVerdict(depth: 20) { $0 == 19 ? entry : $0 == 7 ? foreign : safe }), Int(TS_REFUSE_FOREIGN_CALLER))
     }

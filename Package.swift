@@ -41,6 +41,8 @@ let package = Package(
             name: "timeslice",
             dependencies: ["TimesliceLab", "TimesliceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The preemption stress workload alone, for `make static-stress` (--static-swift-stdlib).
+        .executableTarget(name: "timeslice-stress", dependencies: ["Timeslice"]),
         .testTarget(name: "TimesliceTests", dependencies: ["Timeslice", "CTimeslice"]),
         .testTarget(name: "TimesliceHostTests", dependencies: ["TimesliceHost"]),
         .testTarget(name: "TimesliceLabTests", dependencies: ["TimesliceLab", "TimesliceHost", "Timeslice"]),

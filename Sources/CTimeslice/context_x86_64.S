@@ -50,6 +50,10 @@ ts_context_trampoline:
     .cfi_undefined rip          // outermost frame: unwinders and debuggers stop here
     movq %r13, %rdi
     callq *%r12
+    // The entry function's return address: the SIGURG handler's frame-pointer walk
+    // (preempt.c) must reach a frame returning here, the goroutine's entry frame.
+    .globl ts_context_trampoline_return
+ts_context_trampoline_return:
     ud2                         // entry must never return
     .cfi_endproc
     .size ts_context_trampoline, .-ts_context_trampoline

@@ -5,6 +5,7 @@
 #include "ts_runtime.h"
 #include "ts_locks.h"
 #include <cpuid.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
@@ -20,108 +21,80 @@ extern void ts_async_preempt_trampoline(void);
 ts_preempt_callback_t ts_preempt_callback;
 static ts_preempt_honour_t ts_preempt_honour_callback;
 uint32_t ts_xsave_bytes;
-#define MAX_SAFE_RANGES 32
-static struct { uintptr_t lo, hi; } safe_ranges[MAX_SAFE_RANGES];
-static int safe_range_count;
-// Executable text of every shared object loaded at start (libc, the Swift
-// runtime, Foundation, ICU, the vDSO...), to recognise a return address into one.
-#define MAX_FOREIGN_RANGES 128
-static struct { uintptr_t lo, hi; } foreign_ranges[MAX_FOREIGN_RANGES];
-static int foreign_range_count;
+// Safe text (what the handler may interrupt) is safe_text.c's: main-executable text
+// minus the runtime's, the stdlib's, Foundation's, Dispatch's, CF's and ICU's code
+// however they are linked.
+extern void ts_context_trampoline_return(void);   // context_x86_64.S: the entry frame's return address
 
 // Room the trampoline needs below the interrupted sp: red zone, return address,
 // flags and 15 registers, the xsave area plus alignment, and the frames of the
 // callback and the context switch.
 #define TRAMPOLINE_FIXED_BYTES (128 + 8 + 16 * 8 + 64 + 4096)
 
-static int collect_safe_text(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    int *first = data;
-    // The first object dl_iterate_phdr reports is the main program: user code
-    // and the runtime live there. Every shared object is foreign, the vDSO
-    // included: its own code is reentrant, but its caller may hold a lock (ICU
-    // calls clock_gettime while holding its global mutex; stopping a goroutine
-    // there deadlocked every M on that mutex in a stress test). Go likewise
-    // never preempts in the vDSO. A PC says nothing about the callers.
-    if (!*first) {
-        for (int i = 0; i < info->dlpi_phnum && foreign_range_count < MAX_FOREIGN_RANGES; i++) {
-            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-            if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-                foreign_ranges[foreign_range_count].lo = info->dlpi_addr + ph->p_vaddr;
-                foreign_ranges[foreign_range_count].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-                foreign_range_count++;
-            }
-        }
-        return 0;
-    }
-    *first = 0;
-    for (int i = 0; i < info->dlpi_phnum && safe_range_count < MAX_SAFE_RANGES; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            safe_ranges[safe_range_count].lo = info->dlpi_addr + ph->p_vaddr;
-            safe_ranges[safe_range_count].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-            safe_range_count++;
-        }
-    }
-    return 0;
-}
-
-static int in_foreign_text(uintptr_t address) {
-    for (int i = 0; i < foreign_range_count; i++) {
-        if (address >= foreign_ranges[i].lo && address < foreign_ranges[i].hi) return 1;
-    }
-    return 0;
-}
-
-// A PC in the main executable is not enough: foreign code may have called back
-// into it while holding its own lock (ICU, a Swift metadata completion function,
-// a swift_once initialiser, a qsort comparator). Stopping the goroutine there
-// would leave that lock held by a goroutine no M runs, and every M that then
-// asks for the lock blocks in the kernel: a deadlock. So walk the frame-pointer
-// chain (executable code keeps frame pointers; foreign code that does not still
-// preserves rbp, so a callback's own return address points into the foreign
-// caller) and refuse if any caller is foreign. The word at sp covers a callee
-// interrupted in its prologue. Every read stays inside the goroutine's stack.
-static int frame_chain_is_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
-    for (int depth = 0; depth < 512; depth++) {
-        if (fp < sp || fp + 16 > g->stack_hi || (fp & 7)) return 1;  // end of the chain
+// A PC in safe text is not enough: foreign code may have called back into it while
+// holding its own lock (ICU, a Swift metadata completion function, a swift_once
+// initialiser, a qsort comparator). Stopping the goroutine there would leave that
+// lock held by a goroutine no M runs: a deadlock. So walk the frame-pointer chain
+// (executable code keeps frame pointers) and refuse if any caller is foreign. The
+// walk must reach the goroutine's entry frame, whose return address is
+// ts_context_trampoline_return (ts_context_make starts every goroutine there with
+// rbp = 0): a chain that leaves the stack, goes down, or stops early went through
+// code that does not keep frame pointers (a prebuilt C library built with
+// -fomit-frame-pointer, calling back through pthread_once), and what called it is
+// unknown, so it is refused, not taken as the end. No fixed depth limit: the chain
+// climbs strictly, so it ends within the stack; TS_CHAIN_MAX_FRAMES bounds the time.
+// Every read stays inside the goroutine's stack.
+int ts_frame_chain_check(uintptr_t sp, uintptr_t fp, const ts_g *g) {
+    for (uint32_t depth = 0; depth < TS_CHAIN_MAX_FRAMES; depth++) {
+        if (fp < sp || fp + 16 > g->stack_hi || (fp & 7)) return TS_REFUSE_BROKEN_CHAIN;
         uintptr_t ret = ((const uintptr_t *)fp)[1];
-        if (ret == 0) return 1;
-        if (!ts_pc_is_async_safe(ret)) return 0;
+        if (ret == (uintptr_t)ts_context_trampoline_return) return TS_REFUSE_NONE;   // the entry frame
+        if (!ts_pc_is_async_safe(ret)) return TS_REFUSE_FOREIGN_CALLER;
         uintptr_t next = ((const uintptr_t *)fp)[0];
-        if (next <= fp) return 1;
+        if (next <= fp) return TS_REFUSE_BROKEN_CHAIN;
         fp = next;
     }
-    return 0;   // implausibly deep: do not risk it
+    return TS_REFUSE_DEEP;
 }
 
-static int callers_are_safe(uintptr_t sp, uintptr_t fp, const ts_g *g) {
-    if (sp + 8 <= g->stack_hi && in_foreign_text(*(const uintptr_t *)sp)) return 0;
-    return frame_chain_is_safe(sp, fp, g);
+// The word at sp covers a callee interrupted in its prologue (its return address
+// not yet under a frame pointer).
+static int callers_check(uintptr_t sp, uintptr_t fp, const ts_g *g) {
+    if (sp + 8 <= g->stack_hi && ts_pc_is_foreign_code(*(const uintptr_t *)sp)) return TS_REFUSE_FOREIGN_CALLER;
+    return ts_frame_chain_check(sp, fp, g);
 }
 
-int ts_frame_chain_is_safe(uintptr_t fp, const ts_g *g) { return frame_chain_is_safe(fp, fp, g); }
+uintptr_t ts_goroutine_entry_return_address(void) { return (uintptr_t)ts_context_trampoline_return; }
+
+int ts_frame_chain_is_safe(uintptr_t fp, const ts_g *g) { return ts_frame_chain_check(fp, fp, g) == TS_REFUSE_NONE; }
 
 void ts_preempt_honour(ts_g *g) {
     ts_preempt_honour_t honour = ts_preempt_honour_callback;
     if (honour) honour(g);
 }
 
-int ts_pc_is_async_safe(uintptr_t pc) {
-    for (int i = 0; i < safe_range_count; i++) {
-        if (pc >= safe_ranges[i].lo && pc < safe_ranges[i].hi) return 1;
-    }
-    return 0;
-}
-
-int ts_safe_range_count(void) { return safe_range_count; }
-
 uint32_t ts_xsave_size(void) { return ts_xsave_bytes; }
 
+static void refuse(ts_m *m, uint32_t reason) {
+    switch (reason) {
+    case TS_REFUSE_FOREIGN_PC: m->sig_refused_foreign_pc++; break;
+    case TS_REFUSE_FOREIGN_CALLER: m->sig_refused_foreign_caller++; break;
+    case TS_REFUSE_BROKEN_CHAIN: m->sig_refused_broken_chain++; break;
+    case TS_REFUSE_DEEP: m->sig_refused_deep++; break;
+    case TS_REFUSE_STACK_SPACE: m->sig_refused_stack_space++; break;
+    default: break;
+    }
+    __atomic_store_n(&m->sig_last_refusal, reason, __ATOMIC_RELAXED);
+    m->sig_foreign++;
+}
+
 static void sigurg_handler(int sig, siginfo_t *info, void *context) {
-    (void)sig;
-    (void)info;
     int saved_errno = errno;
+    // The runtime's own signal is a tgkill from this process (AsyncPreemption.signal);
+    // anything else (kill, a user's tgkill to another process...) is passed on to a
+    // SIGURG handler the user installed (signal_interpose.c), as Go's os/signal does.
+    int ours = info && info->si_code == SI_TKILL && info->si_pid == getpid();
+    if (!ours) ts_sigurg_forward(sig, info, context);
     ts_m *m = ts_tls_m;
     ts_g *g = ts_tls_g;
     if (!m) goto out;   // not a runtime thread (a stray SIGURG): nothing to do
@@ -160,14 +133,25 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     // last release honours the pending bit.
     if (g->nopreempt || g->in_syscall || ts_tls_locks) {
         __atomic_store_n(&g->preempt_pending, 1, __ATOMIC_RELAXED);
+        if (g->nopreempt || g->in_syscall) {
+            m->sig_deferred_section++;
+            __atomic_store_n(&m->sig_last_refusal, TS_REFUSE_RUNTIME_SECTION, __ATOMIC_RELAXED);
+        } else {
+            m->sig_deferred_lock++;
+            __atomic_store_n(&m->sig_last_refusal, TS_REFUSE_LOCK_HELD, __ATOMIC_RELAXED);
+        }
         m->sig_deferred++;
         goto out;
     }
-    if (!ts_pc_is_async_safe(pc) || sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes ||
-        !callers_are_safe(sp, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], g)) {
-        m->sig_foreign++;
-        goto out;
-    }
+    if (!ts_pc_is_async_safe(pc)) { refuse(m, TS_REFUSE_FOREIGN_PC); goto out; }
+    // The trampoline saves the registers and the xsave area on the goroutine's own
+    // stack (they must travel with the G to whichever M resumes it). Too little room
+    // left: refuse, counted; a goroutine this close to its guard overflows at its
+    // next call anyway.
+    if (sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes) { refuse(m, TS_REFUSE_STACK_SPACE); goto out; }
+    uint32_t reason = (uint32_t)callers_check(sp, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], g);
+    if (reason != TS_REFUSE_NONE) { refuse(m, reason); goto out; }
+    __atomic_store_n(&m->sig_last_refusal, TS_REFUSE_NONE, __ATOMIC_RELAXED);
     // Safe point: make the G call the trampoline from `pc` on sigreturn.
     g->nopreempt++;                                   // the trampoline runs runtime code
     __atomic_store_n(&g->preempt_request, 0, __ATOMIC_RELAXED);
@@ -181,15 +165,25 @@ out:
     errno = saved_errno;
 }
 
+// Whether the Swift runtime is part of the main executable (--static-swift-stdlib):
+// swift_retain's address lies in main text.
+static int runtime_in_executable(void) {
+    void *f = dlsym(RTLD_DEFAULT, "swift_retain");
+    return f && ts_pc_class((uintptr_t)f) != TS_PC_SHARED;
+}
+
 int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honour) {
     static int installed;
     if (__atomic_load_n(&installed, __ATOMIC_ACQUIRE)) return 0;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(0xD, 0, &eax, &ebx, &ecx, &edx) || ebx == 0) return ENOTSUP;
     ts_xsave_bytes = (ebx + 63) & ~63u;
-    int first = 1;
-    dl_iterate_phdr(collect_safe_text, &first);
-    if (safe_range_count == 0) return ENOENT;
+    if (ts_safe_text_build() != 0) return ENOENT;
+    // A statically linked Swift runtime with no symbol table to tell it apart from user
+    // code: every "safe" PC might be runtime code holding a runtime lock. Refuse.
+    if (ts_symtab_status() != TS_SYMTAB_FULL && ts_symtab_status() != TS_SYMTAB_DYNSYM_ONLY &&
+        runtime_in_executable())
+        return ENOEXEC;
     ts_preempt_callback = callback;
     ts_preempt_honour_callback = honour;
     struct sigaction sa;
@@ -197,7 +191,9 @@ int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honou
     sa.sa_sigaction = sigurg_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGURG, &sa, NULL) != 0) return errno;
+    struct sigaction previous;
+    if (ts_real_sigaction(SIGURG, &sa, &previous) != 0) return errno;
+    ts_sigurg_adopt_previous(&previous);
     __atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
     return 0;
 }

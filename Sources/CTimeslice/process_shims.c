@@ -4,6 +4,7 @@
 // multithreaded: only the forking thread exists in the child). Convention: 0 or a positive errno.
 #define _GNU_SOURCE
 #include "ts_host.h"
+#include "ts_preempt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +33,7 @@ int ts_host_spawn(const char *path, char *const argv[], char *const envp[],
     // state); the child installs an empty mask just before execve.
     sigset_t all, saved;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    ts_real_pthread_sigmask(SIG_SETMASK, &all, &saved);   // libc's: SIGURG too (signal_interpose.c)
     pid_t pid = fork();
     if (pid == 0) {
         if (setpgid(0, 0) != 0) ts_spawn_fail(report[1], errno);
@@ -50,7 +51,7 @@ int ts_host_spawn(const char *path, char *const argv[], char *const envp[],
         dfl.sa_handler = SIG_DFL;
         sigemptyset(&dfl.sa_mask);
         sigaction(SIGPIPE, &dfl, NULL);
-        sigaction(SIGURG, &dfl, NULL);
+        ts_real_sigaction(SIGURG, &dfl, NULL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -58,7 +59,7 @@ int ts_host_spawn(const char *path, char *const argv[], char *const envp[],
         ts_spawn_fail(report[1], errno);
     }
     int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    ts_real_pthread_sigmask(SIG_SETMASK, &saved, NULL);
     close(report[1]);
     if (pid < 0) {
         close(report[0]);

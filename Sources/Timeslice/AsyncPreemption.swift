@@ -9,7 +9,35 @@ enum AsyncPreemption {
     static func install() -> String? {
         let rc = ts_preempt_install(asyncPreemptCallback, lockReleaseHonourCallback)
         if rc == 0 { return nil }
+        if rc == ENOEXEC {
+            return "SIGURG preemption unavailable: the Swift runtime is linked into the executable and it has no symbol table to tell runtime code from user code (do not strip it)"
+        }
         return "SIGURG preemption unavailable: \(String(cString: strerror(rc)))"
+    }
+
+    /// sysmon warns once per request when a goroutine's preemption has been refused
+    /// this long (its P stays taken: at maxProcs 1, nothing else runs).
+    static let refusalWarningNanoseconds: UInt64 = 100_000_000
+
+    /// One line on stderr, from sysmon (never from the handler): the goroutine, how
+    /// long, and the handler's last reason on its M.
+    static func warnRefused(goroutine id: UInt64, machine m: Machine, for nanoseconds: UInt64) {
+        let reason = refusalReason(ts_load_u32_relaxed(&m.header.pointee.sig_last_refusal))
+        let line = "timeslice: goroutine \(id): async preemption refused for \(nanoseconds / 1_000_000) ms (last reason: \(reason)); it keeps its P\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    static func refusalReason(_ code: UInt32) -> String {
+        switch Int(code) {
+        case TS_REFUSE_FOREIGN_PC: return "PC in foreign code"
+        case TS_REFUSE_FOREIGN_CALLER: return "foreign caller on the frame-pointer chain"
+        case TS_REFUSE_BROKEN_CHAIN: return "frame-pointer chain does not reach the goroutine's entry"
+        case TS_REFUSE_DEEP: return "frame-pointer chain too deep"
+        case TS_REFUSE_STACK_SPACE: return "too little stack left"
+        case TS_REFUSE_LOCK_HELD: return "thread-owned lock held"
+        case TS_REFUSE_RUNTIME_SECTION: return "runtime section or blockingCall"
+        default: return "no signal handled yet"
+        }
     }
 
     /// sysmon: asks M's current goroutine to stop, by signal (the request flags

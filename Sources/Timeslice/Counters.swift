@@ -41,6 +41,28 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var preemptionsResent: UInt64 = 0
     /// Signals that landed in foreign code and were left for sysmon to resend.
     public var preemptionsForeign: UInt64 = 0
+    /// The refusals above (preemptionsForeign) and deferrals (preemptionsDeferred), by
+    /// reason (TS_REFUSE_* in ts_preempt.h): the PC in foreign code (the runtime, stdlib,
+    /// Foundation, Dispatch, CF, ICU, libc, the vDSO, wherever linked)...
+    public var preemptionsRefusedForeignPC: UInt64 = 0
+    /// ...a foreign caller on the frame-pointer chain (a callback)...
+    public var preemptionsRefusedForeignCaller: UInt64 = 0
+    /// ...a chain that does not reach the goroutine's entry frame (code without frame pointers)...
+    public var preemptionsRefusedBrokenChain: UInt64 = 0
+    /// ...a chain longer than TS_CHAIN_MAX_FRAMES...
+    public var preemptionsRefusedDeep: UInt64 = 0
+    /// ...too little stack left for the trampoline's save area...
+    public var preemptionsRefusedStackSpace: UInt64 = 0
+    /// ...deferred: a thread-owned lock held (lock_interpose.c)...
+    public var preemptionsDeferredLockHeld: UInt64 = 0
+    /// ...deferred: runtime code (nopreempt) or blockingCall.
+    public var preemptionsDeferredRuntimeSection: UInt64 = 0
+    /// Times code on a runtime thread tried to block SIGURG (stripped from the mask).
+    public var sigurgBlockAttempts: UInt64 = 0
+    /// Times user code installed a SIGURG disposition (chained behind the runtime's).
+    public var sigurgHandlerReplacements: UInt64 = 0
+    /// Non-preemption SIGURGs passed on to the user's handler.
+    public var sigurgForwarded: UInt64 = 0
     /// OS threads created for Ms.
     public var threadsCreated: UInt64 = 0
     /// Ms retired because their goroutine exited while locked to them.

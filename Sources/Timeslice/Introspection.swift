@@ -26,7 +26,18 @@ extension Scheduler {
             c.preemptionsDeferred += ts_load_u64(&m.header.pointee.sig_deferred)
             c.preemptionsForeign += ts_load_u64(&m.header.pointee.sig_foreign)
             c.preemptionsDropped += ts_load_u64(&m.header.pointee.sig_stale)
+            c.preemptionsRefusedForeignPC += ts_load_u64(&m.header.pointee.sig_refused_foreign_pc)
+            c.preemptionsRefusedForeignCaller += ts_load_u64(&m.header.pointee.sig_refused_foreign_caller)
+            c.preemptionsRefusedBrokenChain += ts_load_u64(&m.header.pointee.sig_refused_broken_chain)
+            c.preemptionsRefusedDeep += ts_load_u64(&m.header.pointee.sig_refused_deep)
+            c.preemptionsRefusedStackSpace += ts_load_u64(&m.header.pointee.sig_refused_stack_space)
+            c.preemptionsDeferredLockHeld += ts_load_u64(&m.header.pointee.sig_deferred_lock)
+            c.preemptionsDeferredRuntimeSection += ts_load_u64(&m.header.pointee.sig_deferred_section)
         }
+        // Process-wide (signal_interpose.c), since the process started.
+        c.sigurgBlockAttempts = ts_sigurg_block_attempts()
+        c.sigurgHandlerReplacements = ts_sigurg_handler_replacements()
+        c.sigurgForwarded = ts_sigurg_forwarded()
         return c
     }
 }

@@ -104,6 +104,11 @@ struct PreemptionController {
             guard mode == .async, now &- p.sysmonSignalAt >= p.sysmonResendDelay,
                   let m = p.machine, let header = ts_load_curg(m.header) else { return }
             samples.collectDeliveries(of: m)
+            if !p.sysmonRefusalWarned && now &- p.sysmonFirstSignalAt >= AsyncPreemption.refusalWarningNanoseconds {
+                p.sysmonRefusalWarned = true
+                AsyncPreemption.warnRefused(goroutine: header.pointee.id, machine: m,
+                                            for: now &- p.sysmonFirstSignalAt)
+            }
             // Record first, flags next, signal last: the M that switches the G out
             // must find the record. A record already taken means a G of this run was
             // preempted and a runnext successor inherited the slice: a new record.
@@ -147,6 +152,8 @@ struct PreemptionController {
             AsyncPreemption.signal(m)
             p.sysmonSignalAt = now
             p.sysmonResendDelay = 20_000
+            p.sysmonFirstSignalAt = now
+            p.sysmonRefusalWarned = false
         }
         // Detection delay, only when the slice start is the switch-in stamp (the
         // fallback start is itself up to a sysmon period late). After the signal,

@@ -74,6 +74,10 @@ final class Processor {
     @exclusivity(unchecked) var sysmonThreadBlocked = false
     @exclusivity(unchecked) var sysmonBlockedSyscallTick: UInt32 = 0
     @exclusivity(unchecked) var sysmonBlockedHandoffPending = false
+    /// When sysmon first signalled that run, and whether it already warned that the
+    /// goroutine's preemption keeps being refused (once per request).
+    @exclusivity(unchecked) var sysmonFirstSignalAt: UInt64 = 0
+    @exclusivity(unchecked) var sysmonRefusalWarned = false
 
     init(id: Int, runQueueCapacity: Int) {
         self.id = id

@@ -50,6 +50,16 @@ typedef struct ts_m {
     uint64_t sig_deferred;    // G in runtime code or blockingCall: pending bit set
     uint64_t sig_foreign;     // PC in libc/ld.so/Swift runtime/...: left for sysmon to resend
     uint64_t sig_stale;       // no G, no request, or not on the G's stack (g0)
+    // Per reason (TS_REFUSE_*, ts_preempt.h); sig_foreign and sig_deferred are their sums.
+    uint64_t sig_refused_foreign_pc;
+    uint64_t sig_refused_foreign_caller;
+    uint64_t sig_refused_broken_chain;
+    uint64_t sig_refused_deep;
+    uint64_t sig_refused_stack_space;
+    uint64_t sig_deferred_lock;
+    uint64_t sig_deferred_section;
+    uint32_t sig_last_refusal; // atomic (relaxed): the last entry's outcome, TS_REFUSE_*; sysmon names it
+    uint32_t pad3;
     // Async-preemption timing (Timeslice/PreemptionBreakdown.swift reads it).
     uint64_t sig_sent_ns;     // atomic: sysmon's clock just before a tgkill to this M, 0 when no
                               // stamped signal is outstanding. sysmon sets it by CAS 0 -> t only:

@@ -35,12 +35,15 @@ extension WakeupWorkload {
             throw WorkloadUnavailable("cyclictest intervals are whole microseconds; \(DurationText.render(p.intervalNanoseconds)) is not")
         }
         guard let tool = Variants.locate("cyclictest") else { throw Variants.notInstalled("cyclictest", package: "rt-tests") }
-        let pinning = try context.pin(threads: 1)
-        let measuredCPUs = pinning.plan?.cpusForWorker(0)
+        // Resolved like the threads probe's worker 0; cyclictest pins itself (-a), and the lab
+        // reads its measuring thread's mask back (runtimePlacement) instead of pinning a thread.
+        let measuredCPUs = try ThreadPinning.resolve(context.configuration.placement, threads: 1,
+                                                     host: HostSnapshot.capture()).plan?.cpusForWorker(0)
         let allowed = HostSnapshot.capture().allowed
         let plan = Self.cyclictestPlan(p, config, measuredCPUs: measuredCPUs, allowedCPUs: allowed)
         var run: Result<ChildProcessResult, Error>!
         var widened: String?
+        var observed: CPUSet?
         ProgressRelay.whileRunning(context.progress, mirroring: nil) {
             let starter = OSThread(name: "cyclictest") {
                 try? TimerSlack.minimizeForCurrentThread()
@@ -48,7 +51,11 @@ extension WakeupWorkload {
                     try ChildProcess.run(executable: tool, arguments: plan.arguments, environment: ProcessInfo.processInfo.environment,
                                          deadlineNanoseconds: plan.cycles * p.intervalNanoseconds + 10_000_000_000,
                                          onStart: { pid in
-                                             if measuredCPUs == nil { widened = Self.unpinMeasuringThread(pid: pid, to: allowed) }
+                                             if let measuredCPUs {
+                                                 observed = Self.measuringThreadMask(pid: pid, expecting: measuredCPUs)
+                                             } else {
+                                                 widened = Self.unpinMeasuringThread(pid: pid, to: allowed)
+                                             }
                                          })
                 }
             }
@@ -64,6 +71,11 @@ extension WakeupWorkload {
         let output = try CyclictestOutput(parsing: String(decoding: child.stdout, as: UTF8.self))
         var note = "cyclictest \(plan.arguments.joined(separator: " "))"
         note += measuredCPUs == nil ? "; measuring thread unpinned by the lab: \(widened ?? "not found")" : ""
+        if let measuredCPUs {
+            context.runtimePlacement = [PinObservation(worker: 0, requested: measuredCPUs.sorted, allowedAfter: observed?.sorted,
+                                                       verified: observed == measuredCPUs,
+                                                       error: observed == nil ? "cyclictest's measuring thread was not found within 1 s" : nil)]
+        }
         context.placementNote = note + (tail.isEmpty ? "" : "; cyclictest said: \(tail)")
         return try Self.cyclictestResult(output, plan: plan, intervalNanoseconds: p.intervalNanoseconds)
     }
@@ -123,6 +135,21 @@ extension WakeupWorkload {
         return WorkloadResult(sampling: sampling, counters: [
             "cyclictest_cycles": UInt64(thread0.count), "cyclictest_cycles_planned": plan.cycles,
         ])
+    }
+
+    /// The mask of cyclictest's measuring thread (the second task of `pid`) once it equals
+    /// `expected` (cyclictest sets it right after creating the thread), or the last seen after 1 s.
+    static func measuringThreadMask(pid: pid_t, expecting expected: CPUSet) -> CPUSet? {
+        var last: CPUSet?
+        for _ in 0..<1_000 {
+            let tids = HostFileSystem.live.list("/proc/\(pid)/task").compactMap { Int32($0) }.filter { $0 != pid }
+            if let tid = tids.first, let mask = try? Affinity.get(tid: tid) {
+                last = mask
+                if mask == expected { return mask }
+            }
+            usleep(1_000)
+        }
+        return last
     }
 
     /// Finds cyclictest's measuring thread (the second task of `pid`) and sets its CPU mask to

@@ -301,6 +301,12 @@ def _latency_axis(ax, axis: str = "y") -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     target.set_major_formatter(mticker.FuncFormatter(lambda v, _: human_ns(v)))
+    # Within about one decade matplotlib labels the minor ticks instead ("6×10^4"): same units
+    # there; on wider axes minor ticks stay unlabelled.
+    def minor(v, _):
+        lo, hi = sorted(target.get_view_interval())
+        return human_ns(v) if lo > 0 and hi / lo < 20 else ""
+    target.set_minor_formatter(mticker.FuncFormatter(minor))
 
 
 def figure_configs(run: Run) -> list[dict]:

@@ -42,6 +42,12 @@ int ts_host_futex_wait_once(uint32_t *word, uint32_t expected, int64_t timeout_n
 /// FUTEX_WAKE (private) of up to `count` waiters. Returns 0 or a positive errno.
 int ts_host_futex_wake(uint32_t *word, int count);
 
+/// The signal floor: sends SIGUSR2 to the calling thread `iterations` times (tgkill) with an
+/// empty SA_ONSTACK handler on its own alternate stack, and stores the mean ns per delivered
+/// signal (send + delivery + handler + rt_sigreturn). The thread's handler, mask and alternate
+/// stack are restored. Returns 0 or a positive errno (EAGAIN: a signal was not delivered).
+int ts_host_signal_floor(int iterations, uint64_t *nanoseconds_per_signal);
+
 /// prctl(PR_GET_TIMERSLACK) for the calling thread into `*nanoseconds`. Returns 0 or errno.
 int ts_host_timer_slack(unsigned long *nanoseconds);
 

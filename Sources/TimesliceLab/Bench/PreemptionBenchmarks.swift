@@ -73,6 +73,18 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     public var latencyMaxNanoseconds: Double
     /// Switches sampled into the latency histograms, summed over rounds.
     public var latencySamples: UInt64
+    /// Async settings: the extra wall time per delivered preemption, (median − cooperative
+    /// median) ÷ preemptions delivered in that time, ns; nil when none was delivered.
+    public var costPerPreemptionNanoseconds: Double?
+    /// costPerPreemptionNanoseconds ÷ the signal floor measured in the same run.
+    public var floorRatio: Double?
+
+    // The names the issue tracker and the notebooks use (bench --json is snake_case).
+    enum CodingKeys: String, CodingKey {
+        case setting, rounds, medianNanoseconds, costPercent = "cost_pct", medianCPUNanoseconds
+        case cpuCostPercent = "cpu_cost_pct", preemptionsPerSecond, latencyP50Nanoseconds, latencyP99Nanoseconds
+        case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
+    }
 }
 
 /// What async preemption did to one blocking call in one setting.
@@ -93,6 +105,9 @@ public struct PreemptionEINTRResult: Codable, Equatable, Sendable {
 }
 
 public struct PreemptionBenchReport: Codable, Sendable {
+    /// Self tgkill + delivery on an alternate stack + empty handler + rt_sigreturn, ns (median
+    /// of 5 × 20 000 signals): the least a delivered preemption can cost on this machine.
+    public var signalFloorNanoseconds: Double?
     public var throughput: [PreemptionThroughputResult]
     public var eintr: [PreemptionEINTRResult]
     public var targets: [String: Double]
@@ -115,9 +130,13 @@ public struct PreemptionBenchReport: Codable, Sendable {
         }
         func fixed(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         var lines: [String] = []
+        if let floor = signalFloorNanoseconds {
+            lines.append("signal floor (self tgkill + delivery + empty SA_ONSTACK handler + rt_sigreturn): \(fixed(floor, 0)) ns")
+        }
         lines.append(left("setting", 16) + right("median_ms", 11) + right("cost_%", 9)
                      + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
-                     + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12))
+                     + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12)
+                     + right("ns/preempt", 12) + right("xfloor", 9))
         for r in throughput {
             let isAsync = r.setting.mode == .async
             let isBaseline = r.setting.mode == .cooperative
@@ -128,7 +147,9 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(fixed(r.preemptionsPerSecond, 0), 11)
                          + right(isAsync ? fixed(r.latencyP50Nanoseconds / 1e3) : "-", 12)
                          + right(isAsync ? fixed(r.latencyP99Nanoseconds / 1e3) : "-", 12)
-                         + right(isAsync ? fixed(r.latencyMaxNanoseconds / 1e3) : "-", 12))
+                         + right(isAsync ? fixed(r.latencyMaxNanoseconds / 1e3) : "-", 12)
+                         + right(r.costPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
+                         + right(r.floorRatio.map { fixed($0, 2) + "x" } ?? "-", 9))
         }
         if let target = targets["async_cost_percent_1ms"] {
             lines.append("target: async cost at a 1ms slice <= \(fixed(target, 0))%. polling/1ms is a control: the work has no")
@@ -158,8 +179,23 @@ public enum PreemptionBenchmarks {
 
     /// Runs every preemption benchmark; `scale` < 1 shortens them (smoke runs).
     public static func run(scale: Double = 1) -> PreemptionBenchReport {
-        PreemptionBenchReport(throughput: throughput(scale: scale), eintr: eintrStudy(scale: scale),
-                              targets: PreemptionBenchReport.targetValues)
+        let floor = signalFloor()
+        var results = throughput(scale: scale)
+        if let floor {
+            for i in results.indices { results[i].floorRatio = results[i].costPerPreemptionNanoseconds.map { $0 / floor } }
+        }
+        return PreemptionBenchReport(signalFloorNanoseconds: floor, throughput: results, eintr: eintrStudy(scale: scale),
+                                     targets: PreemptionBenchReport.targetValues)
+    }
+
+    /// The signal floor (ts_host_signal_floor), median of 5 runs; nil when it cannot be measured.
+    static func signalFloor() -> Double? {
+        var runs: [Double] = []
+        for _ in 0..<5 {
+            guard let ns = try? SignalFloor.measure(iterations: 20_000) else { return nil }
+            runs.append(Double(ns))
+        }
+        return median(runs)
     }
 
     // MARK: Throughput and latency
@@ -191,6 +227,7 @@ public enum PreemptionBenchmarks {
             let s = samples[i]
             let wall = median(s.map { Double($0.nanoseconds) })
             let cpu = median(s.map { Double($0.cpuNanoseconds) })
+            let delivered = median(s.map { Double($0.delivered) })
             return PreemptionThroughputResult(
                 setting: setting, rounds: rounds, medianNanoseconds: wall,
                 costPercent: (wall - baseline) / baseline * 100,
@@ -199,7 +236,9 @@ public enum PreemptionBenchmarks {
                 latencyP50Nanoseconds: median(s.map { Double($0.latency.p50) }),
                 latencyP99Nanoseconds: median(s.map { Double($0.latency.p99) }),
                 latencyMaxNanoseconds: median(s.map { Double($0.latency.max) }),
-                latencySamples: s.reduce(0) { $0 + $1.latency.count })
+                latencySamples: s.reduce(0) { $0 + $1.latency.count },
+                costPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (wall - baseline) / delivered : nil,
+                floorRatio: nil)
         }
     }
 

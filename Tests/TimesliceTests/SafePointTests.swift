@@ -132,34 +132,8 @@ final class SafePointTests: XCTestCase {
 
     /// Runs one scenario in a child; status -1 when it missed the deadline (killed).
     static func runChild(scenario: String, deadline: Double) -> (Int32, String) {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["TimesliceTests.SafePointTests/testSafePointScenarioChild"]
-        child.environment = ProcessInfo.processInfo.environment.merging([childVariable: scenario]) { $1 }
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = output
-        do { try child.run() } catch { return (-2, "could not start the child: \(error)") }
-        let collected = Mutex(Data())
-        let reader = Thread {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            collected.withLock { $0 = data }
-        }
-        reader.start()
-        let end = Date().addingTimeInterval(deadline)
-        while child.isRunning && Date() < end { usleep(10_000) }
-        var status: Int32
-        if child.isRunning {
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            status = -1
-        } else {
-            status = child.terminationStatus
-        }
-        while !reader.isFinished { usleep(1_000) }
-        let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
-        let tail = text.split(separator: "\n").suffix(6).joined(separator: "\n")
-        return (status, status == -1 ? "HANG (no exit within \(deadline) s)\n" + tail : tail)
+        ChildScenario.run(test: "TimesliceTests.SafePointTests/testSafePointScenarioChild", variable: childVariable,
+                          value: scenario, deadline: deadline)
     }
 
     func testSafePointScenarioChild() {

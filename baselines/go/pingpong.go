@@ -14,26 +14,12 @@ func runPingPongChan(c *common) result {
 	}()
 	lockIfAsked(c)
 	w := newWindow(c)
-	samples := make([]int64, 0, w.expected(200*time.Nanosecond))
-	prev := now()
-	for {
+	samples := measureBackToBack(w, 200*time.Nanosecond, func() {
 		ping <- struct{}{}
 		<-pong
-		t := now()
-		beat()
-		if !w.inWarmup(prev) {
-			samples = append(samples, t-prev)
-		}
-		prev = t
-		if w.over(t, len(samples)) {
-			break
-		}
-	}
+	})
 	close(ping)
-	var sum int64
-	for _, v := range samples {
-		sum += v
-	}
+	sum := total(samples)
 	values := map[string]interface{}{"round_trips": len(samples)}
 	if len(samples) > 0 {
 		values["ns_per_handoff"] = float64(sum) / float64(2*len(samples))

@@ -28,10 +28,7 @@ func runSpawnJoin(c *common) result {
 			break
 		}
 	}
-	var sum int64
-	for _, v := range samples {
-		sum += v
-	}
+	sum := total(samples)
 	values := map[string]interface{}{"batches": len(samples), "batch": c.batch}
 	if len(samples) > 0 {
 		values["ns_per_goroutine"] = float64(sum) / float64(len(samples)*c.batch)

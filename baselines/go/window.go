@@ -45,3 +45,32 @@ func (w window) expected(perSample time.Duration) int {
 	}
 	return n + 1024
 }
+
+// measureBackToBack runs op back to back until the window is over; a sample is the time between
+// consecutive clock reads around one op (one clock read per op), beating once per op and
+// discarding samples that began in the warm-up. perOp sizes the sample slice up front.
+func measureBackToBack(w window, perOp time.Duration, op func()) []int64 {
+	samples := make([]int64, 0, w.expected(perOp))
+	prev := now()
+	for {
+		op()
+		t := now()
+		beat()
+		if !w.inWarmup(prev) {
+			samples = append(samples, t-prev)
+		}
+		prev = t
+		if w.over(t, len(samples)) {
+			return samples
+		}
+	}
+}
+
+// total is the sum of samples.
+func total(samples []int64) int64 {
+	var sum int64
+	for _, v := range samples {
+		sum += v
+	}
+	return sum
+}

@@ -31,32 +31,18 @@ func runYield(c *common) result {
 	}()
 	lockIfAsked(c)
 	w := newWindow(c)
-	samples := make([]int64, 0, w.expected(100*time.Nanosecond))
 	var calls uint64
-	prev := now()
-	for {
+	samples := measureBackToBack(w, 100*time.Nanosecond, func() {
 		turn.Store(1)
 		for turn.Load() != 0 {
 			runtime.Gosched()
 			calls++
 		}
-		t := now()
-		beat()
-		if !w.inWarmup(prev) {
-			samples = append(samples, t-prev)
-		}
-		prev = t
-		if w.over(t, len(samples)) {
-			break
-		}
-	}
+	})
 	done.Store(true)
 	turn.Store(1)
 	<-finished
-	var sum int64
-	for _, v := range samples {
-		sum += v
-	}
+	sum := total(samples)
 	values := map[string]interface{}{"round_trips": len(samples), "gosched_calls": calls + gosched.Load()}
 	if len(samples) > 0 {
 		values["ns_per_switch"] = float64(sum) / float64(2*len(samples))

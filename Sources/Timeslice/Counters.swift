@@ -17,6 +17,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var handoffsBlockedThread: UInt64 = 0
     /// Goroutines that found their P taken that way and reacquired one.
     public var blockedThreadReturns: UInt64 = 0
+    /// Goroutines wired to their thread because they switched out inside a lazy
+    /// static's initializer (swift_once; OnceInitializers.swift).
+    public var onceWirings: UInt64 = 0
     /// Times an M started spinning (looking for work to steal).
     public var spins: UInt64 = 0
     /// Times an M went to sleep for lack of work.
@@ -89,7 +92,7 @@ struct CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
-        case handoffsBlockedThread, blockedThreadReturns
+        case handoffsBlockedThread, blockedThreadReturns, onceWirings
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
         // sig_foreign) and Scheduler.snapshotCounters adds them (Introspection.swift).
@@ -144,5 +147,6 @@ struct CounterBlock {
         c.lockedHandoffs += value(.lockedHandoffs)
         c.handoffsBlockedThread += value(.handoffsBlockedThread)
         c.blockedThreadReturns += value(.blockedThreadReturns)
+        c.onceWirings += value(.onceWirings)
     }
 }

@@ -32,6 +32,7 @@ struct ParkLockList {
 /// while the G already runs again (see releaseAfterPark).
 @inline(__always)
 func parkCurrent(releasingAll list: UnsafePointer<ParkLockList>) {
+    keepOnThreadIfInsideOnce(ts_current_g().unsafelyUnwrapped)
     ts_switch_to_g0(SwitchReason.parkReleasingAll.rawValue, UnsafeMutableRawPointer(mutating: list))
 }
 

@@ -111,6 +111,7 @@ public func withNoPreemption<R>(_ body: () throws -> R) rethrows -> R {
 /// Switches the running goroutine (preemption disabled by the caller) to g0.
 @inline(__always)
 func switchToScheduler(_ reason: SwitchReason, releasing lock: RuntimeLock? = nil) {
+    keepOnThreadIfInsideOnce(ts_current_g().unsafelyUnwrapped)
     let lockPointer = lock.map { Unmanaged.passUnretained($0).toOpaque() }
     ts_switch_to_g0(reason.rawValue, lockPointer)
 }

@@ -173,6 +173,7 @@ final class Scheduler {
     /// Queues the main goroutine on P0, starts M0 holding P0, and sysmon.
     func start(main body: @escaping () -> Void) {
         ts_install_overflow_handler()
+        installOnceAwareness()
         asyncPreemptionUnavailable = AsyncPreemption.install()
         if let reason = asyncPreemptionUnavailable, configuration.preemption == .async {
             fatalError("timeslice: TIMESLICE_PREEMPT=async: \(reason)")

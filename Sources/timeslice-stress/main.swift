@@ -2,7 +2,8 @@
 // `make static-stress` can build it with --static-swift-stdlib (the Swift runtime,
 // Foundation, Dispatch and ICU inside the executable) and run it many times: async
 // preemption at 50 µs slices against allocation, Codable, date formatting, time
-// zones, lazy statics (swift_once), system calls and exclusivity-checked accesses.
+// zones, lazy statics (swift_once) including initializers that park the goroutine,
+// system calls and exclusivity-checked accesses.
 // Exit 0 with "OK" when every goroutine computed the right answer; a hang is the
 // caller's deadline (timeout) to catch. Usage: timeslice-stress [goroutines] [maxProcs]
 import Foundation
@@ -14,6 +15,29 @@ final class Account { var balance = 0 }
 enum Lazy {
     static let table: [String: Int] = Dictionary(uniqueKeysWithValues: (0..<64).map { ("k\($0)", $0) })
     static let zone = TimeZone(identifier: "Europe/Paris")
+}
+
+/// Lazy statics whose initializers park the goroutine (sleep, yield) while the Swift
+/// runtime's once lock, owned by the OS thread, is held (CTimeslice/include/ts_once.h).
+func parkingInitializer(_ value: Int) -> Int {
+    Timeslice.sleep(for: .milliseconds(1))
+    for _ in 0..<10 { Timeslice.yield() }
+    return value
+}
+enum ParkingLazy {
+    static let a = parkingInitializer(1)
+    static let b = parkingInitializer(2)
+    static let c = parkingInitializer(3)
+    static let d = parkingInitializer(4)
+}
+
+func lazyParking(_ seed: Int) -> Bool {
+    switch seed % 4 {
+    case 0: ParkingLazy.a + ParkingLazy.b == 3
+    case 1: ParkingLazy.b + ParkingLazy.c == 5
+    case 2: ParkingLazy.c + ParkingLazy.d == 7
+    default: ParkingLazy.d + ParkingLazy.a == 5
+    }
 }
 
 func allocationHeavy(_ seed: Int) -> Bool {
@@ -82,10 +106,11 @@ configuration.schedtraceMilliseconds = nil
 let (passed, counters) = Runtime.run(configuration) { () -> (Int, RuntimeCounters) in
     let results = Channel<Bool>(capacity: goroutines)
     for i in 0..<goroutines {
-        switch i % 4 {
+        switch i % 5 {
         case 0: go { results.send(allocationHeavy(i)) }
         case 1: go { results.send(foundationHeavy(i)) }
         case 2: go { results.send(syscallHeavy(i)) }
+        case 3: go { results.send(lazyParking(i / 5)) }
         default: go { results.send(exclusivityHeavy(i)) }
         }
     }
@@ -97,6 +122,6 @@ let line = "\(passed == goroutines ? "OK" : "FAIL") \(passed)/\(goroutines) deli
     + "refused: foreignPC \(counters.preemptionsRefusedForeignPC) foreignCaller \(counters.preemptionsRefusedForeignCaller) "
     + "brokenChain \(counters.preemptionsRefusedBrokenChain) deep \(counters.preemptionsRefusedDeep) "
     + "stack \(counters.preemptionsRefusedStackSpace) deferred: lock \(counters.preemptionsDeferredLockHeld) "
-    + "section \(counters.preemptionsDeferredRuntimeSection)"
+    + "section \(counters.preemptionsDeferredRuntimeSection) once wirings \(counters.onceWirings)"
 print(line)
 exit(passed == goroutines ? 0 : 1)

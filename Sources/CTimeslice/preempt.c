@@ -21,6 +21,8 @@ extern void ts_async_preempt_trampoline(void);
 ts_preempt_callback_t ts_preempt_callback;
 static ts_preempt_honour_t ts_preempt_honour_callback;
 uint32_t ts_xsave_bytes;
+// 1 when the trampoline uses XSAVEC (CPUID.(EAX=0DH,ECX=1):EAX[1]); same lifetime.
+uint8_t ts_xsave_compacted;
 // Safe text (what the handler may interrupt) is safe_text.c's: main-executable text
 // minus the runtime's, the stdlib's, Foundation's, Dispatch's, CF's and ICU's code
 // however they are linked.
@@ -177,7 +179,8 @@ int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honou
     if (__atomic_load_n(&installed, __ATOMIC_ACQUIRE)) return 0;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(0xD, 0, &eax, &ebx, &ecx, &edx) || ebx == 0) return ENOTSUP;
-    ts_xsave_bytes = (ebx + 63) & ~63u;
+    ts_xsave_bytes = (ebx + 63) & ~63u;   // the standard form's size bounds the compacted one
+    if (__get_cpuid_count(0xD, 1, &eax, &ebx, &ecx, &edx) && (eax & 2u)) ts_xsave_compacted = 1;
     if (ts_safe_text_build() != 0) return ENOENT;
     // A statically linked Swift runtime with no symbol table to tell it apart from user
     // code: every "safe" PC might be runtime code holding a runtime lock. Refuse.

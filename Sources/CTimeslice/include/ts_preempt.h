@@ -60,7 +60,8 @@ void ts_preempt_honour(struct ts_g *g);
 /// Sends SIGURG to thread `tid` of this process. Returns 0 or errno.
 int ts_preempt_signal(int32_t tid);
 
-/// Bytes of the xsave area the trampoline reserves (CPUID.(EAX=0DH,ECX=0):EBX).
+/// Bytes of the xsave area the trampoline reserves (CPUID.(EAX=0DH,ECX=0):EBX); it saves
+/// with XSAVEC (compacted, init state skipped) where the CPU has it, else XSAVE.
 uint32_t ts_xsave_size(void);
 
 /// Whether `pc` lies in code the handler may interrupt: main-executable text
@@ -142,4 +143,8 @@ int ts_real_pthread_sigmask(int how, const void *set, void *old);
 void ts_sigurg_adopt_previous(const struct sigaction *previous);
 /// Called by the runtime's handler for a SIGURG that is not a preemption request.
 void ts_sigurg_forward(int sig, void *info, void *context);
+/// Loads zmm16-31 and k1-k7 with patterns from `seed`, spins `iterations` times in one
+/// asm block (preemptible), then counts registers that changed into `mismatches`.
+/// Returns -1 (nothing run) when the CPU lacks AVX-512F/BW. vector_state_probe.c.
+int ts_vector_state_probe(uint64_t seed, uint64_t iterations, uint64_t *mismatches);
 #endif

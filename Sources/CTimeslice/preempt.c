@@ -33,11 +33,34 @@ extern void ts_context_trampoline_return(void);   // context_x86_64.S: the entry
 // callback and the context switch.
 #define TRAMPOLINE_FIXED_BYTES (128 + 8 + 16 * 8 + 64 + 4096)
 
+// Whether the code at `ret` (a foreign caller's return address) is a bare epilogue:
+// only `add $n, %rsp`, `pop`s, `leave` up to `ret`. Such a caller does nothing after
+// the call returns but restore registers from its own frame, so it holds nothing a
+// switch could strand: a lock it took would be released after the call, not in its
+// epilogue. Typical: Swift protocol witness thunks and forwarding wrappers in shared
+// libraries (NSLock's NSLocking.unlock witness in libFoundation). Reads at most 16
+// bytes of the caller's own text, which is mapped and readable while it has a frame.
+static int is_bare_epilogue(uintptr_t ret) {
+    const uint8_t *c = (const uint8_t *)ret;
+    for (int i = 0; i < 16;) {
+        uint8_t b = c[i];
+        if (b == 0xc3) return 1;                                                       // ret
+        if (b >= 0x58 && b <= 0x5f) { i += 1; continue; }                              // pop r64
+        if (b == 0x41 && c[i + 1] >= 0x58 && c[i + 1] <= 0x5f) { i += 2; continue; }  // pop r8-r15
+        if (b == 0xc9) { i += 1; continue; }                                           // leave
+        if (b == 0x48 && c[i + 1] == 0x83 && c[i + 2] == 0xc4) { i += 4; continue; }   // add $imm8, %rsp
+        if (b == 0x48 && c[i + 1] == 0x81 && c[i + 2] == 0xc4) { i += 7; continue; }   // add $imm32, %rsp
+        return 0;
+    }
+    return 0;
+}
+
 // A PC in safe text is not enough: foreign code may have called back into it while
 // holding its own lock (ICU, a Swift metadata completion function, a swift_once
 // initialiser, a qsort comparator). Stopping the goroutine there would leave that
 // lock held by a goroutine no M runs: a deadlock. So walk the frame-pointer chain
-// (executable code keeps frame pointers) and refuse if any caller is foreign. The
+// (executable code keeps frame pointers) and refuse if any caller is foreign,
+// unless all it has left to run is a bare epilogue (is_bare_epilogue). The
 // walk must reach the goroutine's entry frame, whose return address is
 // ts_context_trampoline_return (ts_context_make starts every goroutine there with
 // rbp = 0): a chain that leaves the stack, goes down, or stops early went through
@@ -51,7 +74,7 @@ int ts_frame_chain_check(uintptr_t sp, uintptr_t fp, const ts_g *g) {
         if (fp < sp || fp + 16 > g->stack_hi || (fp & 7)) return TS_REFUSE_BROKEN_CHAIN;
         uintptr_t ret = ((const uintptr_t *)fp)[1];
         if (ret == (uintptr_t)ts_context_trampoline_return) return TS_REFUSE_NONE;   // the entry frame
-        if (!ts_pc_is_async_safe(ret)) return TS_REFUSE_FOREIGN_CALLER;
+        if (!ts_pc_is_async_safe(ret) && !is_bare_epilogue(ret)) return TS_REFUSE_FOREIGN_CALLER;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         if (next <= fp) return TS_REFUSE_BROKEN_CHAIN;
         fp = next;

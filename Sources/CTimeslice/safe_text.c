@@ -65,6 +65,9 @@ static const char *const foreign_prefixes[] = {
     "ztrans_", "vzone_", "ucln_", "uiter_", "ucasemap_", "usprep_", "uidna_", "uspoof_",
 };
 
+// once_interpose.c's definition (the executable's, whichever way the runtime is linked).
+extern void swift_once(void *predicate, void (*body)(void *), void *context);
+
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 // Reads <len><identifier> at *s (Swift mangling); returns the length or -1.
@@ -249,6 +252,9 @@ static int build_excluded(const char *path) {
         e->lo = main_bias + s->st_value;
         e->hi = e->lo + s->st_size;
         int c = classify_name(name);
+        // The runtime's own interposer (once_interpose.c) carries the Swift runtime's
+        // name but is this project's code: it says nothing about its neighbours.
+        if (e->lo == (uintptr_t)swift_once) c = NAME_NEUTRAL;
         int local = ELF64_ST_BIND(s->st_info) == STB_LOCAL;
         e->cls = c == NAME_USER ? STRONG_USER : c == NAME_FOREIGN ? (local ? WEAK : STRONG_FOREIGN) : NEUTRAL;
     }

@@ -64,7 +64,9 @@ final class SafePointTests: XCTestCase {
         XCTAssertEqual(Int(ts_pc_class(UInt(bitPattern: unsafeBitCast(runtimeC, to: Int.self)))), Int(TS_PC_SAFE))
         // The Swift runtime, Foundation and Dispatch: foreign wherever they are (shared
         // objects here; excluded ranges of the executable with --static-swift-stdlib).
-        for name in ["swift_retain", "swift_getTypeByMangledNameInContext", "swift_once",
+        // (Not swift_once: RTLD_DEFAULT finds the runtime's interposer, once_interpose.c,
+        // which is this project's code; the runtime's own once is behind it.)
+        for name in ["swift_retain", "swift_getTypeByMangledNameInContext", "swift_allocObject",
                      "dispatch_async_f", "CFStringCreateWithCString", "u_strlen"] {
             guard let symbol = dlsym(nil /* RTLD_DEFAULT */, name) else { continue }
             XCTAssertEqual(ts_pc_is_foreign_code(UInt(bitPattern: symbol)), 1, "\(name) is classified safe")
@@ -113,6 +115,34 @@ final class SafePointTests: XCTestCase {
                        Int(TS_REFUSE_BROKEN_CHAIN))
         // A foreign caller (here: code named like the Swift runtime, in the excluded ranges).
         XCTAssertEqual(Int(chainVerdict(depth: 20) { $0 == 19 ? entry : $0 == 7 ? foreign : safe }), Int(TS_REFUSE_FOREIGN_CALLER))
+    }
+
+    /// A foreign caller whose code after the call is only an epilogue (Swift witness thunks
+    /// and forwarding wrappers in shared libraries, e.g. NSLock's NSLocking.unlock in
+    /// libFoundation) holds nothing: the walk passes it. One with any other instruction
+    /// left is refused. The code lives in a heap buffer, which is foreign by address.
+    func testForeignCallerWithOnlyAnEpilogueLeftIsTransparent() {
+        XCTAssertNil(AsyncPreemption.install())
+        let user: @convention(c) () -> UInt64 = { ts_monotonic_ns() }
+        let safe = UInt(bitPattern: unsafeBitCast(user, to: Int.self)) + 1
+        let entry = ts_goroutine_entry_return_address()
+        let code: [[UInt8]] = [
+            [0x48, 0x83, 0xc4, 0x08, 0x41, 0x5d, 0x5d, 0xc3],   // add $8,%rsp; pop %r13; pop %rbp; ret
+            [0xc9, 0xc3],                                         // leave; ret
+            [0x48, 0x8b, 0x05, 0x61, 0x4b, 0x0d, 0x00, 0xc3],   // mov x(%rip),%rax; ret: work after the call
+            [0x5d, 0xe9, 0x00, 0x00, 0x00, 0x00],                 // pop %rbp; jmp: not an epilogue
+        ]
+        let expected = [TS_REFUSE_NONE, TS_REFUSE_NONE, TS_REFUSE_FOREIGN_CALLER, TS_REFUSE_FOREIGN_CALLER]
+        for (bytes, verdict) in zip(code, expected) {
+            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+            defer { buffer.deallocate() }
+            buffer.initialize(repeating: 0xcc, count: 32)   // int3 after the bytes
+            for (i, b) in bytes.enumerated() { buffer[i] = b }
+            let foreign = UInt(bitPattern: buffer)
+            XCTAssertEqual(ts_pc_is_async_safe(foreign), 0, "a heap address must be foreign")
+            XCTAssertEqual(Int(chainVerdict(depth: 8) { $0 == 7 ? entry : $0 == 3 ? foreign : safe }), Int(verdict),
+                           "\(bytes.map { String($0, radix: 16) })")
+        }
     }
 
     // MARK: Scenarios in a child

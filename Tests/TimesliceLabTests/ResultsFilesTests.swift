@@ -112,6 +112,23 @@ final class ResultsFilesTests: XCTestCase {
         XCTAssertTrue(hgrm.contains(String(format: "#[Max     = %12.3f, Total count    = %12d]", Double(json.max), json.count)))
     }
 
+    /// A runner SIGKILLed between open and rename leaves NAME.tmp-PID; resume removes those of
+    /// dead writers only (a live writer's file is in use).
+    func testOrphanedTemporariesOfDeadWritersAreRemoved() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier
+        for name in ["a.json", "b.json.tmp-\(dead)", "c.json.tmp-\(getpid())", "d.tmp-notapid"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data("x".utf8)))
+        }
+        XCTAssertEqual(AtomicFile.removeOrphanedTemporaries(in: dir), ["b.json.tmp-\(dead)"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)),
+                       ["a.json", "c.json.tmp-\(getpid())", "d.tmp-notapid"])
+    }
+
     func testFileStemIsSafeAndDistinguishesRepetitions() {
         XCTAssertEqual(ResultsWriter.fileStem(id: "rt=threads,place=cpus0+1", repetition: 2, repetitions: 3),
                        "rt=threads,place=cpus0+1.rep2")

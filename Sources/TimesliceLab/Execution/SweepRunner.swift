@@ -196,6 +196,12 @@ public final class SweepRunner {
         guard runs.count == document.planned else {
             throw SweepError(description: "\(directory): the plan recomputed from effective_spec has \(runs.count) configuration runs, results.json planned \(document.planned); not resuming")
         }
+        // A runner SIGKILLed mid-write leaves NAME.tmp-PID beside its files: not results.
+        for place in [directory, "\(directory)/\(ResultsWriter.configsDirectory)"] {
+            for name in AtomicFile.removeOrphanedTemporaries(in: place) {
+                progress("\(place)/\(name): removed (a temporary file of the killed runner)")
+            }
+        }
         let records = ConfigRecord.load(directory: directory)
         var done: [ConfigRecord] = []
         var todo: [(offset: Int, element: RunConfiguration)] = []

@@ -38,6 +38,20 @@ public enum AtomicFile {
         try SystemCall.retrying("fsync") { fsync(fd) }
     }
 
+    /// Removes the temporary files (`NAME.tmp-PID`) a writer killed between open and rename
+    /// left in `directory`, when process PID no longer exists: `timeslice resume` calls it, so
+    /// a resumed run holds exactly its own files. Returns the names removed.
+    @discardableResult
+    public static func removeOrphanedTemporaries(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { name in
+            guard let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]) else { return false }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            return !alive && unlink("\(directory)/\(name)") == 0
+        }
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }

@@ -147,4 +147,10 @@ void ts_sigurg_forward(int sig, void *info, void *context);
 /// asm block (preemptible), then counts registers that changed into `mismatches`.
 /// Returns -1 (nothing run) when the CPU lacks AVX-512F/BW. vector_state_probe.c.
 int ts_vector_state_probe(uint64_t seed, uint64_t iterations, uint64_t *mismatches);
+/// Fast-path costs of the interpositions, ns per call (interposition_cost.c): an uncontended
+/// pthread mutex lock + unlock through the interposer (through_libc 0) or libc's (1); and
+/// swift_once on an initialised token through the interposer (which 0) or the Swift
+/// runtime's (1; its slow path alone under --static-swift-stdlib: *runtime_is_slow_path).
+double ts_cost_mutex_pair(uint64_t iterations, int through_libc);
+double ts_cost_once_initialised(uint64_t iterations, int which, int *runtime_is_slow_path);
 #endif

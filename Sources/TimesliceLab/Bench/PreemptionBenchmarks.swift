@@ -104,12 +104,27 @@ public struct PreemptionEINTRResult: Codable, Equatable, Sendable {
     public var foreignPerSecond: Double
 }
 
+/// The fast paths the interpositions add to ordinary code (lock awareness, lazy statics),
+/// each beside the function it forwards to, in the same run: ns per call, medians of 5.
+public struct InterpositionCost: Codable, Equatable, Sendable {
+    /// Uncontended pthread_mutex_lock + unlock through lock_interpose.c, in a goroutine.
+    public var mutexPairNanoseconds: Double
+    /// The same pair calling libc's functions directly.
+    public var libcMutexPairNanoseconds: Double
+    /// swift_once on an initialised token through once_interpose.c (every lazy static read).
+    public var onceInitialisedNanoseconds: Double
+    /// The same through the Swift runtime's swift_once (its slow path when statically linked).
+    public var runtimeOnceInitialisedNanoseconds: Double
+    public var runtimeOnceIsSlowPath: Bool
+}
+
 public struct PreemptionBenchReport: Codable, Sendable {
     /// Self tgkill + delivery on an alternate stack + empty handler + rt_sigreturn, ns (median
     /// of 5 × 20 000 signals): the least a delivered preemption can cost on this machine.
     public var signalFloorNanoseconds: Double?
     public var throughput: [PreemptionThroughputResult]
     public var eintr: [PreemptionEINTRResult]
+    public var interposition: InterpositionCost?
     public var targets: [String: Double]
 
     public static let targetValues: [String: Double] = ["async_cost_percent_1ms": 1]
@@ -155,6 +170,13 @@ public struct PreemptionBenchReport: Codable, Sendable {
             lines.append("target: async cost at a 1ms slice <= \(fixed(target, 0))%. polling/1ms is a control: the work has no")
             lines.append("preemption points, so nothing is delivered and its cost is sysmon's alone.")
         }
+        if let i = interposition {
+            lines.append("")
+            lines.append("interposition fast paths, ns per call (this project's / what it forwards to):")
+            lines.append("  pthread mutex lock+unlock, uncontended: \(fixed(i.mutexPairNanoseconds)) / libc \(fixed(i.libcMutexPairNanoseconds))")
+            lines.append("  swift_once, initialised (lazy static read): \(fixed(i.onceInitialisedNanoseconds)) / runtime "
+                         + "\(fixed(i.runtimeOnceInitialisedNanoseconds))\(i.runtimeOnceIsSlowPath ? " (its slow path: static stdlib)" : "")")
+        }
         lines.append("")
         lines.append(left("call", 30) + left("setting", 16) + right("calls", 9) + right("eintr", 9)
                      + right("eintr/s", 10) + right("failures", 9) + right("signals/s", 11) + right("foreign/s", 11))
@@ -185,7 +207,33 @@ public enum PreemptionBenchmarks {
             for i in results.indices { results[i].floorRatio = results[i].costPerPreemptionNanoseconds.map { $0 / floor } }
         }
         return PreemptionBenchReport(signalFloorNanoseconds: floor, throughput: results, eintr: eintrStudy(scale: scale),
+                                     interposition: interpositionCost(scale: scale),
                                      targets: PreemptionBenchReport.targetValues)
+    }
+
+    /// Interposition fast paths beside what they forward to, inside a goroutine (cooperative,
+    /// 1 P), interleaved, medians of 5 runs; nil when libc's or the runtime's is not found.
+    static func interpositionCost(scale: Double = 1) -> InterpositionCost? {
+        let iterations = UInt64(max(100_000, 5_000_000 * scale))
+        return Runtime.run(PreemptionBenchSetting.cooperative.configuration(maxProcs: 1)) { () -> InterpositionCost? in
+            var ours: [Double] = [], libc: [Double] = [], once: [Double] = [], runtimeOnce: [Double] = []
+            var slowPathOnly = false
+            for _ in 0..<5 {
+                guard let a = InterpositionTiming.mutexPairNanoseconds(iterations: iterations, libc: false),
+                      let b = InterpositionTiming.mutexPairNanoseconds(iterations: iterations, libc: true),
+                      let c = InterpositionTiming.onceNanoseconds(iterations: iterations, runtime: false),
+                      let d = InterpositionTiming.onceNanoseconds(iterations: iterations, runtime: true) else { return nil }
+                ours.append(a)
+                libc.append(b)
+                once.append(c.nanoseconds)
+                runtimeOnce.append(d.nanoseconds)
+                slowPathOnly = d.slowPathOnly
+            }
+            return InterpositionCost(mutexPairNanoseconds: median(ours), libcMutexPairNanoseconds: median(libc),
+                                     onceInitialisedNanoseconds: median(once),
+                                     runtimeOnceInitialisedNanoseconds: median(runtimeOnce),
+                                     runtimeOnceIsSlowPath: slowPathOnly)
+        }
     }
 
     /// The signal floor (ts_host_signal_floor), median of 5 runs; nil when it cannot be measured.

@@ -66,13 +66,7 @@ void ts_locks_released(ts_g *g);
 // another thread, so a separately computed thread base would name the old thread.
 
 /// The current thread's count.
-static inline uint32_t ts_lock_count(void) {
-    uint32_t n;
-    uint64_t offset;
-    __asm__ volatile("movq ts_tls_locks@gottpoff(%%rip), %1\n\tmovl %%fs:(%1), %0"
-                     : "=r"(n), "=&r"(offset) : : "memory");
-    return n;
-}
+static inline uint32_t ts_lock_count(void) { return TS_TLS_LOAD_U32(ts_tls_locks); }
 
 /// Count + 1 (entering a critical section). After it, the handler defers.
 static inline void ts_lock_enter(void) {

@@ -33,6 +33,7 @@
 #ifndef TS_ONCE_H
 #define TS_ONCE_H
 #include <stdint.h>
+#include "ts_runtime.h"
 
 /// Nesting depth of swift_once slow paths running on this OS thread.
 extern __thread uint32_t ts_tls_once_depth __attribute__((tls_model("initial-exec")));
@@ -46,13 +47,7 @@ void ts_once_install(ts_once_finished_t finished);
 
 /// The current thread's depth: ONE %fs-relative load (see ts_current_g): a goroutine
 /// outside any initializer may be preempted and resumed on another thread anywhere.
-static inline uint32_t ts_once_depth(void) {
-    uint32_t n;
-    uint64_t offset;
-    __asm__ volatile("movq ts_tls_once_depth@gottpoff(%%rip), %1\n\tmovl %%fs:(%1), %0"
-                     : "=r"(n), "=&r"(offset) : : "memory");
-    return n;
-}
+static inline uint32_t ts_once_depth(void) { return TS_TLS_LOAD_U32(ts_tls_once_depth); }
 
 // Only called while the depth is nonzero, when the goroutine cannot change threads.
 static inline uint32_t ts_once_wired(void) { return ts_tls_once_wired; }

@@ -104,6 +104,14 @@ static inline ts_g *ts_current_g(void) {
     __asm__ volatile("movq ts_tls_g@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(g));
     return g;
 }
+/// ONE %fs-relative load of a 32-bit initial-exec thread-local `var` (same reason).
+#define TS_TLS_LOAD_U32(var) __extension__({                                          \
+    uint32_t value_;                                                                  \
+    uint64_t offset_;                                                                 \
+    __asm__ volatile("movq " #var "@gottpoff(%%rip), %1\n\tmovl %%fs:(%1), %0"       \
+                     : "=r"(value_), "=&r"(offset_) : : "memory");                    \
+    value_;                                                                           \
+})
 static inline void ts_set_current_m(ts_m *m) { ts_tls_m = m; }
 static inline void ts_set_current_g(ts_g *g) { ts_tls_g = g; }
 

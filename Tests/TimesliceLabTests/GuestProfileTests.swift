@@ -106,7 +106,7 @@ final class GuestProfileTests: XCTestCase {
 
     func testInitRunsTheCommandQuoted() {
         let script = GuestInitramfs.initScript(command: ["/bin/timeslice", "run", "it's.json"])
-        XCTAssertTrue(script.contains(#"'/bin/timeslice' 'run' 'it'\''s.json' > /out/stdout.txt"#), script)
+        XCTAssertTrue(script.contains(#"'/bin/timeslice' 'run' 'it'\''s.json' 2>&1 > /out/stdout.txt | cat"#), script)
         XCTAssertTrue(script.contains("tar -c -C /out . | base64 > /dev/ttyS1"), script)
     }
 }

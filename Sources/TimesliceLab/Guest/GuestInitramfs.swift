@@ -51,7 +51,7 @@ enum GuestInitramfs {
         return cpio.finish()
     }
 
-    /// The init: one command, its stdout in /out/stdout.txt, its stderr on the console (which the
+    /// The init: one command, its stdout in /out/stdout.txt, its stderr on the console (piped, which the
     /// host keeps as console.log), then /out as tar | base64 on ttyS1 and power off. `poweroff -f`
     /// with qemu's -no-reboot ends qemu; a kernel panic does too (panic=-1).
     static func initScript(command: [String]) -> String {
@@ -66,7 +66,9 @@ enum GuestInitramfs {
             mount -t tmpfs tmpfs /tmp
             echo "\(markerUp) uptime=$(cut -d' ' -f1 /proc/uptime)"
             cd /
-            \(quoted) > /out/stdout.txt
+            # stderr through a pipe, not the console tty: no live status line redrawn into console.log.
+            set -o pipefail
+            \(quoted) 2>&1 > /out/stdout.txt | cat
             rc=$?
             echo "\(markerExit) rc=$rc"
             stty -F /dev/ttyS1 raw -echo 2>/dev/null

@@ -47,15 +47,7 @@ public struct GuestProfile: Codable, Equatable, Sendable {
             } ?? "none found (no guests/ directory)"
             throw SpecError(file: argument, path: "", message: "no such guest profile; give a profile file or one of the shipped profiles: \(shipped)")
         }
-        let data = try SpecDecoder.readFile(file)
-        let value: JSONValue
-        do { value = try JSONParser.parse(data) } catch {
-            throw SpecError(file: file, path: "", message: "not valid JSON: \(error)")
-        }
-        do { return try decode(value) } catch var e as SpecError {
-            e.file = file
-            throw e
-        }
+        return try SpecDecoder.decodeJSON(try SpecDecoder.readFile(file), file: file, decode)
     }
 
     public static func decode(_ root: JSONValue) throws -> GuestProfile {

@@ -46,7 +46,9 @@ public enum GuestRun {
         let boot = try GuestMachine.boot(profile: profile, accelerator: accelerator, timeslice: timeslice, files: guestFiles,
                                          command: command, deadlineNanoseconds: deadlineNanoseconds, progress: progress)
         defer { try? FileManager.default.removeItem(atPath: boot.workDirectory) }
+        // The guest prints its own paths (tables, --json "directory"); the runs now live under outRoot.
         let stdout = String(decoding: FileManager.default.contents(atPath: "\(boot.outDirectory)/stdout.txt") ?? Data(), as: UTF8.self)
+            .replacingOccurrences(of: guestResults + "/", with: outRoot + "/")
         let directories = try collect(boot, outRoot: outRoot)
         if directories.isEmpty {
             let keep = "\(outRoot)/guest-console-\(ProcessInfo.processInfo.processIdentifier).log"

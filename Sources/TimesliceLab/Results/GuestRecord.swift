@@ -24,8 +24,9 @@ public struct GuestRecord: Codable, Equatable, Sendable {
     /// qemu start to the guest's init on the console, on the host's clock (written by the host).
     public var bootSeconds: Double?
 
-    /// TCG emulates the CPU: latencies measure the emulator, not a scheduler.
-    public var emulated: Bool { accelerator == .tcg }
+    /// TCG emulates the CPU: latencies measure the emulator, not a scheduler. Stored (set
+    /// from `accelerator`) so that results.json carries it for readers of the file.
+    public private(set) var emulated: Bool
 
     enum CodingKeys: String, CodingKey {
         case profile, accelerator, acceleratorReason = "accelerator_reason", kernelImage = "kernel_image"
@@ -38,29 +39,7 @@ public struct GuestRecord: Codable, Equatable, Sendable {
         self.acceleratorReason = acceleratorReason
         self.kernelImage = kernelImage
         self.qemu = qemu
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        profile = try c.decode(GuestProfile.self, forKey: .profile)
-        accelerator = try c.decode(Accelerator.self, forKey: .accelerator)
-        acceleratorReason = try c.decode(String.self, forKey: .acceleratorReason)
-        kernelImage = try c.decode(String.self, forKey: .kernelImage)
-        qemu = try c.decode([String].self, forKey: .qemu)
-        kernelCommandLine = try c.decodeIfPresent(String.self, forKey: .kernelCommandLine)
-        bootSeconds = try c.decodeIfPresent(Double.self, forKey: .bootSeconds)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(profile, forKey: .profile)
-        try c.encode(accelerator, forKey: .accelerator)
-        try c.encode(acceleratorReason, forKey: .acceleratorReason)
-        try c.encode(kernelImage, forKey: .kernelImage)
-        try c.encode(qemu, forKey: .qemu)
-        try c.encodeIfPresent(kernelCommandLine, forKey: .kernelCommandLine)
-        try c.encodeIfPresent(bootSeconds, forKey: .bootSeconds)
-        try c.encode(emulated, forKey: .emulated)
+        emulated = accelerator == .tcg
     }
 
     /// Where the host puts the record inside the guest's initramfs.

@@ -104,13 +104,15 @@ extension RunCommand {
         let profile: GuestProfile
         do { profile = try GuestProfile.load(profileName) } catch { fail("--guest: \(error)", ExitCodes.badInput) }
         var resolved: [String] = []
-        var expected = 0.0
+        var expected = 0.0, configurationRuns = 0
         for file in files {
             let path = ExperimentCatalog.resolve(file)
             let spec: ExperimentSpec
             do { spec = try SpecDecoder.decode(file: path) } catch { fail("\(error)", ExitCodes.badInput) }
             let runner = SweepRunner(spec: spec, options: SweepOptions(quick: quick, repetitions: repetitions, only: only), outRoot: out) { _ in }
-            expected += (try? runner.plannedRuns().count).flatMap { runner.expectedSeconds(runs: $0) } ?? 600
+            let runs = (try? runner.plannedRuns().count) ?? 100
+            expected += runner.expectedSeconds(runs: runs) ?? 600
+            configurationRuns += runs
             resolved.append(path)
         }
         var passed: [String] = []
@@ -125,8 +127,10 @@ extension RunCommand {
         do { try OutputDirectory.prepare(out) } catch let e as OutputDirectory.Failure {
             fail(e.description, e.isBadInput ? ExitCodes.badInput : ExitCodes.environment)
         } catch { fail("\(error)", ExitCodes.environment) }
-        // Boot, child start-up under emulation and the sweep itself; the guest is killed after.
-        let deadline = UInt64((180 + 3 * expected) * 1e9)
+        // Boot (up to a minute under TCG on a loaded host), the sweep three times over, and
+        // 30 s per configuration run (a child's start-up under TCG takes several seconds);
+        // then the guest is killed.
+        let deadline = UInt64((180 + 3 * expected + 30 * Double(configurationRuns)) * 1e9)
         let report: GuestRunReport
         do {
             report = try GuestRun.run(files: resolved, options: passed, profile: profile, accelerator: accel,

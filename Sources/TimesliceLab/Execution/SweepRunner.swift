@@ -183,6 +183,10 @@ public final class SweepRunner {
         do { document = try JSONDecoder().decode(ResultsDocument.self, from: data) } catch {
             throw SweepError(description: "\(indexPath): cannot be read as results.json (schema_version \(ResultsDocument.schemaVersion)): \(error)")
         }
+        // A guest's run needs the guest's topology; this host would run the rest on its own.
+        if let guest = document.guest, GuestRecord.current() == nil {
+            throw SweepError(description: "\(directory): ran inside a qemu guest (profile \(guest.profile.name)), which is gone; resuming here would run the rest on this host's topology. Run the experiment again with `timeslice run FILE --guest \(guest.profile.name)`")
+        }
         guard let effectiveSpec = document.effectiveSpec else {
             throw SweepError(description: "\(indexPath): has no effective_spec, so its plan cannot be recomputed")
         }

@@ -69,7 +69,7 @@ static-stress: static-build
 # `timeslice guest-selftest`; scripts/guest-check.py asserts the placement facts it prints
 # (NUMA placement, steal order, isolated CPUs, the isolcpus study). Installs qemu-system-x86,
 # busybox-static and linux-image-amd64 when root; skips saying why when they are missing.
-# Measured on the 2-core VM (TCG, other builds running): 80-103 s for both guests (numa2 boots
+# Measured on the 2-core VM (TCG, other builds running): 61-103 s for both guests (numa2 boots
 # in 12-33 s plus the 10 s KVM probe; isolated in 11-17 s plus the study).
 guest-test: static-build
 	scripts/guest-test.sh .build-static/release/timeslice

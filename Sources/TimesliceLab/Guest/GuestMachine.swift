@@ -46,6 +46,20 @@ public enum GuestMachine {
         let qemu = try locateQEMU()
         let kernel = try kernelImage()
         let work = try makeWorkDirectory()
+        do {
+            return try boot(in: work, qemu: qemu, kernel: kernel, profile: profile, accelerator: choice, timeslice: timeslice,
+                            files: files, command: command, deadlineNanoseconds: deadlineNanoseconds, progress: progress)
+        } catch {
+            // The caller removes the work directory of a guest that came back; this one did not.
+            try? FileManager.default.removeItem(atPath: work)
+            throw error
+        }
+    }
+
+    private static func boot(in work: String, qemu: String, kernel: String, profile: GuestProfile,
+                             accelerator choice: GuestAcceleratorChoice, timeslice: String,
+                             files: [(guest: String, host: String)], command: [String], deadlineNanoseconds: UInt64,
+                             progress: (String) -> Void) throws -> GuestBootResult {
         let (accelerator, reason) = try chooseAccelerator(choice, qemu: qemu, kernel: kernel, work: work)
         progress("guest \(profile.name): \(accelerator.rawValue) (\(reason)), kernel \(kernel)")
         let initrd = "\(work)/initramfs.cpio", console = "\(work)/console.log", transfer = "\(work)/transfer.b64"
@@ -64,7 +78,7 @@ public enum GuestMachine {
             + String(decoding: run.stderr, as: UTF8.self)
         let out = "\(work)/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        if run.interrupted { throw GuestError("interrupted; the guest was killed (console: \(console))") }
+        if run.interrupted { throw GuestError("interrupted; the guest was killed") }
         try extract(transfer: transfer, into: out, work: work)
         return GuestBootResult(record: record, commandStatus: exitStatus(in: consoleText), console: consoleText,
                                outDirectory: out, workDirectory: work, timedOut: run.timedOut,

@@ -3,6 +3,8 @@
 #   required: libnuma-dev (NUMA placement links against libnuma)
 #   required when python3 lacks venv/ensurepip: python3-venv (notebook test, notebooks)
 #   optional (--optional): golang-go (Go baseline), rt-tests (cyclictest cross-check)
+#   guest (--guest): qemu-system-x86, busybox-static, linux-image-amd64 (`timeslice run --guest`,
+#   make guest-test); never fails: without them the guest test says it skipped and why
 # As root it installs what is missing; otherwise it prints the exact command and fails
 # only when a required package is missing.
 set -euo pipefail
@@ -16,6 +18,9 @@ fi
 optional=()
 if [[ "${1:-}" == "--optional" ]]; then
     optional=(golang-go rt-tests)
+elif [[ "${1:-}" == "--guest" ]]; then
+    required=()
+    optional=(qemu-system-x86 busybox-static linux-image-amd64)
 fi
 
 missing() {

@@ -121,23 +121,34 @@ extension Scheduler {
 
     /// Steals half of some victim's run queue (up to 4 rounds; runnext only in the
     /// last). Go's stealWork. On a NUMA placement, each round first visits the
-    /// victims on the thief's own node, then the others.
+    /// victims on the thief's own node, then the others (`forEachStealVictim`).
     fileprivate func stealWork(_ m: Machine, into p: Processor) -> Goroutine? {
+        forEachStealVictim(thief: p, random: &m.random) { index, lastRound in
+            let victim = processors[index]
+            guard let (entry, count) = victim.runQueueStealer.steal(into: p.runQueue, stealRunnext: lastRound) else { return nil }
+            p.counters.add(.steals, UInt64(count))
+            m.traceBuffer?.record(.steal, a: UInt64(count), b: UInt32(index))
+            return Goroutine.from(opaque: entry)
+        }
+    }
+
+    /// The one steal order (stealWork uses it; `Runtime.stealVisitOrder` reports it): calls
+    /// `visit(victim index, last round)` for every other P until it returns non-nil. Each
+    /// round is a random coprime enumeration (StealOrder); on a NUMA placement a round is
+    /// two passes, first the victims on the thief's node, then the rest. Stops early (nil)
+    /// when the scheduler is stopping.
+    @inline(__always)
+    func forEachStealVictim<T>(thief p: Processor, random: inout FastRandom, _ visit: (Int, Bool) -> T?) -> T? {
         let numaAware = placement.isNUMAAware
         let myNode = placement.node(ofWorker: p.id)
         for round in 0..<(numaAware ? 8 : 4) {
             let lastRound = round >= (numaAware ? 6 : 3)
             let localPass = numaAware && round % 2 == 0
-            for index in stealOrder.visit(random: m.random.next()) {
+            for index in stealOrder.visit(random: random.next()) {
                 if stopping.load(ordering: .relaxed) { return nil }
-                let victim = processors[index]
-                if victim === p { continue }
+                if index == p.id { continue }
                 if numaAware && (placement.node(ofWorker: index) == myNode) != localPass { continue }
-                if let (entry, count) = victim.runQueueStealer.steal(into: p.runQueue, stealRunnext: lastRound) {
-                    p.counters.add(.steals, UInt64(count))
-                    m.traceBuffer?.record(.steal, a: UInt64(count), b: UInt32(index))
-                    return Goroutine.from(opaque: entry)
-                }
+                if let found = visit(index, lastRound) { return found }
             }
         }
         return nil

@@ -13,6 +13,19 @@ extension Scheduler {
         preemptionSamples.snapshot(machines: lock.withLock { machines })
     }
 
+    /// The victims P `thief` visits in one stealWork call, in order, with the NUMA
+    /// node each is confined to (nil: not within one node). Uses the real order
+    /// (`forEachStealVictim`) with a generator seeded by `seed`, and steals nothing.
+    func stealVisitOrder(thief: Int, seed: UInt64) -> [StealVisit] {
+        var random = FastRandom(seed: seed)
+        var visits: [StealVisit] = []
+        let _: Int? = forEachStealVictim(thief: processors[thief], random: &random) { index, _ in
+            visits.append(StealVisit(victim: index, node: placement.node(ofWorker: index)))
+            return nil
+        }
+        return visits
+    }
+
     /// Sums the scheduler's, every P's and every M's CounterBlock, plus the
     /// signal handler's per-M counts (deferred, foreign, stale), which have no
     /// CounterBlock slot.

@@ -99,6 +99,22 @@ public enum Runtime {
         }
     }
 
+    /// The order in which P `thief` of the running runtime visits steal victims in
+    /// one steal attempt (all rounds; on a NUMA placement each round visits the
+    /// thief's own node first), each victim with its node; empty when no runtime
+    /// runs or `thief` is not a P. For diagnosis and the in-guest NUMA check.
+    public static func stealVisitOrder(thief: Int, seed: UInt64) -> [StealVisit] {
+        withPreemptionDisabled {
+            guard let s = registry.withLock({ $0 }), (0..<s.maxProcs).contains(thief) else { return [] }
+            return s.stealVisitOrder(thief: thief, seed: seed)
+        }
+    }
+
+    /// The NUMA node worker (P) `index` of the running runtime is confined to, or nil.
+    public static func workerNode(_ index: Int) -> Int? {
+        withPreemptionDisabled { registry.withLock { $0?.placement.node(ofWorker: index) } }
+    }
+
     /// The NUMA node holding the running goroutine's current stack page (via
     /// move_pages), or nil outside a goroutine or when the kernel cannot say.
     public static var currentStackNode: Int? {

@@ -37,6 +37,13 @@ private func gcd(_ a: Int, _ b: Int) -> Int {
     return a
 }
 
+/// One victim of a steal attempt and the NUMA node its P is confined to (nil when
+/// its CPUs are not within one node); `Runtime.stealVisitOrder`.
+public struct StealVisit: Codable, Equatable, Sendable {
+    public var victim: Int
+    public var node: Int?
+}
+
 /// Per-M xorshift generator for steal order and sampling: cheap, no locks.
 struct FastRandom {
     private var state: UInt64

@@ -130,7 +130,10 @@ public struct HostEnvironment: Codable, Equatable, Sendable {
     private func housekeepingWarnings(_ role: String, _ cpus: CPUSet?, workerCPUs: CPUSet) -> [String] {
         guard !workerCPUs.isEmpty else { return [] }
         guard let cpus else {
-            return ["\(role) is not pinned and may run on worker CPUs \(workerCPUs.intersection(allowedCPUs).listString)"]
+            // Unpinned, it keeps this process's mask: with isolcpus that mask leaves out the
+            // isolated CPUs the workers were moved to, and nothing is shared.
+            let reachable = workerCPUs.intersection(allowedCPUs)
+            return reachable.isEmpty ? [] : ["\(role) is not pinned and may run on worker CPUs \(reachable.listString)"]
         }
         let shared = cpus.intersection(workerCPUs)
         guard !shared.isEmpty else { return [] }
@@ -163,7 +166,9 @@ public struct HostEnvironment: Codable, Equatable, Sendable {
         }
         for node in numa.nodes {
             let memory = node.memoryBytes.map { formatBytes($0) } ?? "memory unknown"
-            row("NUMA node \(node.id)", "CPUs \(show(node.cpus)), \(memory)")
+            // SLIT distances to every node in node order (10 = local), as sysfs gives them.
+            let distances = node.distances.isEmpty ? "" : ", distances \(node.distances.map(String.init).joined(separator: " "))"
+            row("NUMA node \(node.id)", "CPUs \(show(node.cpus)), \(memory)\(distances)")
         }
         row("isolcpus", show(isolation.isolcpus) + (isolation.isolcpusFlags.isEmpty ? "" : " (flags \(isolation.isolcpusFlags.joined(separator: ",")))"))
         row("sysfs isolated", show(isolation.sysfsIsolated))

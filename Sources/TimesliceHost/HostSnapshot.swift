@@ -34,6 +34,16 @@ public struct HostSnapshot: Codable, Equatable, Sendable {
             allowed: allowedCPUs(fs, topology: topology, cgroup: cgroup, override: allowed))
     }
 
+    /// Isolated CPUs this process may pin to: online and inside the cgroup cpuset. The
+    /// affinity mask does not limit them: with isolcpus the kernel leaves the isolated
+    /// CPUs out of init's mask, which every process inherits, yet sched_setaffinity onto
+    /// them is allowed (moving work there is what isolcpus is for). Seen in a guest booted
+    /// with isolcpus=2,3: every process starts with affinity 0-1.
+    public var reachableIsolated: CPUSet {
+        let permitted = cgroup.cpuset.map { topology.online.intersection($0) } ?? topology.online
+        return isolation.isolated.intersection(permitted)
+    }
+
     static func allowedCPUs(_ fs: HostFileSystem, topology: CPUTopology, cgroup: CgroupLimits, override: CPUSet?) -> CPUSet {
         var allowed = override ?? (fs.isLive ? (try? Affinity.current()) : nil) ?? topology.online
         if let cpuset = cgroup.cpuset { allowed = allowed.intersection(cpuset) }

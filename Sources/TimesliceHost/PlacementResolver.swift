@@ -58,19 +58,19 @@ public struct PlacementResolver {
                 if !host.topology.online.contains(cpu) {
                     throw PlacementError("CPU \(cpu) does not exist (\(context()))")
                 }
-                if !host.allowed.contains(cpu) {
+                if !host.allowed.contains(cpu) && !host.reachableIsolated.contains(cpu) {
                     throw PlacementError("CPU \(cpu) is not allowed by the cpuset/affinity of this process (\(context()))")
                 }
             }
             return cpus.map { CPUSet([$0]) }
         case .isolated:
             let isolated = host.isolation.isolated
-            let usable = isolated.intersection(host.allowed)
+            let usable = host.reachableIsolated
             if usable.isEmpty {
                 if isolated.isEmpty {
                     throw PlacementError(noIsolatedCPUsMessage())
                 }
-                throw PlacementError("the isolated CPUs \(show(isolated)) are not allowed by the cpuset/affinity of this process (\(context()))")
+                throw PlacementError("the isolated CPUs \(show(isolated)) are not allowed by the cgroup cpuset of this process (\(context()))")
             }
             return usable.map { CPUSet([$0]) }
         case .numa(let id):

@@ -45,7 +45,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run only the K-th of N deterministic slices of the plan, e.g. 2/3 (a Slurm array task; `timeslice merge` joins them).")
     var shard: String?
 
+    @Option(help: "Run inside a qemu guest booted with this profile (shipped: numa2, isolated; or a profile .json file, see guests/). Needs qemu-system-x86, busybox-static, a /boot/vmlinuz-* kernel and `make static-build`; TIMESLICE_* variables of this shell do not reach the guest.")
+    var guest: String?
+
+    @Option(help: "With --guest: auto (KVM when a probe guest boots, else TCG), kvm or tcg. Under TCG every latency is emulated and meaningless.")
+    var accel: GuestAcceleratorChoice = .auto
+
     func run() throws {
+        if let guest { return runInGuest(profileName: guest) }
         var options = SweepOptions(quick: quick, repetitions: repetitions, only: only, trace: trace,
                                    environment: ProcessInfo.processInfo.environment)
         do {
@@ -89,6 +96,56 @@ struct RunCommand: ParsableCommand {
         }
     }
 }
+
+extension RunCommand {
+    /// The same command inside a guest: the files are checked here, the host check
+    /// (placements) happens in the guest, whose topology is the one that counts.
+    func runInGuest(profileName: String) {
+        let profile: GuestProfile
+        do { profile = try GuestProfile.load(profileName) } catch { fail("--guest: \(error)", ExitCodes.badInput) }
+        var resolved: [String] = []
+        var expected = 0.0, configurationRuns = 0
+        for file in files {
+            let path = ExperimentCatalog.resolve(file)
+            let spec: ExperimentSpec
+            do { spec = try SpecDecoder.decode(file: path) } catch { fail("\(error)", ExitCodes.badInput) }
+            let runner = SweepRunner(spec: spec, options: SweepOptions(quick: quick, repetitions: repetitions, only: only), outRoot: out) { _ in }
+            let runs = (try? runner.plannedRuns().count) ?? 100
+            expected += runner.expectedSeconds(runs: runs) ?? 600
+            configurationRuns += runs
+            resolved.append(path)
+        }
+        var passed: [String] = []
+        if quick { passed.append("--quick") }
+        if trace { passed.append("--trace") }
+        if json { passed.append("--json") }
+        if yes { passed.append("--yes") }
+        for (flag, value) in [("--repeat", repetitions.map(String.init)), ("--only", only), ("--max-procs", maxProcs),
+                              ("--preempt", preempt), ("--time-slice", timeSlice), ("--shard", shard)] {
+            if let value { passed += [flag, value] }
+        }
+        do { try OutputDirectory.prepare(out) } catch let e as OutputDirectory.Failure {
+            fail(e.description, e.isBadInput ? ExitCodes.badInput : ExitCodes.environment)
+        } catch { fail("\(error)", ExitCodes.environment) }
+        // Boot (up to a minute under TCG on a loaded host), the sweep three times over, and
+        // 30 s per configuration run (a child's start-up under TCG takes several seconds);
+        // then the guest is killed.
+        let deadline = UInt64((180 + 3 * expected + 30 * Double(configurationRuns)) * 1e9)
+        let report: GuestRunReport
+        do {
+            report = try GuestRun.run(files: resolved, options: passed, profile: profile, accelerator: accel,
+                                      outRoot: out, deadlineNanoseconds: deadline) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        } catch { fail("--guest \(profileName): \(error)", ExitCodes.environment) }
+        print(report.stdout, terminator: "")
+        let boot = report.boot.record.bootSeconds.map { String(format: "%.1f s", $0) } ?? "unknown"
+        FileHandle.standardError.write(Data("guest \(profile.name) (\(report.boot.record.accelerator.rawValue)): booted in \(boot), \(String(format: "%.1f", report.boot.wallSeconds)) s in all; results (with console.log) in \(report.directories.joined(separator: ", "))\n".utf8))
+        if report.status != 0 { TimesliceCommand.exit(withError: ExitCode(report.status ?? 1)) }
+    }
+}
+
+extension GuestAcceleratorChoice: ExpressibleByArgument {}
 
 /// Runs one sweep, turning its errors into the exit codes of `run` and `resume`.
 func runSweep(name: String, _ body: () throws -> SweepReport) -> SweepReport {

@@ -21,6 +21,7 @@ struct TimesliceCommand: ParsableCommand {
             BenchCommand.self,
             MergeCommand.self,
             SlurmCommand.self,
+            GuestSelftestCommand.self,
             ChildCommand.self,
             BenchBaselineCommand.self,
         ]

@@ -79,6 +79,16 @@ final class HostEnvironmentTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(HostEnvironment.self, from: JSONEncoder().encode(env)), env)
     }
 
+    /// `timeslice env` shows each node's SLIT distances (the in-guest check reads them there).
+    func testRenderTextShowsNodeDistances() {
+        let host = FakeHost.machine(sockets: 2, cores: 2, threads: 1)  // its tree lives as long as the object
+        let text = HostEnvironment.capture(host.fs).renderText(plan: nil)
+        let nodeLines = text.split(separator: "\n").filter { $0.hasPrefix("NUMA node") }
+        guard nodeLines.count == 2 else { return XCTFail(text) }
+        XCTAssertTrue(nodeLines[0].hasSuffix("distances 10 21"), text)
+        XCTAssertTrue(nodeLines[1].hasPrefix("NUMA node 1       CPUs 2-3") && nodeLines[1].hasSuffix("distances 21 10"), text)
+    }
+
     func testLiveCapture() {
         let env = HostEnvironment.capture()
         XCTAssertFalse(env.onlineCPUs.isEmpty)

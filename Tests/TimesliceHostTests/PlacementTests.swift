@@ -115,8 +115,23 @@ final class PlacementTests: XCTestCase {
         let host = FakeHost.machine(sockets: 1, cores: 4, threads: 1, cmdline: "isolcpus=2-3")
         XCTAssertEqual(error(resolver(host), PlacementSpec(workers: .explicit([9]))),
                        "CPU 9 does not exist (online: 0-3; allowed: 0-3; isolated: 2-3)")
-        XCTAssertEqual(error(resolver(host, allowed: [0, 1]), PlacementSpec(workers: .isolated)),
-                       "the isolated CPUs 2-3 are not allowed by the cpuset/affinity of this process (online: 0-3; allowed: 0-1; isolated: 2-3)")
+        let cpuset = FakeHost.machine(sockets: 1, cores: 4, threads: 1, cmdline: "isolcpus=2-3")
+        cpuset.addCgroupV2(cpuMax: "max 100000", cpuset: "0-1")
+        XCTAssertEqual(error(resolver(cpuset), PlacementSpec(workers: .isolated)),
+                       "the isolated CPUs 2-3 are not allowed by the cgroup cpuset of this process (online: 0-3; allowed: 0-1; isolated: 2-3)")
+    }
+
+    /// With isolcpus the kernel starts init (and so every process) with the housekeeping
+    /// CPUs as its affinity mask; the isolated CPUs stay reachable with sched_setaffinity.
+    /// Found booting a guest with isolcpus=2,3 (`make guest-test`).
+    func testIsolatedCPUsOutsideTheInheritedAffinityMaskAreReachable() throws {
+        let host = FakeHost.machine(sockets: 1, cores: 4, threads: 1, cmdline: "isolcpus=2,3 nohz_full=2,3")
+        let r = resolver(host, allowed: [0, 1])
+        XCTAssertEqual(try r.resolve(PlacementSpec(workers: .isolated), workers: 2).workerCPUs, [[2], [3]])
+        XCTAssertEqual(try r.resolve(PlacementSpec(workers: .explicit([3])), workers: 1).workerCPUs, [[3]])
+        // Housekeeping CPUs outside the mask are still refused.
+        XCTAssertEqual(error(resolver(host, allowed: [0]), PlacementSpec(workers: .explicit([1]))),
+                       "CPU 1 is not allowed by the cpuset/affinity of this process (online: 0-3; allowed: 0; isolated: 2-3)")
     }
 
     func testNUMANodeDoesNotExist() {

@@ -137,7 +137,10 @@ final class InputErrorTests: XCTestCase {
         let numa7 = try write("numa7.json", Fixtures.minimal(#""matrix": {"numa_node": [7]}"#))
         let trailing = try write("trailing.json", "{\"schema_version\": 1,\n \"name\": \"t\",\n}")
         FileManager.default.createFile(atPath: "\(dir)/afile", contents: Data())
+        let badGuest = try write("guest.json", #"{"schema_version": 1, "name": "g", "cpus": 2, "numa": {"nodes": [[0]]}}"#)
         let cases: [([String], String, Int32, UInt)] = [
+            (["run", ok, "--guest", "numa9"], "--guest: numa9: no such guest profile; give a profile file or one of the shipped profiles: isolated, numa2", 64, #line),
+            (["run", ok, "--guest", badGuest], "\(badGuest): numa.nodes: CPUs 1 are in no node", 64, #line),
             (["validate", "--host", cpu999], "CPU 999 does not exist", 64, #line),
             (["validate", "--host", numa7], "NUMA node 7 does not exist", 64, #line),
             (["validate", cpu999], "", 0, #line),

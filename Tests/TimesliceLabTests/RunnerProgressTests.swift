@@ -215,6 +215,22 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(try readResults(dir).configs.count, 4)
     }
 
+    /// A run that came from a guest (results.json `guest`) is not resumed on the host.
+    func testResumeRefusesARunFromAGuest() throws {
+        let root = try Fixtures.temporaryDirectory()
+        let launcher = ScriptLauncher { _ in (#"printf '%s\n' "$OUTCOME""#, ChildOutcome(status: .ok, latency: Fixtures.knownRecorder())) }
+        let spec = try Fixtures.spec(Fixtures.minimal(#""matrix": {"preemption": ["cooperative"]}"#))
+        let dir = try SweepRunner(spec: spec, options: SweepOptions(), launcher: launcher, environment: .capture(), outRoot: root) { _ in }.run().directory
+        var doc = try readResults(dir)
+        let profile = GuestProfile(name: "numa2", description: "", cpus: 4, memoryMB: 1024, numa: nil, kernelArgs: [])
+        doc.guest = GuestRecord(profile: profile, accelerator: .tcg, acceleratorReason: "--accel tcg", kernelImage: "/boot/k", qemu: [])
+        try AtomicFile.write(try ResultsWriter.encoder().encode(doc), to: "\(dir)/results.json")
+        XCTAssertThrowsError(try SweepRunner.resume(directory: dir, launcher: launcher, environment: .capture()) { _ in }) {
+            XCTAssertTrue("\($0)".contains("ran inside a qemu guest (profile numa2)"), "\($0)")
+            XCTAssertTrue("\($0)".contains("timeslice run FILE --guest numa2"), "\($0)")
+        }
+    }
+
     /// The real binary, killed by SIGKILL while its second configuration runs, then `resume`.
     func testSIGKILLedSweepIsCompletedByResume() throws {
         let binary = try builtTimesliceBinary()

@@ -22,6 +22,8 @@ public struct SweepReport: Sendable {
     /// Per configuration id with more than one repetition (results.json `aggregates`).
     public var aggregates: [ConfigAggregate] = []
     public var experiment: String = ""
+    /// Ran in a TCG guest: every latency is emulated (GuestRecord.emulated).
+    public var emulated = false
     /// True when any configuration ended in error or timeout (exit code 1).
     public var anyFailed: Bool { configs.contains { $0.status == .error || $0.status == .timeout } }
 }
@@ -148,6 +150,8 @@ public final class SweepRunner {
             warnings.append("--quick: shortened smoke run (at most 1 s measured, 200 ms warm-up, one repetition); not for publication")
         }
         warnings += effective?.warnings ?? []
+        let guest = GuestRecord.current()
+        if guest?.emulated == true { warnings.append(GuestRecord.emulatedWarning) }
         var document = ResultsDocument(
             experiment: spec.name, spec: spec.source, environment: environment, warnings: warnings,
             latencyMeaning: spec.workload.latencyMeaning, startedAt: ResultsWriter.iso8601(Date()), finishedAt: nil,
@@ -155,6 +159,7 @@ public final class SweepRunner {
             provenance: Provenance.capture(), effectiveSpec: spec.effectiveJSON,
             repetitionOrder: Self.repetitionOrder)
         document.effective = effective?.knobs
+        document.guest = guest
         let writer = try ResultsWriter(root: outRoot, document: document, seed: spec.seed)
         for w in document.warnings { progress("warning: \(w)") }
         progress("\(spec.name): \(Self.planText(runs: runs.count, expectedSeconds: expectedSeconds(runs: runs.count))) -> \(writer.directory)")
@@ -177,6 +182,10 @@ public final class SweepRunner {
         var document: ResultsDocument
         do { document = try JSONDecoder().decode(ResultsDocument.self, from: data) } catch {
             throw SweepError(description: "\(indexPath): cannot be read as results.json (schema_version \(ResultsDocument.schemaVersion)): \(error)")
+        }
+        // A guest's run needs the guest's topology; this host would run the rest on its own.
+        if let guest = document.guest, GuestRecord.current() == nil {
+            throw SweepError(description: "\(directory): ran inside a qemu guest (profile \(guest.profile.name)), which is gone; resuming here would run the rest on this host's topology. Run the experiment again with `timeslice run FILE --guest \(guest.profile.name)`")
         }
         guard let effectiveSpec = document.effectiveSpec else {
             throw SweepError(description: "\(indexPath): has no effective_spec, so its plan cannot be recomputed")
@@ -227,7 +236,7 @@ public final class SweepRunner {
         SweepReport(directory: writer.directory, configs: writer.document.configs,
                     table: SummaryTable.render(writer.document, meaning: spec.workload.latencyMeaning),
                     planned: planned, interruptedBy: interruptedBy, aggregates: writer.document.aggregates,
-                    experiment: spec.name)
+                    experiment: spec.name, emulated: writer.document.guest?.emulated == true)
     }
 
     /// Runs `runs` (each with its 0-based position in the plan) and records them; returns the

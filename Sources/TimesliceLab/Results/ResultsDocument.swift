@@ -93,12 +93,15 @@ public struct ResultsDocument: Codable, Sendable {
     public var resumedAt: [String]? = nil
     /// A run merged from shards: each shard's directory and host, and each host's environment.
     public var mergedFrom: [MergedShard]? = nil
+    /// The run happened inside a qemu guest (`timeslice run --guest`): profile, accelerator,
+    /// kernel command line, boot time. Under TCG (`guest.emulated`) timings mean nothing.
+    public var guest: GuestRecord? = nil
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", experiment, spec, environment, warnings
         case latencyMeaning = "latency_meaning", startedAt = "started_at", finishedAt = "finished_at", interrupted
         case options, planned, configs, provenance, effectiveSpec = "effective_spec"
         case repetitionOrder = "repetition_order", aggregates, crosschecks, effective
-        case resumedAt = "resumed_at", mergedFrom = "merged_from"
+        case resumedAt = "resumed_at", mergedFrom = "merged_from", guest
     }
 }

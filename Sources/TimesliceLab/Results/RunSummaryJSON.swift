@@ -46,6 +46,8 @@ public struct RunSummaryJSON: Codable, Sendable {
         public var directory: String
         public var planned: Int
         public var interrupted: Bool
+        /// Ran in a TCG guest: every latency figure below is emulated and meaningless.
+        public var emulated: Bool?
         public var configs: [Row]
         public var aggregates: [Aggregate]
     }
@@ -55,6 +57,7 @@ public struct RunSummaryJSON: Codable, Sendable {
     public init(_ reports: [SweepReport]) {
         sweeps = reports.map { r in
             Sweep(experiment: r.experiment, directory: r.directory, planned: r.planned, interrupted: r.interruptedBy != nil,
+                  emulated: r.emulated ? true : nil,
                   configs: r.configs.map { c in
                       Row(id: c.id, repetition: c.repetition, status: c.status.rawValue, reason: c.reason,
                           p50Ns: c.latencyNs?.p50, p99Ns: c.latencyNs?.p99, p999Ns: c.latencyNs?.p999,

@@ -10,7 +10,9 @@ public enum SummaryTable {
     public static func render(_ document: ResultsDocument, meaning: String) -> String {
         var out = "latency = \(meaning)\n"
         if document.options["quick"] != nil { out += "(--quick: a shortened smoke run, one repetition; not for publication)\n" }
-        out += render(document.configs)
+        let emulated = document.guest?.emulated == true
+        if emulated { out += "(guest under TCG: every latency is emulated and meaningless; rows marked \"emulated\"; only functional facts count)\n" }
+        out += render(document.configs, emulated: emulated)
         if !document.aggregates.isEmpty {
             out += "\nacross repetitions (histograms merged; p99 median with bootstrap 95 % CI of the median):\n"
             out += renderAggregates(document.aggregates)
@@ -25,14 +27,16 @@ public enum SummaryTable {
         return out
     }
 
-    /// Per-run rows only (tests and callers without a document).
-    public static func render(_ configs: [ConfigResult]) -> String {
+    /// Per-run rows only (tests and callers without a document). `emulated`: the run was in a
+    /// TCG guest, every row's note says "emulated".
+    public static func render(_ configs: [ConfigResult], emulated: Bool = false) -> String {
         // A run merged from shards on several hosts says which host ran each row.
         let byHost = Set(configs.compactMap(\.host)).count > 1
         let header = ["config", "rep"] + (byHost ? ["host"] : []) + ["status", "count", "miss", "p50", "p99", "p99.9", "max", "note"]
         let rows: [[String]] = configs.map { c in
             let l = c.latencyNs
-            let note = c.reason ?? (c.placement?.verified == false ? "placement not verified" : "")
+            var note = c.reason ?? (c.placement?.verified == false ? "placement not verified" : "")
+            if emulated { note = note.isEmpty ? "emulated" : "emulated; \(note)" }
             let lead: [String] = [c.id, String(c.repetition)] + (byHost ? [c.host ?? "?"] : [])
             let count: String = l.map { String($0.count) } ?? "-"
             let miss: String = c.sampling.map { percent($0.deadlineMissRatio) } ?? ""

@@ -63,6 +63,12 @@ public enum SpecDecoder {
     }
 
     public static func decode(data: Data, file: String? = nil) throws -> ExperimentSpec {
+        try decodeJSON(data, file: file, decode)
+    }
+
+    /// Parses `data` (strict JSON) and decodes it with `decode`; every error names `file`.
+    /// Experiment files and guest profiles share it.
+    static func decodeJSON<T>(_ data: Data, file: String?, _ decode: (JSONValue) throws -> T) throws -> T {
         let value: JSONValue
         do { value = try JSONParser.parse(data) } catch {
             throw SpecError(file: file, path: "", message: "not valid JSON: \(error)")

@@ -72,14 +72,19 @@ final class Netpoller {
     // MARK: Registration
 
     /// Registers `fd` and returns its descriptor, or the errno of epoll_ctl.
+    /// Runtime locks are held with preemption disabled here and in release: a
+    /// goroutine preempted holding one would block every M that wants it.
     func register(fd: Int32) -> Result<PollDescriptor, NetError> {
-        let pd = cacheLock.withLock { () -> PollDescriptor in
-            if let reused = free.popLast() { return reused }
-            let fresh = PollDescriptor(netpoller: self)
-            all.append(fresh)
-            return fresh
+        let pd = withPreemptionDisabled { () -> PollDescriptor in
+            let pd = cacheLock.withLock { () -> PollDescriptor in
+                if let reused = free.popLast() { return reused }
+                let fresh = PollDescriptor(netpoller: self)
+                all.append(fresh)
+                return fresh
+            }
+            pd.reset(fd: fd)
+            return pd
         }
-        pd.reset(fd: fd)
         let rc = ts_epoll_register(epollFD, fd, pd.epollTag, 1)
         if rc != 0 {
             release(pd)
@@ -90,8 +95,10 @@ final class Netpoller {
 
     /// Returns `pd` to the cache; its fd is closed (which removed it from epoll).
     func release(_ pd: PollDescriptor) {
-        pd.retire()
-        cacheLock.withLock { free.append(pd) }
+        withPreemptionDisabled {
+            pd.retire()
+            cacheLock.withLock { free.append(pd) }
+        }
     }
 
     // MARK: Waiters (PollDescriptor.wait, under the descriptor's lock)

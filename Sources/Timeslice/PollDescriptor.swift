@@ -75,9 +75,10 @@ final class PollDescriptor {
     @exclusivity(unchecked) private var closing = false
     @exclusivity(unchecked) private var readState = PollState.idle
     @exclusivity(unchecked) private var writeState = PollState.idle
-    /// Absolute CLOCK_MONOTONIC deadlines in ns, 0 for none.
-    @exclusivity(unchecked) private var readDeadline: UInt64 = 0
-    @exclusivity(unchecked) private var writeDeadline: UInt64 = 0
+    /// Absolute CLOCK_MONOTONIC deadlines in ns, 0 for none. Written under
+    /// `lock`; atomics so the I/O loop's check before each call needs no lock.
+    private let readDeadline = Atomic<UInt64>(0)
+    private let writeDeadline = Atomic<UInt64>(0)
     /// The earliest deadline timer pending for the direction, 0 for none. A later
     /// deadline arms nothing: the pending timer re-arms itself when it fires early
     /// (deadlineTimerFired), so extending a deadline costs no timer.
@@ -106,8 +107,8 @@ final class PollDescriptor {
             closing = false
             readState = .idle
             writeState = .idle
-            readDeadline = 0
-            writeDeadline = 0
+            readDeadline.store(0, ordering: .relaxed)
+            writeDeadline.store(0, ordering: .relaxed)
             readTimerAt = 0
             writeTimerAt = 0
         }
@@ -115,9 +116,9 @@ final class PollDescriptor {
 
     // MARK: The I/O goroutine
 
-    /// Whether `mode`'s deadline has passed (a cheap check before each call).
+    /// Whether `mode`'s deadline has passed (a check before each call). Any thread.
     func deadlineExpired(_ mode: PollMode) -> Bool {
-        let deadline = lock.withLock { mode == .read ? readDeadline : writeDeadline }
+        let deadline = self.deadline(mode)
         return deadline != 0 && deadline <= ts_monotonic_ns()
     }
 
@@ -129,7 +130,7 @@ final class PollDescriptor {
             lock.unlock()
             return .closed
         }
-        let deadline = mode == .read ? readDeadline : writeDeadline
+        let deadline = self.deadline(mode)
         if deadline != 0 && deadline <= ts_monotonic_ns() {
             lock.unlock()
             return .timedOut
@@ -174,7 +175,11 @@ final class PollDescriptor {
     func setDeadline(_ mode: PollMode, _ deadline: UInt64) -> (wake: UInt, armAt: UInt64, generation: UInt32) {
         lock.lock()
         defer { lock.unlock() }
-        if mode == .read { readDeadline = deadline } else { writeDeadline = deadline }
+        if mode == .read {
+            readDeadline.store(deadline, ordering: .relaxed)
+        } else {
+            writeDeadline.store(deadline, ordering: .relaxed)
+        }
         guard deadline != 0 else { return (0, 0, generation) }
         if deadline <= ts_monotonic_ns() {
             return (takeWaiterLocked(mode, reason: .timedOut), 0, generation)
@@ -193,7 +198,7 @@ final class PollDescriptor {
         defer { lock.unlock() }
         guard generation == timerGeneration else { return (0, 0) }
         if mode == .read { readTimerAt = 0 } else { writeTimerAt = 0 }
-        let deadline = mode == .read ? readDeadline : writeDeadline
+        let deadline = self.deadline(mode)
         if deadline == 0 { return (0, 0) }
         if deadline <= now { return (takeWaiterLocked(mode, reason: .timedOut), 0) }
         if mode == .read { readTimerAt = deadline } else { writeTimerAt = deadline }
@@ -219,6 +224,10 @@ final class PollDescriptor {
     // MARK: State word
 
     private func state(_ mode: PollMode) -> PollState { mode == .read ? readState : writeState }
+
+    private func deadline(_ mode: PollMode) -> UInt64 {
+        mode == .read ? readDeadline.load(ordering: .relaxed) : writeDeadline.load(ordering: .relaxed)
+    }
 
     private func setState(_ mode: PollMode, _ state: PollState) {
         if mode == .read { readState = state } else { writeState = state }

@@ -36,6 +36,7 @@
 // list and the timer-sleeper role. It is a RuntimeLock held only in runtime
 // code on g0 or on a goroutine whose preemption is disabled. Order: a P's timer
 // heap lock, then `lock` (sleep adds a timer, then may wake the timer sleeper);
+// a poll descriptor's lock, then `lock` (a first socket waiter wakes the sleeper);
 // `goroutineLock` (free goroutines) is a leaf, never held with another.
 //
 // File map (the scheduler is this type plus one extension per concern):

@@ -70,11 +70,17 @@ final class NetSchedulingTests: XCTestCase {
                 let scheduler = Runtime.runningScheduler!
                 while scheduler.netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
                 sleep(for: .milliseconds(20))   // let the other Ms settle
-                // Ps held now: only the one running this goroutine.
-                let idle = scheduler.idleProcessorCount.load(ordering: .sequentiallyConsistent)
                 let before = Runtime.counters
                 sleep(for: .milliseconds(200))
                 let after = Runtime.counters
+                // Ps held: only the one running this goroutine, once an M that
+                // woke with it (a spinning M looking for work) has parked again.
+                var idle = 0
+                for _ in 0..<200 {
+                    idle = scheduler.idleProcessorCount.load(ordering: .sequentiallyConsistent)
+                    if idle == mode.maxProcs - 1 { break }
+                    sleep(for: .milliseconds(1))
+                }
                 return (before, after, idle)
             }
             XCTAssertEqual(idleWhileParked, mode.maxProcs - 1, "\(mode): a P is held for the parked reader")

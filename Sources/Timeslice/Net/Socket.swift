@@ -52,9 +52,11 @@ final class Socket: @unchecked Sendable {
         return Machine.current!.scheduler.netpoller
     }
 
+    /// fatalError rather than precondition: its message survives release builds.
     static func requireGoroutine(_ call: StaticString) {
-        precondition(ts_current_g() != nil,
-                     "timeslice: \(call) must be called from a goroutine (inside Runtime.run, e.g. in go { })")
+        if ts_current_g() == nil {
+            fatalError("timeslice: \(call) must be called from a goroutine (inside Runtime.run, e.g. in go { })")
+        }
     }
 
     // MARK: References and close

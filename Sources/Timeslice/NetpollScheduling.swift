@@ -11,6 +11,8 @@
 //     timer: while goroutines wait on sockets it sleeps in epoll_wait with that
 //     timeout instead of a futex, so timers and I/O share one sleep. It holds no
 //     P, as every poller that blocks: the poller never blocks an M holding a P.
+//     At most one M blocks in epoll_wait (lastPoll == 0 is its token), so an
+//     eventfd interrupt cannot be read back by another blocked M.
 //     Without socket waiters it keeps the futex (its timeout is exact to the ns;
 //     epoll_pwait2 adds the kernel's 0.1 % select slack). The first waiter of a
 //     quiet period wakes a futex sleeper so it re-parks in epoll (firstNetpollWaiter).
@@ -50,6 +52,11 @@ extension Scheduler {
         // Decide before publishing blockedInNetpoll: firstNetpollWaiter leaves a
         // sleeper alone only when it saw it committed to epoll_wait.
         if netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { return nil }
+        // One M at a time blocks in epoll_wait (Go's lastpoll swap), so the eventfd
+        // interrupt always reaches the M it is meant for: with two blocked, the
+        // other could read it back first and the target would sleep on.
+        guard netpoller.lastPoll.exchange(0, ordering: .sequentiallyConsistent) != 0 else { return nil }
+        defer { netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .sequentiallyConsistent) }
         m.blockedInNetpoll.store(true, ordering: .sequentiallyConsistent)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         defer { m.blockedInNetpoll.store(false, ordering: .sequentiallyConsistent) }
@@ -60,9 +67,7 @@ extension Scheduler {
             timeout = deadline > now ? Int64(deadline - now) : 0
             if timeout == 0 { return [] }
         }
-        netpoller.lastPoll.store(0, ordering: .relaxed)
         let readied = netpoller.poll(timeoutNanoseconds: timeout, counters: m.counters)
-        netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .relaxed)
         if !readied.isEmpty {
             m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count), b: NetpollWaker.sleeper.rawValue)
         }

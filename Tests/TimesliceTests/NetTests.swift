@@ -149,6 +149,33 @@ final class NetTests: XCTestCase {
         }
     }
 
+    /// close() from a thread the runtime does not own, while every M is idle and
+    /// one sleeps in epoll_wait for the parked reader: the readied reader needs
+    /// that M, so waking it must interrupt epoll_wait (Machine.wake).
+    func testCloseFromAForeignThreadWakesTheReaderWhileTheIdleMachineWaitsInEpoll() {
+        for mode in NetRuntimeMode.all {
+            let kind = mode.run { withConnectedPair { _, connection, _ -> NetError.Kind? in
+                let result = Channel<NetError.Kind?>(capacity: 1)
+                go {
+                    var buffer = [UInt8](repeating: 0, count: 16)
+                    do {
+                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                        result.send(nil)
+                    } catch {
+                        result.send((error as? NetError)?.kind)
+                    }
+                }
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                // By the time the thread closes, this goroutine is parked in receive
+                // and the Ms are idle.
+                Thread { Thread.sleep(forTimeInterval: 0.05); connection.close() }.start()
+                return result.receive()!
+            } }
+            XCTAssertEqual(kind, .closed, "\(mode)")
+        }
+    }
+
     func testReadDeadlineFiresWithTimedOut() {
         for mode in NetRuntimeMode.all {
             let error = mode.run { withConnectedPair { _, connection, _ -> NetError? in

@@ -110,13 +110,17 @@ extension Scheduler {
 
     /// The first goroutine of a quiet period parked on a socket (the caller holds
     /// its descriptor's lock): a sleeper M parked on its futex re-parks in epoll.
-    func firstNetpollWaiter() {
+    func firstNetpollWaiter() { wakeSleeperIntoNetpoll(startingOneIfNone: true) }
+
+    /// A sleeper M parked on its futex while goroutines wait on sockets is woken
+    /// to re-park in epoll_wait. With no sleeper at all and `startingOneIfNone`,
+    /// an idle P's M is started: finding no work, it parks as the sleeper.
+    func wakeSleeperIntoNetpoll(startingOneIfNone: Bool) {
+        guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0 else { return }
         lock.lock()
         guard let sleeper = timerSleeper else {
             lock.unlock()
-            // No sleeper (every idle M parked for good, or none idle): have an idle
-            // P's M look for work; finding none, it parks as the sleeper and polls.
-            wakeIdleProcessor()
+            if startingOneIfNone { wakeIdleProcessor() }
             return
         }
         if sleeper.blockedInNetpoll.load(ordering: .sequentiallyConsistent) {

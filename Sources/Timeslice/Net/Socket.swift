@@ -152,10 +152,10 @@ final class Socket: @unchecked Sendable {
     func setMonotonicDeadline(_ mode: PollMode, _ deadline: UInt64) {
         withPreemptionDisabled {
             let (wake, armAt, generation) = descriptor.setDeadline(mode, deadline)
-            let scheduler = netpoller.scheduler
             if armAt != 0, !netpoller.isClosed.load(ordering: .sequentiallyConsistent) {
                 // On the caller's P, or P0's heap from a thread without one (any M
                 // runs other Ps' expired timers while looking for work).
+                let scheduler = netpoller.scheduler
                 let p = Machine.current?.processor ?? scheduler.processors[0]
                 scheduler.armTimer(.pollDeadline(descriptor, generation: generation, mode: mode), at: armAt, on: p)
             }

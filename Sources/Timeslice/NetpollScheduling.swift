@@ -37,8 +37,9 @@ extension Scheduler {
     func pollNetworkWithoutBlocking(_ m: Machine, holding p: Processor) -> Goroutine? {
         guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0,
               netpoller.lastPoll.load(ordering: .relaxed) != 0 else { return nil }
+        // No store to lastPoll here (as in Go): an M may have taken it (0) to block
+        // since the check above, and a store would let a second M block too.
         var readied = netpoller.poll(timeoutNanoseconds: 0, counters: m.counters)
-        netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .relaxed)
         guard let first = readied.popLast() else { return nil }
         m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count + 1), b: NetpollWaker.findRunnable.rawValue)
         injectReadied(readied, holding: p)
@@ -57,6 +58,10 @@ extension Scheduler {
         // other could read it back first and the target would sleep on.
         guard netpoller.lastPoll.exchange(0, ordering: .sequentiallyConsistent) != 0 else { return nil }
         defer { netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .sequentiallyConsistent) }
+        // The rule checked in debug builds (the tests).
+        assert(netpoller.blockedPollers.wrappingAdd(1, ordering: .relaxed).newValue == 1,
+               "timeslice: two Ms blocked in epoll_wait at once")
+        defer { assert(netpoller.blockedPollers.wrappingSubtract(1, ordering: .relaxed).newValue == 0) }
         m.blockedInNetpoll.store(true, ordering: .sequentiallyConsistent)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         defer { m.blockedInNetpoll.store(false, ordering: .sequentiallyConsistent) }

@@ -38,6 +38,9 @@ final class Netpoller {
     /// epoll_wait (Go's sched.lastpoll): swapping it to 0 is the right to block
     /// there, one M at a time; sysmon polls when it is 10 ms old.
     let lastPoll = Atomic<UInt64>(1)
+    /// Ms between taking and giving back lastPoll's 0, counted only by debug
+    /// builds' assertion that there is at most one (NetpollScheduling.swift).
+    let blockedPollers = Atomic<Int>(0)
     /// Set by close(): sockets stop readying goroutines (the runtime is gone).
     let isClosed = Atomic<Bool>(false)
 

@@ -127,20 +127,8 @@ final class NetTests: XCTestCase {
     func testCloseWakesParkedReaderWithClosed() {
         for mode in NetRuntimeMode.all {
             let (kind, waitersWhenClosed) = mode.run { withConnectedPair { _, connection, _ -> (NetError.Kind?, Int) in
-                let result = Channel<NetError.Kind?>(capacity: 1)
-                go {
-                    var buffer = [UInt8](repeating: 0, count: 16)
-                    do {
-                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
-                        result.send(nil)
-                    } catch {
-                        result.send((error as? NetError)?.kind)
-                    }
-                }
-                // Close only once the reader is parked on the descriptor.
-                let netpoller = Runtime.runningScheduler!.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                let waiters = netpoller.waiters.load(ordering: .sequentiallyConsistent)
+                let result = startParkedReader(connection)
+                let waiters = Runtime.runningScheduler!.netpoller.waiters.load(ordering: .sequentiallyConsistent)
                 connection.close()
                 return (result.receive()!, waiters)
             } }
@@ -155,18 +143,7 @@ final class NetTests: XCTestCase {
     func testCloseFromAForeignThreadWakesTheReaderWhileTheIdleMachineWaitsInEpoll() {
         for mode in NetRuntimeMode.all {
             let kind = mode.run { withConnectedPair { _, connection, _ -> NetError.Kind? in
-                let result = Channel<NetError.Kind?>(capacity: 1)
-                go {
-                    var buffer = [UInt8](repeating: 0, count: 16)
-                    do {
-                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
-                        result.send(nil)
-                    } catch {
-                        result.send((error as? NetError)?.kind)
-                    }
-                }
-                let netpoller = Runtime.runningScheduler!.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                let result = startParkedReader(connection)
                 // By the time the thread closes, this goroutine is parked in receive
                 // and the Ms are idle.
                 Thread { Thread.sleep(forTimeInterval: 0.05); connection.close() }.start()
@@ -299,6 +276,24 @@ final class NetTests: XCTestCase {
             XCTAssertEqual(accepted, clients, "\(mode)")
         }
     }
+}
+
+/// Starts a goroutine reading `connection` and returns once it is parked on the
+/// descriptor; the channel gets the kind of error its read ended with (nil: data).
+private func startParkedReader(_ connection: TCPConnection) -> Channel<NetError.Kind?> {
+    let result = Channel<NetError.Kind?>(capacity: 1)
+    go {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        do {
+            _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+            result.send(nil)
+        } catch {
+            result.send((error as? NetError)?.kind)
+        }
+    }
+    let netpoller = Runtime.runningScheduler!.netpoller!
+    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+    return result
 }
 
 /// A counter goroutines on several threads bump.

@@ -130,6 +130,32 @@ final class NetSchedulingTests: XCTestCase {
         }
     }
 
+    /// With the only P kept busy by a goroutine that just yields, no M ever looks
+    /// for work, so only sysmon's poll (nobody polled for 10 ms) finds the reader's
+    /// data; the reader then runs from the global queue.
+    func testSysmonPollsWhenEveryProcessorIsBusy() {
+        let (before, after) = runWithDeadline(maxProcs: 1) { () -> (RuntimeCounters, RuntimeCounters) in
+            withConnectedPair { _, connection, peer in
+                let finished = Atomic64()
+                go {
+                    var byte: [UInt8] = [0]
+                    if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
+                        finished.increment()
+                    }
+                }
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                let before = Runtime.counters
+                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+                while finished.value == 0 { yield() }   // the P never goes idle
+                return (before, Runtime.counters)
+            }
+        }
+        XCTAssertEqual(after.netpollGoroutinesReadied - before.netpollGoroutinesReadied, 1)
+        XCTAssertEqual(after.netpollBlockingPolls - before.netpollBlockingPolls, 0,
+                       "an M blocked in epoll_wait: the scenario did not keep the P busy")
+    }
+
     /// Outside a goroutine a socket call stops the process with a message naming
     /// the call and the rule (checked in a child: the trap cannot be caught).
     func testSocketCallOutsideAGoroutineStopsWithAClearMessage() {

@@ -7,4 +7,5 @@
 #include "ts_preempt.h"
 #include "ts_locks.h"
 #include "ts_once.h"
+#include "ts_net.h"
 #endif

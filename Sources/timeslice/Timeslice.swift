@@ -22,6 +22,7 @@ struct TimesliceCommand: ParsableCommand {
             MergeCommand.self,
             SlurmCommand.self,
             ChildCommand.self,
+            LoadgenCommand.self,
             BenchBaselineCommand.self,
         ]
     )

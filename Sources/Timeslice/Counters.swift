@@ -69,6 +69,14 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var threadsRetired: UInt64 = 0
     /// Ps handed to a locked M so it could run its goroutine.
     public var lockedHandoffs: UInt64 = 0
+    /// epoll_wait calls of the netpoller (NetpollScheduling.swift), blocking or not...
+    public var netpollPolls: UInt64 = 0
+    /// ...of which blocking (the sleeper M, no P held)...
+    public var netpollBlockingPolls: UInt64 = 0
+    /// ...socket events they returned (an fd with either direction ready)...
+    public var netpollFdsReady: UInt64 = 0
+    /// ...and goroutines parked on a socket they readied.
+    public var netpollGoroutinesReadied: UInt64 = 0
 
     public init() {}
 
@@ -90,6 +98,7 @@ struct CounterBlock {
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
         case handoffsBlockedThread, blockedThreadReturns
+        case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
         // sig_foreign) and Scheduler.snapshotCounters adds them (Introspection.swift).
@@ -144,5 +153,9 @@ struct CounterBlock {
         c.lockedHandoffs += value(.lockedHandoffs)
         c.handoffsBlockedThread += value(.handoffsBlockedThread)
         c.blockedThreadReturns += value(.blockedThreadReturns)
+        c.netpollPolls += value(.netpollPolls)
+        c.netpollBlockingPolls += value(.netpollBlockingPolls)
+        c.netpollFdsReady += value(.netpollFdsReady)
+        c.netpollGoroutinesReadied += value(.netpollGoroutinesReadied)
     }
 }

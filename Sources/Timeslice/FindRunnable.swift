@@ -3,7 +3,8 @@
 // findRunnable, in order: own P's expired timers; every 61st tick one G from
 // the global queue (so the global queue is never starved by two Gs ping-ponging
 // through runnext); own runnext and run queue; the global queue; every other
-// P's expired timers; then, as a *spinning* M (Idle.swift), half of a victim's
+// P's expired timers; the netpoller without blocking, when goroutines wait on
+// sockets (NetpollScheduling.swift); then, as a *spinning* M (Idle.swift), half of a victim's
 // run queue, victims in random coprime order (StealOrder.swift), NUMA-local
 // victims first on a NUMA placement; finally give up the P, re-check under the
 // spinning protocol and park (stopMachine, Idle.swift).
@@ -49,6 +50,8 @@ extension Scheduler {
                 }
             }
             if let (entry, inherits) = p.runQueue.pop() { return (entry, inherits) }
+            // Goroutines whose sockets became ready, before stealing (NetpollScheduling.swift).
+            if let g = pollNetworkWithoutBlocking(m, holding: p) { return (g.opaque, false) }
 
             // Steal, as a spinning M, if not too many already spin.
             let busy = maxProcs - idleProcessorCount.load(ordering: .sequentiallyConsistent)

@@ -40,13 +40,13 @@ extension Scheduler {
         lock.withLock { appendGlobalLocked(g.opaque) }
     }
 
-    fileprivate func putGlobalBatch(_ entries: [UInt]) {
+    func putGlobalBatch(_ entries: [UInt]) {
         lock.withLock {
             for e in entries { appendGlobalLocked(e) }
         }
     }
 
-    fileprivate func appendGlobalLocked(_ entry: UInt) {
+    func appendGlobalLocked(_ entry: UInt) {
         Goroutine.from(opaque: entry).schedLink = 0
         if globalTail != 0 {
             Goroutine.from(opaque: globalTail).schedLink = entry

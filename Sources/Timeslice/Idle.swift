@@ -144,7 +144,9 @@ extension Scheduler {
     }
 
     /// Parks an M that has no P until someone hands it one (true) or the runtime
-    /// stops (false). The first idle M becomes the timer sleeper.
+    /// stops (false). The first idle M becomes the sleeper: it parks until the
+    /// earliest timer, in epoll_wait while goroutines wait on sockets
+    /// (NetpollScheduling.swift), else on its futex.
     func stopMachine(_ m: Machine) -> Bool {
         lock.lock()
         if stopping.load(ordering: .relaxed) { lock.unlock(); return false }
@@ -152,32 +154,43 @@ extension Scheduler {
         idleMachines.append(m)
         // The first idle M parks with a timeout for the earliest timer (TimerSleeper.swift).
         var deadline = becomeTimerSleeperIfNoneLocked(m)
+        var sleeper = timerSleeper === m
         lock.unlock()
         m.counters.add(.idleSleeps)
 
         while true {
-            _ = m.park(until: deadline)
+            var readied: [UInt] = []
+            if sleeper, let polled = sleepInNetpoll(m, until: deadline) {
+                readied = polled
+            } else {
+                _ = m.park(until: deadline)
+            }
             lock.lock()
             if adoptHandedProcessorLocked(m) {
                 lock.unlock()
+                injectReadied(readied, holding: m.processor)
                 return true
             }
             if stopping.load(ordering: .relaxed) {
                 lock.unlock()
                 return false
             }
-            // Woken for timers (or a stale wake): leave the idle list and try to
-            // run them on an idle P; with none free, the busy Ms will.
+            // Woken for timers or I/O (or a stale wake): leave the idle list and
+            // try to run them on an idle P; with none free, the busy Ms will
+            // (readied goroutines wait in the global queue).
             if timerSleeper === m { clearTimerSleeperLocked() }
             if let index = idleMachines.firstIndex(where: { $0 === m }) { idleMachines.remove(at: index) }
             if let p = popIdleProcessorLocked() {
                 acquire(p, by: m)
                 lock.unlock()
+                injectReadied(readied, holding: p)
                 return true
             }
+            for entry in readied { appendGlobalLocked(entry) }
             m.prepareToPark()
             idleMachines.append(m)
             deadline = nil
+            sleeper = false
             lock.unlock()
         }
     }

@@ -131,6 +131,9 @@ public enum Runtime {
         withPreemptionDisabled { registry.withLock { $0?.preemption.set(mode: mode, sliceNanoseconds: timeSliceNanoseconds) } }
     }
 
+    /// The scheduler of the run in progress, for tests that look at its state.
+    static var runningScheduler: Scheduler? { registry.withLock { $0 } }
+
     // The scheduler of the run in progress. Written by run() only.
     private static let registry = Mutex<Scheduler?>(nil)
     private static let lastCounters = Mutex(RuntimeCounters())
@@ -222,7 +225,7 @@ public func sleep(untilMonotonic deadline: UInt64) {
         // Lock order: timer heap, then scheduler (timerMayNeedAttention).
         p.timers.lock.lock()
         m.scheduler.pendingTimers.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        p.timers.insertLocked(deadline: deadline, goroutine: UInt(bitPattern: g.pointee.owner))
+        p.timers.insertLocked(deadline: deadline, target: .goroutine(UInt(bitPattern: g.pointee.owner)))
         m.scheduler.timerMayNeedAttention(deadline: deadline)
         parkCurrent(releasing: p.timers.lock)
     }

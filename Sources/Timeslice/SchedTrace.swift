@@ -1,8 +1,10 @@
 // TIMESLICE_SCHEDTRACE=<ms>: a Go-style line on stderr every interval, e.g.
-//   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 blockedhandoffs=0 [3 1]
+//   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 blockedhandoffs=0 netpollwaiters=0 netpollwakes=0 [3 1]
 // Printed by sysmon; the numbers are racy snapshots, as in Go. blockedhandoffs is
 // the running total of Ps taken from threads blocked outside blockingCall
-// (handoffs_blocked_thread, BlockedThread.swift).
+// (handoffs_blocked_thread, BlockedThread.swift); netpollwaiters the goroutines
+// parked on sockets now, netpollwakes the running total of goroutines the
+// netpoller readied (NetpollScheduling.swift).
 import CTimeslice
 import Glibc
 
@@ -31,6 +33,8 @@ final class SchedTrace {
         return "SCHED \(elapsedMs)ms: gomaxprocs=\(s.maxProcs) idleprocs=\(s.idleProcessorCount.load(ordering: .relaxed))"
             + " threads=\(s.machineCount + 1) spinningthreads=\(s.spinningMachines.load(ordering: .relaxed))"
             + " idlethreads=\(s.idleMachineCount) runqueue=\(s.globalCount.load(ordering: .relaxed))"
-            + " blockedhandoffs=\(s.counters.value(.handoffsBlockedThread)) [\(queues)]"
+            + " blockedhandoffs=\(s.counters.value(.handoffsBlockedThread))"
+            + " netpollwaiters=\(s.netpoller.waiters.load(ordering: .relaxed))"
+            + " netpollwakes=\(s.snapshotCounters().netpollGoroutinesReadied) [\(queues)]"
     }
 }

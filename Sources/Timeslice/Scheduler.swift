@@ -25,7 +25,9 @@
 // Timers. Each P has a heap of sleeping Gs. At most one idle M is the "timer
 // sleeper": it parks with a timeout at the earliest deadline over all Ps. A G
 // that adds an earlier timer wakes it. sysmon also wakes an M if a timer is
-// overdue and nobody attends to it.
+// overdue and nobody attends to it. While goroutines wait on sockets the same
+// sleeper sleeps in epoll_wait instead (NetpollScheduling.swift): one sleep for
+// timers and I/O.
 //
 // blockingCall (Syscall.swift) gives up the P without switching; sysmon retakes
 // a P stuck in a call for more than 20 µs and hands it to another M.
@@ -34,6 +36,7 @@
 // list and the timer-sleeper role. It is a RuntimeLock held only in runtime
 // code on g0 or on a goroutine whose preemption is disabled. Order: a P's timer
 // heap lock, then `lock` (sleep adds a timer, then may wake the timer sleeper);
+// a poll descriptor's lock, then `lock` (a first socket waiter wakes the sleeper);
 // `goroutineLock` (free goroutines) is a leaf, never held with another.
 //
 // File map (the scheduler is this type plus one extension per concern):
@@ -47,6 +50,8 @@
 //                            reasons, locked goroutines' M side (stoplockedm/startlockedm)
 //   FindRunnable.swift       finding work and *stealing* (stealWork)
 //   TimerSleeper.swift       running expired timers, the timer-sleeper M
+//   NetpollScheduling.swift  the netpoller in findRunnable, the sleeper and sysmon
+//                            (Netpoller.swift: epoll; PollDescriptor.swift: per socket)
 //   Introspection.swift      counters, M counts, preemption breakdown snapshots
 //   SchedTrace.swift         the periodic schedtrace line
 // Elsewhere: the time slice is *enforced* in Sysmon.swift (retake, which asks
@@ -140,6 +145,9 @@ final class Scheduler {
 
     /// Set once in start(), before any M or sysmon runs; read-only afterwards.
     private(set) var sysmon: Sysmon!
+    /// The epoll instance of goroutine sockets (Netpoller.swift). Set once in
+    /// start(), before any M runs; its fds are closed by shutdown.
+    private(set) var netpoller: Netpoller!
     /// Why async preemption cannot work on this machine, or nil. Set once in start().
     private(set) var asyncPreemptionUnavailable: String?
     /// Where preemption time goes (PreemptionBreakdown.swift); the signal-to-switch
@@ -186,13 +194,22 @@ final class Scheduler {
         // No M runs yet, so P0's owner handle is ours until M0 takes P0.
         _ = processors[0].runQueue.push(main.opaque, next: false)
         sysmon = Sysmon(scheduler: self)
+        netpoller = Netpoller(scheduler: self)
         lock.withLock { _ = newMachineLocked(processor: processors[0], spinning: false) }
         sysmon.start()
     }
 
-    /// Stops every M once it is back on g0, waiting up to `deadline` ns.
-    /// Returns the number of threads still running goroutines that never yielded.
+    /// Stops every M once it is back on g0, waiting up to `deadline` ns, then
+    /// closes the netpoller's fds. Returns the number of threads still running
+    /// goroutines that never yielded.
     func shutdown(waitNanoseconds: UInt64) -> Int {
+        let stuck = stopMachines(waitNanoseconds: waitNanoseconds)
+        // A stuck M is in user code: it sees `stopping` before it could poll again.
+        netpoller.close()
+        return stuck
+    }
+
+    private func stopMachines(waitNanoseconds: UInt64) -> Int {
         stopping.store(true, ordering: .sequentiallyConsistent)
         // Every M, not just the idle ones: an M waiting for its locked goroutine
         // sleeps outside the idle list. Spurious wakes are harmless.

@@ -7,6 +7,8 @@
 //   - notices a G that has run longer than the time slice and asks it to stop
 //     (Preemption.swift: polling flag or SIGURG, per the configured mode);
 //   - wakes an M for overdue timers nobody attends to;
+//   - polls the netpoller when goroutines wait on sockets and nobody polled
+//     for 10 ms (NetpollScheduling.swift);
 //   - prints schedtrace lines when asked.
 // It sleeps 20 µs, doubling up to 10 ms while there is nothing to do.
 import CTimeslice
@@ -97,6 +99,7 @@ final class Sysmon {
             let tick = ts_monotonic_ns()
             let handedOff = retake(now: tick)
             scheduler.wakeForOverdueTimers(now: tick)
+            scheduler.pollNetworkIfStale(now: tick, trace: traceBuffer)
             trace?.maybePrint(now: tick)
             // Only handoffs reset the back-off, as in Go: slice ends and re-sends
             // are scheduled precisely by nextCheck, so preempting costs one wake-up

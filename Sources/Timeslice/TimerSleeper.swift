@@ -7,7 +7,9 @@
 // yielded or preempted G is requeued (MachineLoop.swift).
 //
 // The timer sleeper: at most one idle M parks with a timeout at the earliest
-// deadline over all Ps (the first M to park in stopMachine takes the role). A G
+// deadline over all Ps (the first M to park in stopMachine takes the role);
+// while goroutines wait on sockets it parks in epoll_wait with that timeout,
+// so timers and I/O share this one sleep (NetpollScheduling.swift). A G
 // that adds an earlier timer wakes it (timerMayNeedAttention, called from
 // sleep(untilMonotonic:) in Runtime.swift); a P with timers going idle does the
 // same (handOff, Idle.swift).
@@ -48,13 +50,37 @@ extension Scheduler {
         return earliest
     }
 
-    /// Readies the Gs whose timers on `source` are due, onto `target` (owned by the caller).
+    /// Runs the timers due on `source`: readies their Gs onto `target` (owned by
+    /// the caller) and checks the socket deadlines among them (PollDescriptor.swift).
     func runExpiredTimers(of source: Processor, onto target: Processor, now: UInt64) {
         let due = source.timers.takeExpired(now: now)
         guard !due.isEmpty else { return }
         pendingTimers.wrappingSubtract(due.count, ordering: .sequentiallyConsistent)
-        for entry in due { putLocal(Goroutine.from(opaque: entry), on: target, next: false) }
-        if due.count > 1 { wakeIdleProcessor() }
+        var readied = 0
+        for entry in due {
+            switch entry {
+            case .goroutine(let g):
+                putLocal(Goroutine.from(opaque: g), on: target, next: false)
+                readied += 1
+            case .pollDeadline(let pd, let generation, let mode):
+                let (wake, armAt) = pd.deadlineTimerFired(mode, timerGeneration: generation, now: now)
+                if wake != 0 {
+                    putLocal(Goroutine.from(opaque: wake), on: target, next: false)
+                    readied += 1
+                }
+                if armAt != 0 { armTimer(.pollDeadline(pd, generation: generation, mode: mode), at: armAt, on: target) }
+            }
+        }
+        if readied > 1 { wakeIdleProcessor() }
+    }
+
+    /// Adds a timer that does not park its caller (a socket deadline) to `p`'s heap.
+    func armTimer(_ target: TimerTarget, at deadline: UInt64, on p: Processor) {
+        p.timers.lock.lock()
+        pendingTimers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        p.timers.insertLocked(deadline: deadline, target: target)
+        timerMayNeedAttention(deadline: deadline)
+        p.timers.lock.unlock()
     }
 
     /// A timer due at `deadline` was added, or a P with timers went idle: wake the

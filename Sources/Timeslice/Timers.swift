@@ -1,13 +1,24 @@
-// Per-P timer heap (sleeping goroutines), after Go's per-P timers.
+// Per-P timer heap (sleeping goroutines and I/O deadlines), after Go's per-P timers.
 // A goroutine adds its timer to its own P's heap and parks releasing the heap's
 // lock; any M may run a P's expired timers (own P at every schedule, other Ps
-// while looking for work), readying the sleepers onto its own P.
+// while looking for work), readying the sleepers onto its own P. A poll
+// descriptor's deadline is a timer too (PollDescriptor.swift): running it wakes
+// the goroutine parked on the descriptor, if any, with "timed out".
 import Synchronization
+
+/// What an expired timer does.
+enum TimerTarget {
+    /// Ready this sleeping goroutine (unretained Goroutine pointer).
+    case goroutine(UInt)
+    /// Check `mode`'s deadline of this poll descriptor (never freed while its
+    /// Netpoller lives) if it still has `generation` (PollDescriptor.deadlineTimerFired).
+    case pollDeadline(PollDescriptor, generation: UInt32, mode: PollMode)
+}
 
 struct TimerEntry {
     let deadline: UInt64
     let sequence: UInt64     // FIFO among equal deadlines
-    let goroutine: UInt      // unretained Goroutine pointer
+    let target: TimerTarget
 }
 
 final class TimerHeap {
@@ -21,23 +32,23 @@ final class TimerHeap {
     let earliest = Atomic<UInt64>(.max)
 
     /// Caller holds `lock`.
-    func insertLocked(deadline: UInt64, goroutine: UInt) {
+    func insertLocked(deadline: UInt64, target: TimerTarget) {
         sequence &+= 1
-        heap.append(TimerEntry(deadline: deadline, sequence: sequence, goroutine: goroutine))
+        heap.append(TimerEntry(deadline: deadline, sequence: sequence, target: target))
         siftUp(heap.count - 1)
         earliest.store(heap[0].deadline, ordering: .sequentiallyConsistent)
     }
 
     var count: Int { lock.withLock { heap.count } }
 
-    /// Removes every timer due at `now` and returns their goroutines in deadline order.
-    func takeExpired(now: UInt64) -> [UInt] {
+    /// Removes every timer due at `now` and returns their targets in deadline order.
+    func takeExpired(now: UInt64) -> [TimerTarget] {
         if earliest.load(ordering: .acquiring) > now { return [] }
         lock.lock()
         defer { lock.unlock() }
-        var due: [UInt] = []
+        var due: [TimerTarget] = []
         while let first = heap.first, first.deadline <= now {
-            due.append(first.goroutine)
+            due.append(first.target)
             removeFirst()
         }
         earliest.store(heap.first?.deadline ?? .max, ordering: .sequentiallyConsistent)

@@ -8,7 +8,8 @@
 // JSON file: a track per M, a complete ("X") slice per goroutine run named after
 // the goroutine and labelled with why it ended, and instants for preemption
 // requests, deliveries and deferred-then-honoured preemptions, steals, parks,
-// P handoffs and blocked-thread handoffs (BlockedThread.swift). Timestamps are CLOCK_MONOTONIC, in microseconds as the format wants.
+// P handoffs, blocked-thread handoffs (BlockedThread.swift) and netpoll wake-ups
+// (NetpollScheduling.swift). Timestamps are CLOCK_MONOTONIC, in microseconds as the format wants.
 import CTimeslice
 import Foundation
 
@@ -25,6 +26,7 @@ enum TraceEventKind: UInt8 {
                                // in the kernel outside blockingCall; sysmon took the P
     case handoffBlockedThread = 10 // b: P id (sysmon's track): that P handed to another M
     case blockedThreadReturn = 11  // a: goroutine id: back from the kernel without a P, reacquiring
+    case netpollWake = 12      // a: goroutines readied by one poll, b: NetpollWaker (who polled)
 }
 
 struct TraceEvent {
@@ -135,6 +137,8 @@ final class TraceRecorder {
                     events.append(instant("handoff (blocked thread)", ts, tid, ["p": e.b]))
                 case .blockedThreadReturn:
                     events.append(instant("blocked thread returned, reacquiring a P", ts, tid, ["goroutine": e.a]))
+                case .netpollWake:
+                    events.append(instant("netpoll wake-up", ts, tid, ["goroutines": e.a, "poller": Self.pollerName(e.b)]))
                 case .none:
                     continue
                 }
@@ -157,6 +161,15 @@ final class TraceRecorder {
 
     private func instant(_ name: String, _ ts: Double, _ tid: Int, _ args: [String: Any]) -> [String: Any] {
         ["name": name, "cat": "scheduler", "ph": "i", "s": "t", "pid": 1, "tid": tid, "ts": ts, "args": args]
+    }
+
+    static func pollerName(_ raw: UInt32) -> String {
+        switch NetpollWaker(rawValue: raw) {
+        case .findRunnable: return "findRunnable"
+        case .sleeper: return "sleeper (blocking)"
+        case .sysmon: return "sysmon"
+        case nil: return "unknown"
+        }
     }
 
     static func reasonName(_ raw: UInt32) -> String {

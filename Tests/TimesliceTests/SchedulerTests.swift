@@ -165,7 +165,7 @@ final class SchedulerTests: XCTestCase {
             let m = Machine.current!
             return SchedTrace(scheduler: m.scheduler, intervalNanoseconds: 1_000_000).line(now: monotonicNanoseconds())
         }
-        let pattern = #"^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ blockedhandoffs=\d+ \[\d+ \d+\]$"#
+        let pattern = #"^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ blockedhandoffs=\d+ netpollwaiters=\d+ netpollwakes=\d+ \[\d+ \d+\]$"#
         XCTAssertNotNil(line.range(of: pattern, options: .regularExpression), line)
     }
 

@@ -6,4 +6,5 @@
 #include "ts_runtime.h"
 #include "ts_preempt.h"
 #include "ts_locks.h"
+#include "ts_net.h"
 #endif

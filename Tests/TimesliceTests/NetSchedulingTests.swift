@@ -1,0 +1,143 @@
+// The netpoller inside the scheduler: descriptors released, no P or spinning M
+// spent on parked I/O, timers firing while the sleeper M waits in epoll_wait.
+import Foundation
+import Glibc
+@testable import Timeslice
+import XCTest
+
+final class NetSchedulingTests: XCTestCase {
+    /// Two runtimes in a row, each with listeners, connections and parked reads
+    /// closed under them: afterwards the process has exactly its old descriptors
+    /// (the sockets, the epoll fd and the eventfd are all closed).
+    func testNoDescriptorLeaksAcrossTwoRuntimeRuns() {
+        for mode in NetRuntimeMode.all {
+            let before = openDescriptorCount()
+            for _ in 0..<2 {
+                let failures = Failures()
+                mode.run {
+                    let listener = try! TCPListener.listen()
+                    serveEcho(listener, failures: failures)
+                    let done = WaitGroup()
+                    for i in 0..<20 {
+                        done.add()
+                        go {
+                            defer { done.done() }
+                            let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                            defer { c.close() }
+                            let bytes = pattern(count: 100, seed: i)
+                            try! bytes.withUnsafeBytes { try c.write($0) }
+                            var back = [UInt8](repeating: 0, count: 100)
+                            try! back.withUnsafeMutableBytes { try c.readFully(into: $0) }
+                        }
+                    }
+                    // One read parked when its connection closes.
+                    let parked = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                    done.add()
+                    go {
+                        defer { done.done() }
+                        var buffer = [UInt8](repeating: 0, count: 8)
+                        _ = try? buffer.withUnsafeMutableBytes { try parked.read(into: $0) }
+                    }
+                    sleep(for: .milliseconds(5))
+                    parked.close()
+                    done.wait()
+                    listener.close()
+                    // The echo goroutines close their side once they read end of file.
+                    while Runtime.liveGoroutines > 1 { sleep(for: .milliseconds(1)) }
+                }
+                XCTAssertEqual(failures.all, [], "\(mode)")
+            }
+            XCTAssertEqual(openDescriptorCount(), before, "\(mode): descriptors leaked")
+        }
+    }
+
+    /// A goroutine parked in read holds no P and keeps no M spinning: while it
+    /// and the main goroutine (in sleep) wait, the Ps are idle, nothing switches
+    /// or spins, and the idle M sleeps in epoll_wait (a blocking poll).
+    func testParkedReaderHoldsNoProcessorAndKeepsNoMachineSpinning() {
+        for mode in NetRuntimeMode.all {
+            let (before, after, idleWhileParked) = mode.run { () -> (RuntimeCounters, RuntimeCounters, Int) in
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                defer { connection.close() }
+                let peer = try! listener.accept()
+                defer { peer.close() }
+                go {
+                    var buffer = [UInt8](repeating: 0, count: 8)
+                    _ = try? buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                }
+                let scheduler = Runtime.runningScheduler!
+                while scheduler.netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                sleep(for: .milliseconds(20))   // let the other Ms settle
+                let before = Runtime.counters
+                sleep(for: .milliseconds(200))
+                let after = Runtime.counters
+                // Ps held: only the one running this goroutine, once an M that
+                // woke with it (a spinning M looking for work) has parked again.
+                var idle = 0
+                for _ in 0..<200 {
+                    idle = scheduler.idleProcessorCount.load(ordering: .sequentiallyConsistent)
+                    if idle == mode.maxProcs - 1 { break }
+                    sleep(for: .milliseconds(1))
+                }
+                return (before, after, idle)
+            }
+            XCTAssertEqual(idleWhileParked, mode.maxProcs - 1, "\(mode): a P is held for the parked reader")
+            // Over 200 ms: the main goroutine's wake-up, no polling loop.
+            XCTAssertLessThanOrEqual(after.switches - before.switches, 3, "\(mode)")
+            XCTAssertLessThanOrEqual(after.spins - before.spins, 3, "\(mode)")
+            XCTAssertLessThanOrEqual(after.netpollPolls - before.netpollPolls, 6, "\(mode)")
+            XCTAssertGreaterThanOrEqual(after.netpollBlockingPolls - before.netpollBlockingPolls, 1,
+                                        "\(mode): the idle M did not wait in epoll_wait")
+        }
+    }
+
+    /// Timers and I/O share the sleeper's epoll_wait: with every other goroutine
+    /// parked on sockets, a sleeping goroutine still wakes, again and again, and
+    /// the readers then get their data.
+    func testTimersFireWhileIdleMachineBlocksInEpollWait() {
+        for mode in NetRuntimeMode.all {
+            let (wakeUps, readers, counters) = mode.run { () -> (Int, Int, RuntimeCounters) in
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                var pairs: [(TCPConnection, TCPConnection)] = []
+                for _ in 0..<4 {
+                    let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                    pairs.append((c, try! listener.accept()))
+                }
+                let readersDone = WaitGroup()
+                let read = Atomic64()
+                for (c, _) in pairs {
+                    readersDone.add()
+                    go {
+                        defer { readersDone.done() }
+                        var buffer = [UInt8](repeating: 0, count: 1)
+                        if (try? buffer.withUnsafeMutableBytes { try c.readFully(into: $0) }) != nil { read.increment() }
+                    }
+                }
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) < 4 { yield() }
+                let slept = Atomic64()
+                let sleeperDone = WaitGroup()
+                sleeperDone.add()
+                go {
+                    defer { sleeperDone.done() }
+                    for _ in 0..<5 {
+                        sleep(for: .milliseconds(10))
+                        slept.increment()
+                    }
+                }
+                sleeperDone.wait()
+                let counters = Runtime.counters
+                for (_, peer) in pairs { try! [UInt8]([9]).withUnsafeBytes { try peer.write($0) } }
+                readersDone.wait()
+                for (c, peer) in pairs { c.close(); peer.close() }
+                return (slept.value, read.value, counters)
+            }
+            XCTAssertEqual(wakeUps, 5, "\(mode)")
+            XCTAssertEqual(readers, 4, "\(mode)")
+            XCTAssertGreaterThan(counters.netpollBlockingPolls, 0, "\(mode)")
+        }
+    }
+}

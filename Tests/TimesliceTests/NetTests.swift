@@ -1,0 +1,312 @@
+// Goroutine sockets (Sources/Timeslice/Net): every test runs in each
+// NetRuntimeMode (cooperative at 1 and 2 Ps, async at a 50 µs slice).
+import Foundation
+import Glibc
+@testable import Timeslice
+import XCTest
+
+final class NetTests: XCTestCase {
+    func testEchoOverThousandConcurrentConnections() {
+        let connections = 1000
+        XCTAssertGreaterThanOrEqual(raiseDescriptorLimit(), rlim_t(2 * connections + 64), "RLIMIT_NOFILE too low")
+        for mode in NetRuntimeMode.all {
+            let failures = Failures()
+            let echoed = mode.run(120) { () -> Int in
+                let listener = try! TCPListener.listen()
+                serveEcho(listener, failures: failures)
+                let done = WaitGroup()
+                let ok = Atomic64()
+                for client in 0..<connections {
+                    done.add()
+                    go {
+                        defer { done.done() }
+                        do {
+                            let connection = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                            defer { connection.close() }
+                            // Three round trips each, so every connection parks in read.
+                            for round in 0..<3 {
+                                let sent = pattern(count: 64, seed: client * 10 + round)
+                                try sent.withUnsafeBytes { try connection.write($0) }
+                                var received = [UInt8](repeating: 0, count: 64)
+                                try received.withUnsafeMutableBytes { try connection.readFully(into: $0) }
+                                if received != sent { failures.add("client \(client): wrong bytes"); return }
+                            }
+                            ok.increment()
+                        } catch {
+                            failures.add("client \(client): \(error)")
+                        }
+                    }
+                }
+                done.wait()
+                listener.close()
+                return ok.value
+            }
+            XCTAssertEqual(failures.all.prefix(5), [], "\(mode)")
+            XCTAssertEqual(echoed, connections, "\(mode)")
+        }
+    }
+
+    func testPartialReadsAndWritesWithTinySocketBuffers() {
+        let total = 4 << 20
+        let payload = pattern(count: total, seed: 7)
+        for mode in NetRuntimeMode.all {
+            let failures = Failures()
+            let received = mode.run { () -> [UInt8] in
+                let listener = try! TCPListener.listen()
+                // Small segments too: with buffers below loopback's 64 KiB MSS the
+                // receiver's window stays under one segment and TCP falls back to
+                // its persist timer (seconds), whatever the runtime does.
+                setMaximumSegment(listener.fileDescriptor, bytes: 1024)
+                setSocketBuffers(listener.fileDescriptor, bytes: 4096)
+                let done = WaitGroup()
+                done.add()
+                go {
+                    defer { done.done() }
+                    do {
+                        let sender = try listener.accept()
+                        defer { sender.close() }
+                        setSocketBuffers(sender.fileDescriptor, bytes: 4096)
+                        // One write of 4 MiB: the kernel takes a few KiB at a time.
+                        try payload.withUnsafeBytes { try sender.write($0) }
+                        try sender.shutdownWrite()
+                    } catch {
+                        failures.add("sender: \(error)")
+                    }
+                }
+                var out = [UInt8]()
+                do {
+                    let receiver = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                    defer { receiver.close() }
+                    setSocketBuffers(receiver.fileDescriptor, bytes: 4096)
+                    // Odd-sized reads, so reads end mid-segment.
+                    var chunk = [UInt8](repeating: 0, count: 1237)
+                    while true {
+                        let n = try chunk.withUnsafeMutableBytes { try receiver.read(into: $0) }
+                        if n == 0 { break }
+                        out.append(contentsOf: chunk[0..<n])
+                    }
+                } catch {
+                    failures.add("receiver: \(error)")
+                }
+                done.wait()
+                listener.close()
+                return out
+            }
+            XCTAssertEqual(failures.all, [], "\(mode)")
+            XCTAssertEqual(received.count, total, "\(mode)")
+            XCTAssertTrue(received == payload, "\(mode): bytes differ")
+        }
+    }
+
+    func testEndOfFile() {
+        for mode in NetRuntimeMode.all {
+            let outcome = mode.run { () -> [String] in
+                var seen: [String] = []
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                go {
+                    let peer = try! listener.accept()
+                    try! [UInt8]([1, 2, 3]).withUnsafeBytes { try peer.write($0) }
+                    try! peer.shutdownWrite()
+                    peer.close()
+                }
+                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                defer { connection.close() }
+                var buffer = [UInt8](repeating: 0, count: 8)
+                do {
+                    try buffer.withUnsafeMutableBytes { try connection.readFully(into: $0) }
+                    seen.append("readFully returned")
+                } catch let error as NetError {
+                    seen.append("\(error.kind)")
+                } catch {
+                    seen.append("\(error)")
+                }
+                let n = try! buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                seen.append("read \(n)")
+                seen.append("bytes \(buffer[0..<3].map { $0 })")
+                return seen
+            }
+            XCTAssertEqual(outcome, ["endOfFile", "read 0", "bytes [1, 2, 3]"], "\(mode)")
+        }
+    }
+
+    func testCloseWakesParkedReaderWithClosed() {
+        for mode in NetRuntimeMode.all {
+            let (kind, waitersWhenClosed) = mode.run { () -> (NetError.Kind?, Int) in
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                let peer = try! listener.accept()
+                defer { peer.close() }
+                let result = Channel<NetError.Kind?>(capacity: 1)
+                go {
+                    var buffer = [UInt8](repeating: 0, count: 16)
+                    do {
+                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                        result.send(nil)
+                    } catch {
+                        result.send((error as? NetError)?.kind)
+                    }
+                }
+                // Close only once the reader is parked on the descriptor.
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                let waiters = netpoller.waiters.load(ordering: .sequentiallyConsistent)
+                connection.close()
+                return (result.receive()!, waiters)
+            }
+            XCTAssertEqual(waitersWhenClosed, 1, "\(mode)")
+            XCTAssertEqual(kind, .closed, "\(mode)")
+        }
+    }
+
+    func testReadDeadlineFiresWithTimedOut() {
+        for mode in NetRuntimeMode.all {
+            let error = mode.run { () -> NetError? in
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                defer { connection.close() }
+                let peer = try! listener.accept()
+                defer { peer.close() }
+                connection.setReadDeadline(.now + .milliseconds(30))
+                var buffer = [UInt8](repeating: 0, count: 16)
+                do {
+                    _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                    return nil
+                } catch {
+                    return error as? NetError
+                }
+            }
+            XCTAssertEqual(error?.kind, .timedOut, "\(mode)")
+            XCTAssertEqual(error?.call, "read", "\(mode)")
+        }
+    }
+
+    /// The reader's first deadline passes while it is parked with a later one:
+    /// it must time out only after a marker that runs after the first deadline.
+    func testDeadlineExtendedWhileParkedDoesNotFireAtTheOldTime() {
+        for mode in NetRuntimeMode.all {
+            let events = EventLog()
+            mode.run {
+                let listener = try! TCPListener.listen()
+                defer { listener.close() }
+                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                defer { connection.close() }
+                let peer = try! listener.accept()
+                defer { peer.close() }
+                let firstDeadline = ContinuousClock.now + .milliseconds(40)
+                connection.setReadDeadline(firstDeadline)
+                let done = WaitGroup()
+                done.add()
+                go {
+                    defer { done.done() }
+                    var buffer = [UInt8](repeating: 0, count: 16)
+                    do {
+                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                        events.record("read returned data")
+                    } catch {
+                        events.record("read: \((error as? NetError)?.kind == .timedOut ? "timed out" : "\(error)")")
+                    }
+                }
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                connection.setReadDeadline(firstDeadline + .milliseconds(300))
+                events.record("extended")
+                // Well past the first deadline, well before the second.
+                sleep(for: .milliseconds(120))
+                events.record("marker after the first deadline")
+                done.wait()
+            }
+            XCTAssertEqual(events.all, ["extended", "marker after the first deadline", "read: timed out"], "\(mode)")
+        }
+    }
+
+    func testConnectRefusedNamesCallAndAddress() {
+        for mode in NetRuntimeMode.all {
+            let (error, port) = mode.run { () -> (NetError?, UInt16) in
+                // A port that was just free: listen, note it, close.
+                let probe = try! TCPListener.listen()
+                let port = probe.port
+                probe.close()
+                do {
+                    _ = try TCPConnection.connect(host: "127.0.0.1", port: port)
+                    return (nil, port)
+                } catch {
+                    return (error as? NetError, port)
+                }
+            }
+            XCTAssertEqual(error?.kind, .refused, "\(mode)")
+            XCTAssertEqual(error?.call, "connect", "\(mode)")
+            XCTAssertEqual(error?.address, "127.0.0.1:\(port)", "\(mode)")
+            XCTAssertEqual(error?.description, "connect: connection refused (127.0.0.1:\(port))", "\(mode)")
+        }
+    }
+
+    func testAcceptStormWithSeveralAcceptors() {
+        let clients = 400
+        raiseDescriptorLimit()
+        for mode in NetRuntimeMode.all {
+            let failures = Failures()
+            let accepted = mode.run { () -> Int in
+                // The default backlog holds the whole storm: beyond a full accept
+                // queue the kernel (syncookies) drops handshakes the client
+                // already counts as connected, which no runtime can accept.
+                let listener = try! TCPListener.listen()
+                let count = Atomic64()
+                let acceptors = WaitGroup()
+                var held: [TCPConnection] = []
+                let heldLock = ParkingMutex()
+                for _ in 0..<4 {
+                    acceptors.add()
+                    go {
+                        defer { acceptors.done() }
+                        while true {
+                            do {
+                                let c = try listener.accept()
+                                heldLock.withLock { held.append(c) }
+                                count.increment()
+                            } catch let error as NetError where error.kind == .closed {
+                                return
+                            } catch {
+                                failures.add("accept: \(error)")
+                                return
+                            }
+                        }
+                    }
+                }
+                let connectors = WaitGroup()
+                var clientsHeld: [TCPConnection] = []
+                let clientsLock = ParkingMutex()
+                for i in 0..<clients {
+                    connectors.add()
+                    go {
+                        defer { connectors.done() }
+                        do {
+                            let c = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                            clientsLock.withLock { clientsHeld.append(c) }
+                        } catch {
+                            failures.add("connect \(i): \(error)")
+                        }
+                    }
+                }
+                connectors.wait()
+                while count.value < clients && failures.all.isEmpty { sleep(for: .milliseconds(1)) }
+                listener.close()
+                acceptors.wait()
+                for c in held + clientsHeld { c.close() }
+                return count.value
+            }
+            XCTAssertEqual(failures.all.prefix(5), [], "\(mode)")
+            XCTAssertEqual(accepted, clients, "\(mode)")
+        }
+    }
+}
+
+/// A counter goroutines on several threads bump.
+final class Atomic64: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}

@@ -141,7 +141,7 @@ final class ServerWorkloadTests: XCTestCase {
         let binary = try builtTimesliceBinary()
         let root = try Fixtures.temporaryDirectory()
         let spec = try Fixtures.spec("""
-            {"schema_version": 1, "name": "server-e2e", "matrix": {"runtime": ["threads", "swift-nio", "go"], "rate": ["30%"]},
+            {"schema_version": 1, "name": "server-e2e", "matrix": {"runtime": ["timeslice", "threads", "swift-nio", "go"], "preemption": ["async"], "time_slice": ["100us"], "rate": ["30%"]},
              "workload": {"kind": "server", "connections": 8, "capacity_probe": "100ms"},
              "duration": "300ms", "warmup": "100ms", "watchdog": 60}
             """)

@@ -58,6 +58,7 @@ public struct ServerParameters: WorkloadKind {
 
     public static let variants: [RuntimeKind: WorkloadVariant<ServerParameters>] = [
         .threads: { try ServerWorkload(p: $0).runThreads($1) },
+        .timeslice: { try ServerWorkload(p: $0).runTimeslice($1) },
         .swiftNIO: { try ServerWorkload(p: $0).runSwiftNIO($1) },
         .go: { try ServerWorkload(p: $0).runGo($1) },
     ]

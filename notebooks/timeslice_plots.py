@@ -715,7 +715,7 @@ def plot_server_load(run: Run, stat: str = "p99", slo_ns: float | None = None, a
         _latency_axis(ax, "y")
     if slo_ns:
         ax.axhline(slo_ns, color="#b02a37", alpha=0.5, linestyle="--", label=f"SLO {human_ns(slo_ns)}")
-    ax.set_xlabel("offered load (requests/s; each line's rates are fractions of its own probed capacity)")
+    ax.set_xlabel("offered load (requests/s; a rate given as \"N%\" is of each line's own probed capacity)")
     ax.set_ylabel(f"short-request {stat} from intended send")
     ax.grid(True, alpha=0.4)
     ax.set_title(figure_title(run, f"short-request {stat} vs offered load"), fontsize=10)

@@ -212,3 +212,16 @@ private final class TestServer: @unchecked Sendable {
         close(listener)
     }
 }
+
+final class NetBenchTests: XCTestCase {
+    /// The echo bench measures the threads server (no toolchain needed) and reports its keys.
+    func testEchoBenchMeasuresARoundTripAndNamesItsKeys() throws {
+        let rtt = try runUnderDeadline(60) { try NetBenchmarks.measure("threads", roundTrips: 200) }
+        XCTAssertEqual(rtt.count, 200, "every measured round trip recorded, the warm-up tenth not")
+        XCTAssertGreaterThan(rtt.histogram.min, 0)
+        var report = NetBenchReport(roundTrips: 200)
+        report.echoRttNs = ["timeslice": 30_000, "go": 20_000]
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        XCTAssertEqual(Set(json.keys), ["echo_rtt_ns", "echo_rtt_p99_ns", "ratios", "unavailable", "round_trips"])
+    }
+}

@@ -686,7 +686,7 @@ def server_line(run: Run, config: dict) -> str:
 
 def server_table(run: Run) -> pd.DataFrame:
     """One row per ok server configuration: offered and achieved rates, per-type percentiles
-    (ns), drops, timeouts, generator lag."""
+    (ns), drops, timeouts, generator lag, and (timeslice) preemption requests."""
     rows = []
     for c in run.configs:
         if c.get("status") != OK:
@@ -698,7 +698,9 @@ def server_table(run: Run) -> pd.DataFrame:
                      "achieved_per_s": k.get("achieved_per_second"),
                      "short_p50": short.get("p50"), "short_p99": short.get("p99"), "short_p999": short.get("p999"),
                      "long_p50": long_.get("p50"), "long_p99": long_.get("p99"),
-                     "dropped": k.get("dropped"), "timeouts": k.get("timeouts"), "lag_p99": lag.get("p99")})
+                     "dropped": k.get("dropped"), "timeouts": k.get("timeouts"), "lag_p99": lag.get("p99"),
+                     # timeslice only: did the slice actually cut the long requests?
+                     "preemptions_requested": k.get("runtime_preemptionsRequested")})
     return pd.DataFrame(rows)
 
 

@@ -115,27 +115,24 @@ int ts_tcp_socket(int ipv6, int *fd) {
 }
 
 int ts_socket_address(const char *host, uint16_t port, void *address, uint32_t *length, int *ipv6) {
-    struct sockaddr_in v4;
-    memset(&v4, 0, sizeof v4);
-    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(port);
-        memcpy(address, &v4, sizeof v4);
-        *length = sizeof v4;
-        *ipv6 = 0;
-        return 0;
+    struct sockaddr_storage storage;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&storage;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&storage;
+    memset(&storage, 0, sizeof storage);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        *length = sizeof *v4;
+    } else {
+        memset(&storage, 0, sizeof storage);
+        if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1) return EINVAL;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        *length = sizeof *v6;
     }
-    struct sockaddr_in6 v6;
-    memset(&v6, 0, sizeof v6);
-    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
-        v6.sin6_family = AF_INET6;
-        v6.sin6_port = htons(port);
-        memcpy(address, &v6, sizeof v6);
-        *length = sizeof v6;
-        *ipv6 = 1;
-        return 0;
-    }
-    return EINVAL;
+    *ipv6 = storage.ss_family == AF_INET6;
+    memcpy(address, &storage, *length);
+    return 0;
 }
 
 int ts_tcp_bind_listen(int fd, const void *address, uint32_t length, int backlog) {

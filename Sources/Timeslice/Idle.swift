@@ -160,8 +160,10 @@ extension Scheduler {
 
         while true {
             var readied: [UInt] = []
-            if sleeper, let polled = sleepInNetpoll(m, until: deadline) {
-                readied = polled
+            var polled = false
+            if sleeper, let fromPoll = sleepInNetpoll(m, until: deadline) {
+                readied = fromPoll
+                polled = true
             } else {
                 _ = m.park(until: deadline)
             }
@@ -192,6 +194,9 @@ extension Scheduler {
             deadline = nil
             sleeper = false
             lock.unlock()
+            // A sleeper that found epoll_wait taken by us parked on its futex: now
+            // that we leave, it may take over (NetpollScheduling.swift).
+            if polled { wakeSleeperIntoNetpoll(startingOneIfNone: false) }
         }
     }
 

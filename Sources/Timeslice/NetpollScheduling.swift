@@ -11,6 +11,8 @@
 //     timer: while goroutines wait on sockets it sleeps in epoll_wait with that
 //     timeout instead of a futex, so timers and I/O share one sleep. It holds no
 //     P, as every poller that blocks: the poller never blocks an M holding a P.
+//     At most one M blocks in epoll_wait (lastPoll == 0 is its token), so an
+//     eventfd interrupt cannot be read back by another blocked M.
 //     Without socket waiters it keeps the futex (its timeout is exact to the ns;
 //     epoll_pwait2 adds the kernel's 0.1 % select slack). The first waiter of a
 //     quiet period wakes a futex sleeper so it re-parks in epoll (firstNetpollWaiter).
@@ -35,8 +37,9 @@ extension Scheduler {
     func pollNetworkWithoutBlocking(_ m: Machine, holding p: Processor) -> Goroutine? {
         guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0,
               netpoller.lastPoll.load(ordering: .relaxed) != 0 else { return nil }
+        // No store to lastPoll here (as in Go): an M may have taken it (0) to block
+        // since the check above, and a store would let a second M block too.
         var readied = netpoller.poll(timeoutNanoseconds: 0, counters: m.counters)
-        netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .relaxed)
         guard let first = readied.popLast() else { return nil }
         m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count + 1), b: NetpollWaker.findRunnable.rawValue)
         injectReadied(readied, holding: p)
@@ -50,6 +53,15 @@ extension Scheduler {
         // Decide before publishing blockedInNetpoll: firstNetpollWaiter leaves a
         // sleeper alone only when it saw it committed to epoll_wait.
         if netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { return nil }
+        // One M at a time blocks in epoll_wait (Go's lastpoll swap), so the eventfd
+        // interrupt always reaches the M it is meant for: with two blocked, the
+        // other could read it back first and the target would sleep on.
+        guard netpoller.lastPoll.exchange(0, ordering: .sequentiallyConsistent) != 0 else { return nil }
+        defer { netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .sequentiallyConsistent) }
+        // The rule checked in debug builds (the tests).
+        assert(netpoller.blockedPollers.wrappingAdd(1, ordering: .relaxed).newValue == 1,
+               "timeslice: two Ms blocked in epoll_wait at once")
+        defer { assert(netpoller.blockedPollers.wrappingSubtract(1, ordering: .relaxed).newValue == 0) }
         m.blockedInNetpoll.store(true, ordering: .sequentiallyConsistent)
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         defer { m.blockedInNetpoll.store(false, ordering: .sequentiallyConsistent) }
@@ -60,9 +72,7 @@ extension Scheduler {
             timeout = deadline > now ? Int64(deadline - now) : 0
             if timeout == 0 { return [] }
         }
-        netpoller.lastPoll.store(0, ordering: .relaxed)
         let readied = netpoller.poll(timeoutNanoseconds: timeout, counters: m.counters)
-        netpoller.lastPoll.store(ts_monotonic_ns(), ordering: .relaxed)
         if !readied.isEmpty {
             m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count), b: NetpollWaker.sleeper.rawValue)
         }
@@ -105,13 +115,17 @@ extension Scheduler {
 
     /// The first goroutine of a quiet period parked on a socket (the caller holds
     /// its descriptor's lock): a sleeper M parked on its futex re-parks in epoll.
-    func firstNetpollWaiter() {
+    func firstNetpollWaiter() { wakeSleeperIntoNetpoll(startingOneIfNone: true) }
+
+    /// A sleeper M parked on its futex while goroutines wait on sockets is woken
+    /// to re-park in epoll_wait. With no sleeper at all and `startingOneIfNone`,
+    /// an idle P's M is started: finding no work, it parks as the sleeper.
+    func wakeSleeperIntoNetpoll(startingOneIfNone: Bool) {
+        guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0 else { return }
         lock.lock()
         guard let sleeper = timerSleeper else {
             lock.unlock()
-            // No sleeper (every idle M parked for good, or none idle): have an idle
-            // P's M look for work; finding none, it parks as the sleeper and polls.
-            wakeIdleProcessor()
+            if startingOneIfNone { wakeIdleProcessor() }
             return
         }
         if sleeper.blockedInNetpoll.load(ordering: .sequentiallyConsistent) {

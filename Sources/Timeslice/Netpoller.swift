@@ -35,8 +35,12 @@ final class Netpoller {
     /// An eventfd write not yet read back (Go's netpollWakeSig).
     private let interruptPending = Atomic<Bool>(false)
     /// When a poll last returned (monotonic ns); 0 while an M blocks in
-    /// epoll_wait (Go's sched.lastpoll): sysmon polls when it is 10 ms old.
+    /// epoll_wait (Go's sched.lastpoll): swapping it to 0 is the right to block
+    /// there, one M at a time; sysmon polls when it is 10 ms old.
     let lastPoll = Atomic<UInt64>(1)
+    /// Ms between taking and giving back lastPoll's 0, counted only by debug
+    /// builds' assertion that there is at most one (NetpollScheduling.swift).
+    let blockedPollers = Atomic<Int>(0)
     /// Set by close(): sockets stop readying goroutines (the runtime is gone).
     let isClosed = Atomic<Bool>(false)
 

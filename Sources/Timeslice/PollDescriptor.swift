@@ -196,7 +196,7 @@ final class PollDescriptor {
     func deadlineTimerFired(_ mode: PollMode, timerGeneration: UInt32, now: UInt64) -> (wake: UInt, armAt: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        guard generation == timerGeneration else { return (0, 0) }
+        guard generation == timerGeneration, !closing else { return (0, 0) }
         if mode == .read { readTimerAt = 0 } else { writeTimerAt = 0 }
         let deadline = self.deadline(mode)
         if deadline == 0 { return (0, 0) }

@@ -8,8 +8,9 @@ import Synchronization
 enum ChildScenario {
     /// Runs `test` ("TimesliceTests.Class/testName") with `variable=value` in its environment.
     /// Returns the exit status (-1: killed at the deadline, -2: could not start) and the last
-    /// lines of its output.
-    static func run(test: String, variable: String, value: String, deadline: Double) -> (Int32, String) {
+    /// `lines` lines of its output (a fatal error's message comes before its backtrace).
+    static func run(test: String, variable: String, value: String, deadline: Double,
+                    lines: Int = 6) -> (Int32, String) {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = [test]
@@ -37,7 +38,7 @@ enum ChildScenario {
         }
         while !reader.isFinished { usleep(1_000) }
         let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
-        let tail = text.split(separator: "\n").suffix(6).joined(separator: "\n")
+        let tail = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
         return (status, status == -1 ? "HANG (no exit within \(deadline) s)\n" + tail : tail)
     }
 }

@@ -17,18 +17,13 @@ final class NetSchedulingTests: XCTestCase {
                 mode.run {
                     let listener = try! TCPListener.listen()
                     serveEcho(listener, failures: failures)
-                    let done = WaitGroup()
-                    for i in 0..<20 {
-                        done.add()
-                        go {
-                            defer { done.done() }
-                            let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                            defer { c.close() }
-                            let bytes = pattern(count: 100, seed: i)
-                            try! bytes.withUnsafeBytes { try c.write($0) }
-                            var back = [UInt8](repeating: 0, count: 100)
-                            try! back.withUnsafeMutableBytes { try c.readFully(into: $0) }
-                        }
+                    let done = goEach(20) { i in
+                        let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                        defer { c.close() }
+                        let bytes = pattern(count: 100, seed: i)
+                        try! bytes.withUnsafeBytes { try c.write($0) }
+                        var back = [UInt8](repeating: 0, count: 100)
+                        try! back.withUnsafeMutableBytes { try c.readFully(into: $0) }
                     }
                     // One read parked when its connection closes.
                     let parked = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
@@ -56,13 +51,7 @@ final class NetSchedulingTests: XCTestCase {
     /// or spins, and the idle M sleeps in epoll_wait (a blocking poll).
     func testParkedReaderHoldsNoProcessorAndKeepsNoMachineSpinning() {
         for mode in NetRuntimeMode.all {
-            let (before, after, idleWhileParked) = mode.run { () -> (RuntimeCounters, RuntimeCounters, Int) in
-                let listener = try! TCPListener.listen()
-                defer { listener.close() }
-                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                defer { connection.close() }
-                let peer = try! listener.accept()
-                defer { peer.close() }
+            let (before, after, idleWhileParked) = mode.run { withConnectedPair { _, connection, _ -> (RuntimeCounters, RuntimeCounters, Int) in
                 go {
                     var buffer = [UInt8](repeating: 0, count: 8)
                     _ = try? buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
@@ -82,7 +71,7 @@ final class NetSchedulingTests: XCTestCase {
                     sleep(for: .milliseconds(1))
                 }
                 return (before, after, idle)
-            }
+            } }
             XCTAssertEqual(idleWhileParked, mode.maxProcs - 1, "\(mode): a P is held for the parked reader")
             // Over 200 ms: the main goroutine's wake-up, no polling loop.
             XCTAssertLessThanOrEqual(after.switches - before.switches, 3, "\(mode)")
@@ -139,5 +128,24 @@ final class NetSchedulingTests: XCTestCase {
             XCTAssertEqual(readers, 4, "\(mode)")
             XCTAssertGreaterThan(counters.netpollBlockingPolls, 0, "\(mode)")
         }
+    }
+
+    /// Outside a goroutine a socket call stops the process with a message naming
+    /// the call and the rule (checked in a child: the trap cannot be caught).
+    func testSocketCallOutsideAGoroutineStopsWithAClearMessage() {
+        let (status, output) = ChildScenario.run(test: "TimesliceTests.NetSchedulingTests/testOutsideGoroutineChild",
+                                                 variable: Self.outsideVariable, value: "1", deadline: 60,
+                                                 lines: 400)
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertTrue(output.contains("timeslice: TCPListener.listen must be called from a goroutine"), output)
+    }
+
+    static let outsideVariable = "TIMESLICE_TEST_NET_OUTSIDE_GOROUTINE"
+
+    /// Child side only: listens from the test thread, which is not a goroutine.
+    func testOutsideGoroutineChild() {
+        guard ProcessInfo.processInfo.environment[Self.outsideVariable] != nil else { return }
+        _ = try? TCPListener.listen()
+        exit(0)   // not reached
     }
 }

@@ -119,3 +119,28 @@ func setMaximumSegment(_ fd: Int32, bytes: Int32) {
     var size = bytes
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_MAXSEG, &size, socklen_t(MemoryLayout<Int32>.size))
 }
+
+/// Runs `body` with a listener and one connection to it, both ends accepted;
+/// closes all three afterwards. Call from a goroutine.
+func withConnectedPair<T>(_ body: (_ listener: TCPListener, _ connection: TCPConnection, _ peer: TCPConnection) throws -> T) rethrows -> T {
+    let listener = try! TCPListener.listen()
+    defer { listener.close() }
+    let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+    defer { connection.close() }
+    let peer = try! listener.accept()
+    defer { peer.close() }
+    return try body(listener, connection, peer)
+}
+
+/// Starts `count` goroutines running `body(i)`; the returned group is done when all are.
+func goEach(_ count: Int, _ body: @escaping (Int) -> Void) -> WaitGroup {
+    let group = WaitGroup()
+    for i in 0..<count {
+        group.add()
+        go {
+            defer { group.done() }
+            body(i)
+        }
+    }
+    return group
+}

@@ -14,30 +14,24 @@ final class NetTests: XCTestCase {
             let echoed = mode.run(120) { () -> Int in
                 let listener = try! TCPListener.listen()
                 serveEcho(listener, failures: failures)
-                let done = WaitGroup()
                 let ok = Atomic64()
-                for client in 0..<connections {
-                    done.add()
-                    go {
-                        defer { done.done() }
-                        do {
-                            let connection = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                            defer { connection.close() }
-                            // Three round trips each, so every connection parks in read.
-                            for round in 0..<3 {
-                                let sent = pattern(count: 64, seed: client * 10 + round)
-                                try sent.withUnsafeBytes { try connection.write($0) }
-                                var received = [UInt8](repeating: 0, count: 64)
-                                try received.withUnsafeMutableBytes { try connection.readFully(into: $0) }
-                                if received != sent { failures.add("client \(client): wrong bytes"); return }
-                            }
-                            ok.increment()
-                        } catch {
-                            failures.add("client \(client): \(error)")
+                goEach(connections) { client in
+                    do {
+                        let connection = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                        defer { connection.close() }
+                        // Three round trips each, so every connection parks in read.
+                        for round in 0..<3 {
+                            let sent = pattern(count: 64, seed: client * 10 + round)
+                            try sent.withUnsafeBytes { try connection.write($0) }
+                            var received = [UInt8](repeating: 0, count: 64)
+                            try received.withUnsafeMutableBytes { try connection.readFully(into: $0) }
+                            if received != sent { failures.add("client \(client): wrong bytes"); return }
                         }
+                        ok.increment()
+                    } catch {
+                        failures.add("client \(client): \(error)")
                     }
-                }
-                done.wait()
+                }.wait()
                 listener.close()
                 return ok.value
             }
@@ -132,43 +126,36 @@ final class NetTests: XCTestCase {
 
     func testCloseWakesParkedReaderWithClosed() {
         for mode in NetRuntimeMode.all {
-            let (kind, waitersWhenClosed) = mode.run { () -> (NetError.Kind?, Int) in
-                let listener = try! TCPListener.listen()
-                defer { listener.close() }
-                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                let peer = try! listener.accept()
-                defer { peer.close() }
-                let result = Channel<NetError.Kind?>(capacity: 1)
-                go {
-                    var buffer = [UInt8](repeating: 0, count: 16)
-                    do {
-                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
-                        result.send(nil)
-                    } catch {
-                        result.send((error as? NetError)?.kind)
-                    }
-                }
-                // Close only once the reader is parked on the descriptor.
-                let netpoller = Runtime.runningScheduler!.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                let waiters = netpoller.waiters.load(ordering: .sequentiallyConsistent)
+            let (kind, waitersWhenClosed) = mode.run { withConnectedPair { _, connection, _ -> (NetError.Kind?, Int) in
+                let result = startParkedReader(connection)
+                let waiters = Runtime.runningScheduler!.netpoller.waiters.load(ordering: .sequentiallyConsistent)
                 connection.close()
                 return (result.receive()!, waiters)
-            }
+            } }
             XCTAssertEqual(waitersWhenClosed, 1, "\(mode)")
+            XCTAssertEqual(kind, .closed, "\(mode)")
+        }
+    }
+
+    /// close() from a thread the runtime does not own, while every M is idle and
+    /// one sleeps in epoll_wait for the parked reader: the readied reader needs
+    /// that M, so waking it must interrupt epoll_wait (Machine.wake).
+    func testCloseFromAForeignThreadWakesTheReaderWhileTheIdleMachineWaitsInEpoll() {
+        for mode in NetRuntimeMode.all {
+            let kind = mode.run { withConnectedPair { _, connection, _ -> NetError.Kind? in
+                let result = startParkedReader(connection)
+                // By the time the thread closes, this goroutine is parked in receive
+                // and the Ms are idle.
+                Thread { Thread.sleep(forTimeInterval: 0.05); connection.close() }.start()
+                return result.receive()!
+            } }
             XCTAssertEqual(kind, .closed, "\(mode)")
         }
     }
 
     func testReadDeadlineFiresWithTimedOut() {
         for mode in NetRuntimeMode.all {
-            let error = mode.run { () -> NetError? in
-                let listener = try! TCPListener.listen()
-                defer { listener.close() }
-                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                defer { connection.close() }
-                let peer = try! listener.accept()
-                defer { peer.close() }
+            let error = mode.run { withConnectedPair { _, connection, _ -> NetError? in
                 connection.setReadDeadline(.now + .milliseconds(30))
                 var buffer = [UInt8](repeating: 0, count: 16)
                 do {
@@ -177,7 +164,7 @@ final class NetTests: XCTestCase {
                 } catch {
                     return error as? NetError
                 }
-            }
+            } }
             XCTAssertEqual(error?.kind, .timedOut, "\(mode)")
             XCTAssertEqual(error?.call, "read", "\(mode)")
         }
@@ -188,13 +175,7 @@ final class NetTests: XCTestCase {
     func testDeadlineExtendedWhileParkedDoesNotFireAtTheOldTime() {
         for mode in NetRuntimeMode.all {
             let events = EventLog()
-            mode.run {
-                let listener = try! TCPListener.listen()
-                defer { listener.close() }
-                let connection = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                defer { connection.close() }
-                let peer = try! listener.accept()
-                defer { peer.close() }
+            mode.run { withConnectedPair { _, connection, _ in
                 let firstDeadline = ContinuousClock.now + .milliseconds(40)
                 connection.setReadDeadline(firstDeadline)
                 let done = WaitGroup()
@@ -217,7 +198,7 @@ final class NetTests: XCTestCase {
                 sleep(for: .milliseconds(120))
                 events.record("marker after the first deadline")
                 done.wait()
-            }
+            } }
             XCTAssertEqual(events.all, ["extended", "marker after the first deadline", "read: timed out"], "\(mode)")
         }
     }
@@ -275,22 +256,16 @@ final class NetTests: XCTestCase {
                         }
                     }
                 }
-                let connectors = WaitGroup()
                 var clientsHeld: [TCPConnection] = []
                 let clientsLock = ParkingMutex()
-                for i in 0..<clients {
-                    connectors.add()
-                    go {
-                        defer { connectors.done() }
-                        do {
-                            let c = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                            clientsLock.withLock { clientsHeld.append(c) }
-                        } catch {
-                            failures.add("connect \(i): \(error)")
-                        }
+                goEach(clients) { i in
+                    do {
+                        let c = try TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                        clientsLock.withLock { clientsHeld.append(c) }
+                    } catch {
+                        failures.add("connect \(i): \(error)")
                     }
-                }
-                connectors.wait()
+                }.wait()
                 while count.value < clients && failures.all.isEmpty { sleep(for: .milliseconds(1)) }
                 listener.close()
                 acceptors.wait()
@@ -301,6 +276,24 @@ final class NetTests: XCTestCase {
             XCTAssertEqual(accepted, clients, "\(mode)")
         }
     }
+}
+
+/// Starts a goroutine reading `connection` and returns once it is parked on the
+/// descriptor; the channel gets the kind of error its read ended with (nil: data).
+private func startParkedReader(_ connection: TCPConnection) -> Channel<NetError.Kind?> {
+    let result = Channel<NetError.Kind?>(capacity: 1)
+    go {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        do {
+            _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+            result.send(nil)
+        } catch {
+            result.send((error as? NetError)?.kind)
+        }
+    }
+    let netpoller = Runtime.runningScheduler!.netpoller!
+    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+    return result
 }
 
 /// A counter goroutines on several threads bump.

@@ -53,6 +53,35 @@ final class TraceTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["name"] as? String == "park" })
     }
 
+    /// A goroutine parked in read and readied by the netpoller shows as a
+    /// "netpoll wake-up" instant naming the poller and the goroutines readied.
+    func testTraceShowsNetpollWakeUps() throws {
+        let path = NSTemporaryDirectory() + "timeslice-trace-netpoll-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let document = try traceRun(path, preemption: .cooperative) {
+            withConnectedPair { _, connection, peer in
+                let done = WaitGroup()
+                done.add()
+                go {
+                    var byte: [UInt8] = [0]
+                    _ = try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }
+                    done.done()
+                }
+                Timeslice.sleep(nanoseconds: 5_000_000)   // the reader parks meanwhile
+                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+                done.wait()
+            }
+        }
+        let events = try XCTUnwrap(document["traceEvents"] as? [[String: Any]])
+        let wakeUps = events.filter { $0["name"] as? String == "netpoll wake-up" }
+        XCTAssertFalse(wakeUps.isEmpty)
+        for w in wakeUps {
+            let args = try XCTUnwrap(w["args"] as? [String: Any])
+            XCTAssertGreaterThanOrEqual(args["goroutines"] as? Int ?? 0, 1)
+            XCTAssertTrue(["findRunnable", "sleeper (blocking)", "sysmon"].contains(args["poller"] as? String ?? ""))
+        }
+    }
+
     func testRingWrapAroundIsReportedAndTheFileStaysValid() throws {
         let path = NSTemporaryDirectory() + "timeslice-trace-wrap-\(getpid()).json"
         defer { try? FileManager.default.removeItem(atPath: path) }

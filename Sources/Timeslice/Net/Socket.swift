@@ -52,9 +52,11 @@ final class Socket: @unchecked Sendable {
         return Machine.current!.scheduler.netpoller
     }
 
+    /// fatalError rather than precondition: its message survives release builds.
     static func requireGoroutine(_ call: StaticString) {
-        precondition(ts_current_g() != nil,
-                     "timeslice: \(call) must be called from a goroutine (inside Runtime.run, e.g. in go { })")
+        if ts_current_g() == nil {
+            fatalError("timeslice: \(call) must be called from a goroutine (inside Runtime.run, e.g. in go { })")
+        }
     }
 
     // MARK: References and close
@@ -150,10 +152,10 @@ final class Socket: @unchecked Sendable {
     func setMonotonicDeadline(_ mode: PollMode, _ deadline: UInt64) {
         withPreemptionDisabled {
             let (wake, armAt, generation) = descriptor.setDeadline(mode, deadline)
-            let scheduler = netpoller.scheduler
             if armAt != 0, !netpoller.isClosed.load(ordering: .sequentiallyConsistent) {
                 // On the caller's P, or P0's heap from a thread without one (any M
                 // runs other Ps' expired timers while looking for work).
+                let scheduler = netpoller.scheduler
                 let p = Machine.current?.processor ?? scheduler.processors[0]
                 scheduler.armTimer(.pollDeadline(descriptor, generation: generation, mode: mode), at: armAt, on: p)
             }

@@ -38,7 +38,10 @@ public final class TCPConnection: @unchecked Sendable {
                     var pending: Int32 = 0
                     let rc = ts_socket_error(fd, &pending)
                     if rc != 0 { throw NetError(call: "connect", address: address.text, errno: rc) }
-                    if pending == 0 { return }
+                    // A wake-up can be stale (registration reports the unconnected
+                    // socket writable): connected only once it has a peer (Go does the same).
+                    if pending == 0 && SocketAddress.name(of: fd, local: false) != nil { return }
+                    if pending == 0 { continue }
                     if pending == EINPROGRESS || pending == EALREADY || pending == EINTR { continue }
                     throw NetError(call: "connect", address: address.text, errno: pending)
                 }

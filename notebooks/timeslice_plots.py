@@ -44,7 +44,7 @@ RESULTS_ENV = "RESULTS_DIR"
 REQUIRE_ENV = "REQUIRE_RUNS"
 
 # Matrix axes in the order of configuration ids (MatrixAxis in the lab).
-AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node", "hogs"]
+AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node", "hogs", "rate"]
 # Percentile columns of results.json `latency_ns`, with the percentile each stands for.
 SUMMARY_PERCENTILES = [("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999),
                        ("p9999", 0.9999)]
@@ -274,7 +274,7 @@ def axis_values(config: dict) -> dict[str, str]:
 
 # Short axis names, as in configuration ids (MatrixAxis.idKey in the lab).
 AXIS_KEYS = {"runtime": "rt", "max_procs": "procs", "preemption": "preempt", "time_slice": "slice",
-             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa", "hogs": "hogs"}
+             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa", "hogs": "hogs", "rate": "rate"}
 
 
 def varying_axes(run: Run) -> list[str]:
@@ -662,6 +662,83 @@ def standard_report(run: Run, prefix: str | None = None) -> list[Path]:
     written.append(save(fig, run, f"{prefix}-cdf"))
     plt.show()
     return written
+
+
+# ----------------------------------------------------------------------------------------------
+# The server workload (Sources/TimesliceLab/Workloads/Server, experiments/server-bimodal.json):
+# the tail-latency literature's figure, SHORT-request p99 against offered load, one line per
+# configuration without its `rate`, and the throughput each line sustains within a p99 SLO.
+# Latency is from the intended send; dropped and timed-out requests are in no histogram
+# (counters `dropped`, `timeouts`), so a line is only as good as its drop count says.
+
+
+def is_server_run(run: Run) -> bool:
+    return any(((c.get("config") or {}).get("workload") or {}).get("kind") == "server" for c in run.configs)
+
+
+def server_line(run: Run, config: dict) -> str:
+    """The configuration without its rate, in the axes that vary in this run: one line of the
+    load figure."""
+    values = axis_values(config)
+    axes = [a for a in varying_axes(run) if a != "rate"] or ["runtime"]
+    return ",".join(f"{AXIS_KEYS[a]}={values[a]}" for a in axes if a in values)
+
+
+def server_table(run: Run) -> pd.DataFrame:
+    """One row per ok server configuration: offered and achieved rates, per-type percentiles
+    (ns), drops, timeouts, generator lag, and (timeslice) preemption requests."""
+    rows = []
+    for c in run.configs:
+        if c.get("status") != OK:
+            continue
+        h, k = c.get("histograms") or {}, c.get("counters") or {}
+        short, long_, lag = (h.get(n) or {} for n in ("latency_short_ns", "latency_long_ns", "generator_lag_ns"))
+        rows.append({"line": server_line(run, c), "rate": axis_values(c).get("rate", ""),
+                     "capacity_per_s": k.get("capacity_per_second"), "offered_per_s": k.get("offered_per_second"),
+                     "achieved_per_s": k.get("achieved_per_second"),
+                     "short_p50": short.get("p50"), "short_p99": short.get("p99"), "short_p999": short.get("p999"),
+                     "long_p50": long_.get("p50"), "long_p99": long_.get("p99"),
+                     "dropped": k.get("dropped"), "timeouts": k.get("timeouts"), "lag_p99": lag.get("p99"),
+                     # timeslice only: did the slice actually cut the long requests?
+                     "preemptions_requested": k.get("runtime_preemptionsRequested")})
+    return pd.DataFrame(rows)
+
+
+def plot_server_load(run: Run, stat: str = "p99", slo_ns: float | None = None, ax=None):
+    """Short-request `stat` against offered load (requests per second), one line per
+    configuration; the SLO as a horizontal line when given."""
+    fig, ax = _subplots(ax)
+    table = server_table(run)
+    if not table.empty:
+        for i, (line, g) in enumerate(sorted(table.groupby("line"), key=lambda kv: kv[0])):
+            g = g.dropna(subset=[f"short_{stat}"]).sort_values("offered_per_s")
+            ax.plot(g["offered_per_s"], g[f"short_{stat}"], marker="o", color=f"C{i % 10}",
+                    linestyle=["-", "--", ":", "-."][(i // 10) % 4], label=line)
+        _latency_axis(ax, "y")
+    if slo_ns:
+        ax.axhline(slo_ns, color="#b02a37", alpha=0.5, linestyle="--", label=f"SLO {human_ns(slo_ns)}")
+    ax.set_xlabel("offered load (requests/s; a rate given as \"N%\" is of each line's own probed capacity)")
+    ax.set_ylabel(f"short-request {stat} from intended send")
+    ax.grid(True, alpha=0.4)
+    ax.set_title(figure_title(run, f"short-request {stat} vs offered load"), fontsize=10)
+    if ax.lines:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def throughput_at_slo(run: Run, slo_ns: float) -> pd.DataFrame:
+    """Per line: the highest achieved rate among its points whose short-request p99 is within
+    `slo_ns` (None when no point is), and that point's drops."""
+    table = server_table(run)
+    rows = []
+    for line, g in sorted(table.groupby("line"), key=lambda kv: kv[0]) if not table.empty else []:
+        within = g[g["short_p99"].notna() & (g["short_p99"] <= slo_ns)]
+        best = within.loc[within["achieved_per_s"].idxmax()] if len(within) else None
+        rows.append({"line": line, "slo_p99": human_ns(slo_ns),
+                     "achieved_per_s_within_slo": None if best is None else best["achieved_per_s"],
+                     "at_rate": None if best is None else best["rate"],
+                     "dropped_there": None if best is None else best["dropped"]})
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Writes into the run directory (or --out):
   report-percentiles.png/.svg   latency by percentile, log tail axis (HdrHistogram style)
   report-cdf.png/.svg           CDF of latency (log latency axis)
   report-vs-<axis>.png/.svg     p50, p99, p99.9 against each matrix axis that varies
+  report-server-load.png/.svg   server runs: short-request p99 against offered load, a line per configuration
   report-outcome.png/.svg       per-configuration bars; starved/timeout rows hatched, censored ≥
   report.html                   tables, environment, provenance, warnings, cross-checks and the
                                 figures embedded as base64 PNG (no other file is needed)
@@ -80,6 +81,9 @@ def draw_figures(run: tp.Run, out: Path, skipped: list[str]) -> list[dict]:
         if ax.lines:
             ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         figures.append({**_save(fig, out, f"{PREFIX}-vs-{axis}"), "title": f"Percentiles against {axis}"})
+    if tp.is_server_run(run):
+        fig = tp.plot_server_load(run)
+        figures.append({**_save(fig, out, f"{PREFIX}-server-load"), "title": "Short-request p99 vs offered load"})
     if tp.figure_configs(run):
         configs = tp.figure_configs(run)
         fig, ax = plt.subplots(figsize=(10, max(3.0, 0.55 * len(configs) + 1.5)))

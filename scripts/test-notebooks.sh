@@ -45,6 +45,7 @@ expect open-loop-tail/2025-01-02T03-00-00Z open-loop-tail-percentiles.png open-l
 expect baselines-starvation/2025-01-02T04-00-00Z baselines-starvation-percentiles.png baselines-starvation-cdf.png baselines-starvation-runtimes.png
 expect baselines-wakeup/2025-01-02T05-00-00Z baselines-wakeup-percentiles.png baselines-wakeup-cdf.png baselines-wakeup-runtimes.png
 expect bench/2025-01-02T06-00-00Z bench-micro.png
+expect server-bimodal/2025-01-02T07-00-00Z server-bimodal-percentiles.png server-bimodal-cdf.png server-bimodal-load.png
 
 # The older quickstart run must not have been chosen.
 if ls "$work/results/quickstart/2025-01-01T00-00-00Z"/*.png >/dev/null 2>&1; then
@@ -59,7 +60,8 @@ import timeslice_plots as tp
 
 root, out = Path(os.environ["RESULTS"]), Path(os.environ["OUT"])
 problems = []
-for exp in ("quickstart", "timeslice-sweep", "pinned-vs-unpinned", "open-loop-tail", "baselines-starvation", "baselines-wakeup"):
+for exp in ("quickstart", "timeslice-sweep", "pinned-vs-unpinned", "open-loop-tail", "baselines-starvation", "baselines-wakeup",
+            "server-bimodal"):
     run = tp.newest_run(root, exp)
     problems += [f"{exp}: {p}" for p in tp.verify_run(run)]
     table = tp.config_table(run)
@@ -81,7 +83,8 @@ def text_of(nb):
 for nb, needles in {"starvation.ipynb": ["starved", "probe never ran within 3s", "FIXTURE"],
                     "open-loop-tails.ipynb": ["timeout", "killed by the watchdog"],
                     "baselines.ipynb": ["starved", "rt=go", "rt=swift-concurrency", "rt=threads",
-                                        "cyclictest not installed", "unavailable: go not installed", "swift-concurrency/2"]}.items():
+                                        "cyclictest not installed", "unavailable: go not installed", "swift-concurrency/2"],
+                    "server.ipynb": ["achieved_per_s_within_slo", "rt=timeslice,preempt=async", "rt=threads"]}.items():
     text = text_of(nb)
     problems += [f"{nb}: output lacks {n!r}" for n in needles if n not in text]
 if problems:
@@ -89,4 +92,4 @@ if problems:
     sys.exit(1)
 PY
 
-echo "test-notebooks: ok (5 notebooks against $fixture in ${elapsed}s)"
+echo "test-notebooks: ok (6 notebooks against $fixture in ${elapsed}s)"

@@ -6,14 +6,14 @@ import TimesliceLab
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the runtime: yield, channel handoff, spawn+join and parked-goroutine memory at maxProcs 1 and 2 beside go, threads and swift-concurrency; the cost, latency and EINTR effect of preemption.",
+        abstract: "Measure the runtime: yield, channel handoff, spawn+join and parked-goroutine memory at maxProcs 1 and 2 beside go, threads and swift-concurrency; the cost, latency and EINTR effect of preemption; the TCP echo round trip beside go, threads and swift-nio.",
         discussion: "The micro suite measures the same four benchmarks on the Go reference program (GOMAXPROCS=1, 2), on OS threads and on Swift concurrency (processes restricted to 1 and 2 CPUs) in the same invocation, and prints timeslice / other ratios. A baseline that cannot be measured shows \"unavailable: reason\".")
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
-        case all, micro, preemption
+        case all, micro, preemption, net
     }
 
-    @Option(help: "Which benchmarks: all, micro or preemption.")
+    @Option(help: "Which benchmarks: all, micro, preemption or net (TCP echo round trip: timeslice beside go, threads and swift-nio).")
     var only: Suite = .all
 
     @Flag(help: "Print JSON objects of numbers instead of tables.")
@@ -38,18 +38,24 @@ struct BenchCommand: ParsableCommand {
         let scale = quick ? 0.1 : 1
         var micro: BenchReport?
         var preemption: PreemptionBenchReport?
-        if only != .preemption {
+        var net: NetBenchReport?
+        if only == .all || only == .micro {
             let report = BenchReport.measure(scale: scale, baselines: !noBaselines)
             print(json ? report.json() : report.table())
             micro = report
         }
-        if only != .micro {
+        if only == .all || only == .preemption {
             let report = PreemptionBenchmarks.run(scale: scale)
             print(json ? report.json() : "\n" + report.table())
             preemption = report
         }
+        if only == .all || only == .net {
+            let report = NetBenchmarks.run(scale: scale, baselines: !noBaselines)
+            print(json ? report.json() : "\n" + report.table())
+            net = report
+        }
         if let out {
-            let path = try BenchFile.write(root: out, micro: micro, preemption: preemption)
+            let path = try BenchFile.write(root: out, micro: micro, preemption: preemption, net: net)
             FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
         }
     }

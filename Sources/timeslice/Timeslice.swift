@@ -23,6 +23,7 @@ struct TimesliceCommand: ParsableCommand {
             SlurmCommand.self,
             GuestSelftestCommand.self,
             ChildCommand.self,
+            LoadgenCommand.self,
             BenchBaselineCommand.self,
         ]
     )

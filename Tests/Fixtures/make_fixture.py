@@ -22,6 +22,8 @@ a `timeout`, an `unavailable` and an older quickstart run that the notebooks mus
     baselines-starvation/  timeslice, threads, swift-concurrency and go; cooperative rows starve
     baselines-wakeup/      idle pinned wakeup: timeslice, threads, swift-concurrency, go, and
                            cyclictest unavailable ("cyclictest not installed")
+    server-bimodal/        short-request p99 vs offered load: timeslice cooperative and async,
+                           threads at 10 %, 50 %, 90 % of capacity; go unavailable
     bench/                 a `timeslice bench --json --out` file (bench.json, not a results.json),
                            with an unavailable go column
 
@@ -69,6 +71,7 @@ ENVIRONMENT = {
 MEANING = {
     "wakeup": "wake-up lateness (actual - intended)",
     "open_loop": "response time from intended arrival",
+    "server": "short-request response time from intended send (loopback TCP, separate generator process)",
 }
 
 LATENCY_COLUMNS = ["count", "mean", "stddev", "min", "p50", "p90", "p99", "p999", "p9999", "max",
@@ -102,7 +105,7 @@ def with_tail(rng: random.Random, base: list[int], fraction: float, low_ns: floa
 def point_id(point: dict) -> str:
     """The lab's MatrixPoint.id for the axes present in `point`."""
     keys = [("runtime", "rt"), ("max_procs", "procs"), ("preemption", "preempt"), ("time_slice", "slice"),
-            ("placement", "place"), ("lock_os_thread", "lock"), ("numa_node", "numa")]
+            ("placement", "place"), ("lock_os_thread", "lock"), ("numa_node", "numa"), ("rate", "rate")]
     parts = []
     for axis, key in keys:
         if axis not in point:
@@ -357,7 +360,52 @@ def main() -> None:
     ])
 
     write_bench("2025-01-02T06-00-00Z", rng)
+    write_server_run(random.Random(20261201))
     print(f"wrote {OUT}")
+
+
+def write_server_run(rng: random.Random) -> None:
+    """server-bimodal: per-type histograms and the generator's counters (ServerRun.swift); the
+    cooperative line's short p99 climbs with the load, the async one's stays low."""
+    workload = {"kind": "server", "requests": [{"name": "short", "service": "1us", "fraction": 0.995},
+                                               {"name": "long", "service": "500us", "fraction": 0.005}],
+                "rate": "50%", "connections": 64, "capacity_probe": "300ms", "timeout": "1s"}
+    s = spec("server-bimodal", "bimodal server vs offered load", {"runtime": ["timeslice", "threads", "go"],
+             "preemption": ["cooperative", "async"], "time_slice": ["100us"], "rate": ["10%", "50%", "90%"]}, workload)
+
+    def summary(samples: list[int]) -> dict:
+        h = HdrHistogram(1, 60_000_000_000, 3)
+        for v in samples:
+            h.record_value(v)
+        return summarize(h)
+
+    def row(d: Path, point: dict, fraction: float, short_median: float, tail: float) -> dict:
+        capacity = 40_000
+        offered = int(capacity * fraction)
+        n = offered // 2  # a 0.5 s synthetic window
+        short = with_tail(rng, lognormal(rng, n, short_median, 0.4), 0.02, tail / 2, tail)
+        long_ = lognormal(rng, max(n // 200, 2), 520_000, 0.1)
+        c = config(d, point, workload, samples=short,
+                   counters={"capacity_per_second": capacity, "offered_per_second": offered,
+                             "achieved_per_second": int(offered * 0.99), "dropped": int(n * fraction * 0.01),
+                             "timeouts": 0, "requests": n + len(long_), "generator_lag_max_ns": 200_000})
+        c["histograms"] = {"latency_short_ns": c["latency_ns"], "latency_long_ns": summary(long_),
+                           "generator_lag_ns": summary(lognormal(rng, n, 5_000, 0.5))}
+        return c
+
+    def points(d: Path) -> list[dict]:
+        out = []
+        for rate, f in (("10%", 0.1), ("50%", 0.5), ("90%", 0.9)):
+            ts = {"runtime": "timeslice", "max_procs": "default", "placement": "none", "lock_os_thread": False, "rate": rate}
+            out.append(row(d, {**ts, "preemption": "cooperative", "time_slice": "100us"}, f, 30_000 + 400_000 * f, 600_000))
+            out.append(row(d, {**ts, "preemption": "async", "time_slice": "100us"}, f, 30_000 + 20_000 * f, 150_000))
+            out.append(row(d, {"runtime": "threads", "placement": "none", "rate": rate}, f, 40_000 + 60_000 * f, 300_000))
+            out.append(config(d, {"runtime": "go", "max_procs": "default", "preemption": "async", "placement": "none",
+                                  "lock_os_thread": False, "rate": rate}, workload,
+                              status="unavailable", reason="go not installed"))
+        return out
+
+    write_run("server-bimodal", "2025-01-02T07-00-00Z", s, points)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ type common struct {
 	beacon            string
 	events            string // wakeup only
 	probeCPUs         []int  // wakeup only; nil: the probe thread keeps the process's CPU set
+	port              int    // server only
+	conns             int    // server only
 }
 
 // labDuration parses durations written as in experiment files ("50us", "1.5ms", "3s", "1m");
@@ -126,6 +128,12 @@ var workloads = []workloadDef{
 			fs.IntVar(&c.tasks, "tasks", 0, "goroutines (0 = GOMAXPROCS)")
 			fs.IntVar(&c.workUnit, "work_unit", 50000, "xorshift rounds per unit")
 		}},
+	{"server", "TCP request/response server on 127.0.0.1 (a goroutine per connection, the lab's 16-byte protocol); the lab's generator measures",
+		func(fs *flag.FlagSet, c *common) {
+			timedFlags(fs, c, 0) // accepted as for every workload; the server runs until its connections close
+			fs.IntVar(&c.port, "port", 0, "TCP port to listen on (127.0.0.1)")
+			fs.IntVar(&c.conns, "conns", 1, "exit after this many connections were accepted and closed")
+		}},
 	{"parked-rss", "RSS bytes per goroutine parked on a channel (from /proc/self/statm)",
 		func(fs *flag.FlagSet, c *common) {
 			fs.IntVar(&c.goroutines, "goroutines", 100000, "goroutines to park")
@@ -168,7 +176,11 @@ func validate(name string, c *common) error {
 		return errors.New("-goroutines must be >= 1")
 	case (name == "wakeup" || name == "starvation") && c.interval < 10*time.Microsecond:
 		return errors.New("-interval must be at least 10us")
-	case c.iterations == 0 && c.duration == 0 && name != "parked-rss":
+	case name == "server" && (c.port < 1 || c.port > 65535):
+		return errors.New("-port must be in 1...65535")
+	case name == "server" && (c.conns < 1 || c.conns > 4096):
+		return errors.New("-conns must be in 1...4096")
+	case c.iterations == 0 && c.duration == 0 && name != "parked-rss" && name != "server":
 		return errors.New("-duration must be > 0 (or give -iterations)")
 	}
 	return nil

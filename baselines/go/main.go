@@ -115,6 +115,8 @@ func main() {
 		r = runThroughput(&c)
 	case "parked-rss":
 		r, r.err = runParkedRSS(&c)
+	case "server":
+		r = runServer(&c)
 	}
 	if r.err != nil {
 		fail(exitFailure, "%s: %v", def.name, r.err)

@@ -19,6 +19,7 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var lockOSThread: [Bool] = [false]
     public var numaNode: [Int?] = [nil]
     public var hogs: [Int?] = [nil]
+    public var rate: [OfferedRate?] = [nil]
 
     public init() {}
 
@@ -26,7 +27,7 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var firstPoint: MatrixPoint {
         MatrixPoint(runtime: runtime[0], maxProcs: maxProcs[0], preemption: preemption[0],
                     timeSliceNanoseconds: timeSliceNanoseconds[0], placement: placement[0],
-                    lockOSThread: lockOSThread[0], numaNode: numaNode[0], hogs: hogs[0])
+                    lockOSThread: lockOSThread[0], numaNode: numaNode[0], hogs: hogs[0], rate: rate[0])
     }
 }
 
@@ -54,6 +55,7 @@ public struct PartialPoint: Hashable, Sendable {
             case .lockOSThread: p.lockOSThread = point.lockOSThread
             case .numaNode: p.numaNode = point.numaNode
             case .hogs: p.hogs = point.hogs
+            case .rate: p.rate = point.rate
             }
         }
         return p
@@ -71,6 +73,7 @@ public struct PartialPoint: Hashable, Sendable {
         case .lockOSThread: return p.lockOSThread.map { $0 ? "true" : "false" } ?? "-"
         case .numaNode: return p.numaNode.map(String.init) ?? "-"
         case .hogs: return p.hogs.map(String.init) ?? "-"
+        case .rate: return p.rate?.text ?? "-"
         }
     }
 }

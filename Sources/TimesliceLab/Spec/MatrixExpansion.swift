@@ -16,10 +16,12 @@ public enum MatrixExpansion {
                             for lock in m.lockOSThread {
                                 for numa in m.numaNode {
                                     for hogs in m.hogs {
-                                        product.append(MatrixPoint(
-                                            runtime: runtime, maxProcs: procs, preemption: preemption,
-                                            timeSliceNanoseconds: slice, placement: placement,
-                                            lockOSThread: lock, numaNode: numa, hogs: hogs))
+                                        for rate in m.rate {
+                                            product.append(MatrixPoint(
+                                                runtime: runtime, maxProcs: procs, preemption: preemption,
+                                                timeSliceNanoseconds: slice, placement: placement,
+                                                lockOSThread: lock, numaNode: numa, hogs: hogs, rate: rate))
+                                        }
                                     }
                                 }
                             }

@@ -13,6 +13,8 @@ public enum RuntimeKind: String, Codable, CaseIterable, Sendable, Hashable {
     case timeslice
     case threads
     case swiftConcurrency = "swift-concurrency"
+    /// SwiftNIO's MultiThreadedEventLoopGroup (server workload only).
+    case swiftNIO = "swift-nio"
     case go
     case cyclictest
 }
@@ -74,6 +76,8 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
     /// Overrides the wakeup workload's `hogs`: `[0, 1]` puts an idle baseline row (same probe,
     /// no competing load) beside each loaded row in the same sweep.
     case hogs
+    /// Overrides the server workload's offered `rate` (OfferedRate): a load sweep.
+    case rate
 
     /// The key used in configuration ids: short, so that ids stay readable.
     var idKey: String {
@@ -86,6 +90,7 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
         case .lockOSThread: return "lock"
         case .numaNode: return "numa"
         case .hogs: return "hogs"
+        case .rate: return "rate"
         }
     }
 }
@@ -102,10 +107,12 @@ public struct MatrixPoint: Hashable, Sendable {
     public var numaNode: Int?
     /// nil: the workload's own `hogs`; otherwise overrides it (wakeup workloads).
     public var hogs: Int?
+    /// nil: the workload's own `rate`; otherwise overrides it (server workloads).
+    public var rate: OfferedRate?
 
     public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = RuntimeConfiguration.defaultPreemption,
                 timeSliceNanoseconds: UInt64? = RuntimeConfiguration.defaultTimeSliceNanoseconds, placement: PlacementChoice = .none,
-                lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil) {
+                lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil, rate: OfferedRate? = nil) {
         self.runtime = runtime
         self.maxProcs = maxProcs
         self.preemption = preemption
@@ -114,6 +121,7 @@ public struct MatrixPoint: Hashable, Sendable {
         self.lockOSThread = lockOSThread
         self.numaNode = numaNode
         self.hogs = hogs
+        self.rate = rate
     }
 
     /// The axes that mean something for `runtime`. Go has GOMAXPROCS, asyncpreemptoff and
@@ -121,8 +129,9 @@ public struct MatrixPoint: Hashable, Sendable {
     public static func applicable(_ runtime: RuntimeKind) -> Set<MatrixAxis> {
         switch runtime {
         case .timeslice: return Set(MatrixAxis.allCases)
-        case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode, .hogs]
-        case .threads: return [.runtime, .placement, .numaNode, .hogs]
+        case .go: return [.runtime, .maxProcs, .preemption, .placement, .lockOSThread, .numaNode, .hogs, .rate]
+        case .threads: return [.runtime, .placement, .numaNode, .hogs, .rate]
+        case .swiftNIO: return [.runtime, .placement, .numaNode, .rate]
         case .swiftConcurrency: return [.runtime, .placement, .numaNode, .hogs]
         case .cyclictest: return [.runtime, .placement, .numaNode, .hogs]
         }
@@ -152,6 +161,7 @@ public struct MatrixPoint: Hashable, Sendable {
         case .lockOSThread: return lockOSThread.map { $0 ? "true" : "false" }
         case .numaNode: return numaNode.map(String.init)
         case .hogs: return hogs.map(String.init)
+        case .rate: return rate?.text
         }
     }
 
@@ -180,6 +190,7 @@ extension MatrixPoint: Codable {
         if let lockOSThread { o["lock_os_thread"] = .bool(lockOSThread) }
         if let numaNode { o["numa_node"] = .integer(Int64(numaNode)) }
         if let hogs { o["hogs"] = .integer(Int64(hogs)) }
+        if let rate { o["rate"] = rate.json }
         return .object(o)
     }
 
@@ -195,6 +206,7 @@ extension MatrixPoint: Codable {
         if !partial.axes.contains(.lockOSThread) { p.lockOSThread = nil }
         if !partial.axes.contains(.numaNode) { p.numaNode = nil }
         if !partial.axes.contains(.hogs) { p.hogs = nil }
+        if !partial.axes.contains(.rate) { p.rate = nil }
         self = p
     }
 }

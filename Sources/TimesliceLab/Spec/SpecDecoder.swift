@@ -171,6 +171,8 @@ public enum SpecDecoder {
                 m.numaNode = try ObjectReader.list(list, at: path) { try numaNode($0, at: $1) }
             case .hogs:
                 m.hogs = try ObjectReader.list(list, at: path) { try hogs($0, at: $1) }
+            case .rate:
+                m.rate = try ObjectReader.list(list, at: path) { try OfferedRate.decode($0, at: $1) }
             }
         }
         try r.finish()
@@ -200,6 +202,7 @@ public enum SpecDecoder {
             case .lockOSThread: point.lockOSThread = try ObjectReader.bool(value, at: path)
             case .numaNode: point.numaNode = try numaNode(value, at: path)
             case .hogs: point.hogs = try hogs(value, at: path)
+            case .rate: point.rate = try OfferedRate.decode(value, at: path)
             }
         }
         try r.finish()

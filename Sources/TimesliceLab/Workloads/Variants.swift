@@ -12,6 +12,8 @@ public enum Variants {
             return WorkloadUnavailable("\(workload) has no swift-concurrency variant")
         case .timeslice:
             return WorkloadUnavailable("the timeslice variant of \(workload) is not written yet")
+        case .swiftNIO:
+            return WorkloadUnavailable("\(workload) has no swift-nio variant (only the server workload has one)")
         case .threads:
             return WorkloadUnavailable("\(workload) has no threads variant")
         case .cyclictest:

@@ -55,7 +55,7 @@ public struct WorkloadSpec: Hashable, Sendable {
     /// Every workload kind, in the order `timeslice list` and error messages show them.
     public static let registry: [any WorkloadKind.Type] = [
         WakeupParameters.self, PingPongParameters.self, ThroughputParameters.self,
-        SpawnJoinParameters.self, OpenLoopParameters.self, WorkStealingParameters.self,
+        SpawnJoinParameters.self, OpenLoopParameters.self, WorkStealingParameters.self, ServerParameters.self,
     ]
 
     public static var kinds: [String] { registry.map { $0.kind } }

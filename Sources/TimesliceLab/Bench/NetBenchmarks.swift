@@ -1,0 +1,127 @@
+// `timeslice bench --only net`: TCP echo round trip over loopback, the server workload's
+// servers (ServerWorkload+<Runtime>.swift) with a zero service time, each measured in the same
+// invocation by the same client: one connection, a plain thread doing blocking 16-byte
+// write + read, so the numbers differ only by the server (its runtime's wake-up path from
+// socket readiness to the handler and back). Runtimes: timeslice (goroutine sockets on the
+// netpoller, async preemption, default slice), go (baselines/go `server`), threads (a pthread
+// per connection), swift-nio (one event loop per CPU).
+//
+// JSON (`--json`), one object:
+//   echo_rtt_ns      {runtime: median round trip}
+//   echo_rtt_p99_ns  {runtime: p99 round trip}
+//   ratios           {"timeslice/go": median / median, "timeslice/threads", "timeslice/swift-nio"}
+//   unavailable      {runtime: reason}
+//   round_trips      measured round trips per runtime (after 10 % warm-up)
+import Foundation
+import Timeslice
+import TimesliceHost
+
+public struct NetBenchReport: Codable, Sendable {
+    public var echoRttNs: [String: Double] = [:]
+    public var echoRttP99Ns: [String: Double] = [:]
+    public var ratios: [String: Double] = [:]
+    public var unavailable: [String: String] = [:]
+    public var roundTrips: Int
+
+    enum CodingKeys: String, CodingKey {
+        case echoRttNs = "echo_rtt_ns", echoRttP99Ns = "echo_rtt_p99_ns", ratios, unavailable, roundTrips = "round_trips"
+    }
+
+    public static let runtimes = ["timeslice", "go", "threads", "swift-nio"]
+
+    public func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? enc.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    public func table() -> String {
+        var out = "net: TCP echo round trip over loopback (16 bytes each way, one connection, the same blocking client for every server; \(roundTrips) round trips)\n"
+        out += "runtime      p50        p99\n"
+        for rt in Self.runtimes {
+            if let p50 = echoRttNs[rt] {
+                out += rt.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + " " + DurationText.render(UInt64(p50)).padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + " " + DurationText.render(UInt64(echoRttP99Ns[rt] ?? 0)) + "\n"
+            } else {
+                out += rt.padding(toLength: 12, withPad: " ", startingAt: 0) + " unavailable: \(unavailable[rt] ?? "?")\n"
+            }
+        }
+        for (k, v) in ratios.sorted(by: { $0.key < $1.key }) { out += "\(k) (p50): \(String(format: "%.2f", v))\n" }
+        return out
+    }
+}
+
+public enum NetBenchmarks {
+    /// Measures every runtime (only timeslice without baselines).
+    public static func run(scale: Double, baselines: Bool = true) -> NetBenchReport {
+        let roundTrips = max(Int(20_000 * scale), 200)
+        var report = NetBenchReport(roundTrips: roundTrips)
+        for runtime in baselines ? NetBenchReport.runtimes : ["timeslice"] {
+            do {
+                let rtt = try measure(runtime, roundTrips: roundTrips)
+                report.echoRttNs[runtime] = Double(rtt.histogram.valueAtPercentile(50))
+                report.echoRttP99Ns[runtime] = Double(rtt.histogram.valueAtPercentile(99))
+            } catch let e as WorkloadUnavailable {
+                report.unavailable[runtime] = e.reason
+            } catch {
+                report.unavailable[runtime] = "\(error)"
+            }
+        }
+        if let ts = report.echoRttNs["timeslice"] {
+            for other in NetBenchReport.runtimes.dropFirst() {
+                if let o = report.echoRttNs[other], o > 0 { report.ratios["timeslice/\(other)"] = ts / o }
+            }
+        }
+        return report
+    }
+
+    /// Round trips against `runtime`'s echo server (warm-up: the first tenth, not recorded).
+    static func measure(_ runtime: String, roundTrips: Int) throws -> LatencyRecorder {
+        let context = try benchContext(runtime)
+        let work = CPUWork(roundsPerMicrosecond: 0)  // zero service time: a pure echo
+        let progress = ProgressBeacon()
+        let server: RunningServer
+        switch runtime {
+        case "timeslice": server = try ServerWorkload.startTimeslice(context, work: work, progress: progress, counters: RuntimeCountersBox())
+        case "threads": server = try ServerWorkload.startThreads(work: work, progress: progress)
+        case "swift-nio": server = try ServerWorkload.startSwiftNIO(work: work, progress: progress)
+        case "go":
+            let invocation = try GoInvocation.make(context.configuration)
+            server = try ServerWorkload.startGo(binary: try GoReferenceProgram.binary(progress: progress), invocation: invocation,
+                                                connections: 1, cpus: UsableCPUs.count(), beacon: nil, deadline: 120_000_000_000)
+        default: throw WorkloadUnavailable("no such runtime \(runtime)")
+        }
+        let measured = Result { try echo(port: server.port, roundTrips: roundTrips) }
+        try server.stop()
+        return try measured.get()
+    }
+
+    private static func echo(port: UInt16, roundTrips: Int) throws -> LatencyRecorder {
+        let fd = try LoopbackSocket.connect(port: port, deadline: MonotonicClock.now() + 5_000_000_000)
+        defer { close(fd) }
+        var rtt = LatencyRecorder()
+        var buffer = (UInt64(0), UInt64(0))
+        try withUnsafeMutableBytes(of: &buffer) { bytes in
+            for i in 0..<(roundTrips + roundTrips / 10) {
+                ServerMessage(id: UInt64(i), type: 0, value: 0).encode(into: bytes)
+                let t0 = MonotonicClock.now()
+                try LoopbackSocket.writeAll(fd, UnsafeRawBufferPointer(bytes))
+                guard try LoopbackSocket.readFully(fd, bytes) else { throw WorkloadFailure("echo: the server closed the connection") }
+                let t1 = MonotonicClock.now()
+                if i >= roundTrips / 10 { rtt.record(t1 - t0) }
+            }
+        }
+        return rtt
+    }
+
+    /// A configuration of the server workload at `runtime` (async preemption, default slice,
+    /// default maxProcs), for the servers that take one (timeslice's bridge, Go's invocation).
+    private static func benchContext(_ runtime: String) throws -> WorkloadContext {
+        let spec = try SpecDecoder.decode(data: Data("""
+            {"schema_version": 1, "name": "bench-net", "workload": {"kind": "server"}, "duration": "1s"}
+            """.utf8))
+        let point = MatrixPoint(runtime: RuntimeKind(rawValue: runtime) ?? .threads).normalized()
+        return WorkloadContext(configuration: RunConfiguration(spec: spec, point: point, repetition: 1), progress: ProgressBeacon())
+    }
+}

@@ -1,0 +1,46 @@
+// The server on plain pthreads: an accept thread and a thread per connection doing blocking
+// reads and writes, the classic C server. The kernel time-slices the connection threads, so a
+// 500 µs request does not hold back the short ones as long as another thread can run.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+extension ServerWorkload {
+    func runThreads(_ context: WorkloadContext) throws -> WorkloadResult {
+        try serve(context, start: Self.startThreads)
+    }
+
+    static func startThreads(work: CPUWork, progress: ProgressBeacon) throws -> RunningServer {
+        let (listener, port) = try LoopbackSocket.listen()
+        let acceptor = OSThread(name: "accept") {
+            var handlers: [OSThread] = []
+            // Ends when the listener is shut down (accept fails with EINVAL).
+            while let fd = try? LoopbackSocket.accept(listener) {
+                handlers.append(OSThread(name: "conn") {
+                    serveConnection(fd, work: work, progress: progress)
+                    close(fd)
+                })
+            }
+            handlers.forEach { $0.join() }
+        }
+        return RunningServer(port: port, cpus: UsableCPUs.count()) {
+            shutdown(listener, Int32(SHUT_RDWR))
+            acceptor.join()
+            close(listener)
+        }
+    }
+
+    /// One connection's loop on a blocking socket, until end of stream or an error.
+    static func serveConnection(_ fd: Int32, work: CPUWork, progress: ProgressBeacon) {
+        var buffer = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &buffer) { bytes in
+            while (try? LoopbackSocket.readFully(fd, bytes)) == true {
+                let response = handle(ServerMessage(decoding: UnsafeRawBufferPointer(bytes)), work: work)
+                response.encode(into: bytes)
+                guard (try? LoopbackSocket.writeAll(fd, UnsafeRawBufferPointer(bytes))) != nil else { return }
+                progress.beat()
+            }
+        }
+    }
+}

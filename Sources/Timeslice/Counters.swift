@@ -17,6 +17,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var handoffsBlockedThread: UInt64 = 0
     /// Goroutines that found their P taken that way and reacquired one.
     public var blockedThreadReturns: UInt64 = 0
+    /// Times a slice start woke sysmon from a sleep that would have outlasted the slice
+    /// (after an idle spell or its back-off; Scheduler.noteSliceStart).
+    public var sysmonSliceWakes: UInt64 = 0
     /// Goroutines wired to their thread because they switched out inside a lazy
     /// static's initializer (swift_once; OnceInitializers.swift).
     public var onceWirings: UInt64 = 0
@@ -100,7 +103,7 @@ struct CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
-        case handoffsBlockedThread, blockedThreadReturns, onceWirings
+        case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes
         case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
@@ -157,6 +160,7 @@ struct CounterBlock {
         c.handoffsBlockedThread += value(.handoffsBlockedThread)
         c.blockedThreadReturns += value(.blockedThreadReturns)
         c.onceWirings += value(.onceWirings)
+        c.sysmonSliceWakes += value(.sysmonSliceWakes)
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
         c.netpollFdsReady += value(.netpollFdsReady)

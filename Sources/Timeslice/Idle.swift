@@ -54,6 +54,9 @@ extension Scheduler {
         p.machine = m
         p.status.store(ProcessorStatus.running.rawValue, ordering: .releasing)
         m.processor = p
+        // A goroutine may now run on a P sysmon last saw idle, without a new slice
+        // (blockingCall's exit): sysmon must not sleep through it either.
+        if preemption.needsSysmonTicks { noteSliceStart(now: ts_monotonic_ns()) }
     }
 
     /// Gives `m` an idle P if there is one (an M returning from blockingCall

@@ -68,7 +68,9 @@ extension Scheduler {
             // One clock read per switch, only when sysmon enforces a slice: it lets
             // sysmon wake exactly when the slice ends instead of sampling ticks.
             if preemption.needsSysmonTicks {
-                p.sliceStart.store(ts_monotonic_ns(), ordering: .relaxed)
+                let now = ts_monotonic_ns()
+                p.sliceStart.store(now, ordering: .relaxed)
+                noteSliceStart(now: now)
                 // A new slice, so no request yet: a handler entry noted for an earlier
                 // request that never completed must not start this one's safe-point
                 // wait. Plain store: only this thread (g0 here, its handler) touches it.

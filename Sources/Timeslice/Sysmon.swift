@@ -10,15 +10,19 @@
 //   - polls the netpoller when goroutines wait on sockets and nobody polled
 //     for 10 ms (NetpollScheduling.swift);
 //   - prints schedtrace lines when asked.
-// It sleeps 20 µs, doubling up to 10 ms while there is nothing to do.
+// It sleeps 20 µs, doubling up to 10 ms while there is nothing to do; in polling
+// and async modes a slice that starts while it sleeps past that slice's end wakes
+// it (Scheduler.noteSliceStart), so a slice is enforced after an idle spell too.
 import CTimeslice
 import Glibc
 import Synchronization
 
 final class Sysmon {
     unowned(unsafe) let scheduler: Scheduler
-    /// Futex word: 1 asks the thread to stop.
-    private let stopWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    /// Futex word sysmon sleeps on. Bit 0 asks the thread to stop (set once, by stop());
+    /// every wake-up request adds 2 first, so a request made after sysmon read the word
+    /// but before it entered the futex wait makes that wait return at once (no lost wake).
+    private let wakeWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let exitedWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
     private var trace: SchedTrace?
@@ -35,7 +39,7 @@ final class Sysmon {
 
     init(scheduler: Scheduler) {
         self.scheduler = scheduler
-        stopWord.initialize(to: 0)
+        wakeWord.initialize(to: 0)
         exitedWord.initialize(to: 0)
         header.initialize(to: ts_m())
         membarrierReady = ts_membarrier_register() == 0
@@ -45,7 +49,7 @@ final class Sysmon {
     }
 
     deinit {
-        stopWord.deallocate()
+        wakeWord.deallocate()
         exitedWord.deallocate()
         header.deallocate()
     }
@@ -62,13 +66,27 @@ final class Sysmon {
 
     /// Cuts a long sleep short (a P just entered a blocking call).
     func wakeIfSleepingLong() {
-        if inLongSleep.load(ordering: .sequentiallyConsistent) { _ = ts_futex_wake(stopWord, 1) }
+        if inLongSleep.load(ordering: .sequentiallyConsistent) { wake() }
+    }
+
+    /// A g0 started a slice that ends before sysmon's sleep does (Scheduler.
+    /// noteSliceStart): wake it to watch the slice. The exchange lets one g0 of many call.
+    func wakeForSlice() {
+        if ts_exchange_u64(scheduler.sysmonSleepsUntil, 0) != 0 {
+            scheduler.counters.add(.sysmonSliceWakes)
+            wake()
+        }
+    }
+
+    private func wake() {
+        _ = ts_fetch_add_u32(wakeWord, 2)
+        _ = ts_futex_wake(wakeWord, 1)
     }
 
     /// Asks the thread to stop and waits until it has.
     func stop() {
-        ts_store_u32(stopWord, 1)
-        _ = ts_futex_wake(stopWord, 1)
+        _ = ts_fetch_add_u32(wakeWord, 1)
+        _ = ts_futex_wake(wakeWord, 1)
         while ts_load_u32(exitedWord) == 0 { _ = ts_futex_wait(exitedWord, 0, 10_000_000) }
     }
 
@@ -80,7 +98,7 @@ final class Sysmon {
         }
         var delay: UInt64 = 20_000
         var idleRounds = 0
-        while ts_load_u32(stopWord) == 0 {
+        while ts_load_u32(wakeWord) & 1 == 0 {
             var wait = delay
             let earliest = scheduler.earliestTimer()
             let now = ts_monotonic_ns()
@@ -91,10 +109,16 @@ final class Sysmon {
             if scheduler.processors.contains(where: { $0.currentStatus == .syscall }) {
                 wait = min(wait, Sysmon.syscallRetakeNanoseconds)
             }
+            // Read the word before publishing the sleep: a wake-up request from here on
+            // changes it, and the futex wait below then returns at once.
+            let seen = ts_load_u32(wakeWord)
+            if seen & 1 != 0 { break }
             inLongSleep.store(wait > 2 * Sysmon.syscallRetakeNanoseconds, ordering: .sequentiallyConsistent)
-            _ = ts_futex_wait(stopWord, 0, Int64(wait))
+            ts_store_u64(scheduler.sysmonSleepsUntil, now &+ wait)
+            _ = ts_futex_wait(wakeWord, seen, Int64(wait))
+            ts_store_u64(scheduler.sysmonSleepsUntil, 0)
             inLongSleep.store(false, ordering: .relaxed)
-            if ts_load_u32(stopWord) != 0 { break }
+            if ts_load_u32(wakeWord) & 1 != 0 { break }
 
             let tick = ts_monotonic_ns()
             let handedOff = retake(now: tick)

@@ -68,6 +68,32 @@ final class PreemptionTests: XCTestCase {
         XCTAssertGreaterThan(Runtime.preemptionLatency.count, 0)
     }
 
+    /// After an idle spell sysmon sleeps up to 10 ms; a goroutine that then starts a
+    /// 100 µs slice must wake it (else it runs unpreempted for the rest of that sleep). A
+    /// spinner and the main goroutine at 1 P: main runs again only if the spinner is preempted.
+    func testSliceStartWakesSysmonFromALongSleep() {
+        let counters = runWithDeadline(60, maxProcs: 1, preemption: .async, timeSliceNanoseconds: 100_000) { () -> RuntimeCounters in
+            // Idle without a runtime timer (a timer would bound sysmon's sleep): sysmon
+            // backs off to its longest sleep meanwhile.
+            blockingCall { usleep(200_000) }
+            let turn = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+            turn.initialize(to: 0)
+            defer { turn.deallocate() }
+            let wg = WaitGroup()
+            wg.add(1)
+            go {
+                while ts_load_u32(turn) == 0 {}   // spins until this goroutine is preempted
+                wg.done()
+            }
+            Timeslice.yield()   // the spinner runs; we come back only if it is preempted
+            ts_store_u32(turn, 1)
+            wg.wait()
+            return Runtime.counters
+        }
+        XCTAssertGreaterThan(counters.sysmonSliceWakes, 0, "no slice start woke the sleeping sysmon")
+        XCTAssertGreaterThan(counters.preemptionsDelivered, 0)
+    }
+
     func testModeCanBeSwitchedWhileRunning() {
         let ticks = runWithDeadline(60, maxProcs: 1, preemption: .cooperative, timeSliceNanoseconds: 1_000_000) { () -> Int in
             Runtime.setPreemption(.async, timeSliceNanoseconds: 200_000)

@@ -54,9 +54,6 @@ extension Scheduler {
         p.machine = m
         p.status.store(ProcessorStatus.running.rawValue, ordering: .releasing)
         m.processor = p
-        // A goroutine may now run on a P sysmon last saw idle, without a new slice
-        // (blockingCall's exit): sysmon must not sleep through it either.
-        if preemption.needsSysmonTicks { noteSliceStart(now: ts_monotonic_ns()) }
     }
 
     /// Gives `m` an idle P if there is one (an M returning from blockingCall
@@ -65,6 +62,14 @@ extension Scheduler {
         if idleProcessorCount.load(ordering: .sequentiallyConsistent) == 0 { return false }
         guard let p = lockedPopIdleProcessor() else { return false }
         acquire(p, by: m)
+        // The goroutine goes on running (no execute()) on a P that was idle: a new slice,
+        // stamped so that sysmon does not take the P's last run for this one, and sysmon
+        // woken if it sleeps past its end.
+        if preemption.needsSysmonTicks {
+            let now = ts_monotonic_ns()
+            p.sliceStart.store(now, ordering: .relaxed)
+            noteSliceStart(now: now)
+        }
         return true
     }
 

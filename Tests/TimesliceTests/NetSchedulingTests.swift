@@ -187,11 +187,7 @@ final class NetSchedulingTests: XCTestCase {
                 }
                 let netpoller = scheduler.netpoller!
                 while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                // Wait (bounded: the broken runtime never gets there) for an idle M
-                // to block in epoll_wait.
-                let giveUp = ContinuousClock.now + .seconds(1)
-                while netpoller.lastPoll.load(ordering: .sequentiallyConsistent) != 0, ContinuousClock.now < giveUp { yield() }
-                let blockerSeen = netpoller.lastPoll.load(ordering: .sequentiallyConsistent) == 0
+                let blockerSeen = waitForBlockedPoller(netpoller)
                 let before = Runtime.counters
                 try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
                 while finished.value == 0 {   // the hog: this P never looks for work
@@ -203,6 +199,62 @@ final class NetSchedulingTests: XCTestCase {
             XCTAssertEqual(after.netpollGoroutinesReadied - before.netpollGoroutinesReadied, 1, "\(mode)")
             XCTAssertEqual(after.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied, 0,
                            "\(mode): the reader waited for sysmon's 10 ms poll")
+        }
+    }
+
+    /// The poller that leaves epoll_wait to run what it readied hands the role to
+    /// an idle M (Go's wakep after netpoll). Two Ps, three Ms: the main goroutine
+    /// hogs one P; reader A's data arrives, the poller runs A on the other P and A
+    /// hogs it too; an idle M must now block in epoll_wait, so reader B's data is
+    /// seen by that M, not by sysmon's 10 ms stale poll.
+    func testPollerThatLeavesToRunWorkHandsOverToAnIdleMachine() {
+        var modes = [NetRuntimeMode(maxProcs: 2, preemption: .cooperative, timeSliceNanoseconds: 10_000_000)]
+        if Runtime.asyncPreemptionUnavailable == nil {
+            modes.append(NetRuntimeMode(maxProcs: 2, preemption: .async, timeSliceNanoseconds: 50_000))
+        }
+        for mode in modes {
+            let (before, after, handedOver) = mode.run { withConnectedPair { listener, connectionA, peerA -> (RuntimeCounters, RuntimeCounters, Bool) in
+                let connectionB = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                defer { connectionB.close() }
+                let peerB = try! listener.accept()
+                defer { peerB.close() }
+                let scheduler = Runtime.runningScheduler!
+                let netpoller = scheduler.netpoller!
+                // A third M: two blocking calls at once, both Ps retaken by sysmon.
+                while withPreemptionDisabled({ scheduler.machineCount }) < 3 {
+                    let both = WaitGroup()
+                    both.add()
+                    go { blockingCall { _ = usleep(2_000) }; both.done() }
+                    blockingCall { _ = usleep(2_000) }
+                    both.wait()
+                }
+                let aRunning = Atomic64(), bDone = Atomic64(), stop = Atomic64()
+                go {
+                    var byte: [UInt8] = [0]
+                    guard (try? byte.withUnsafeMutableBytes { try connectionA.readFully(into: $0) }) != nil else { return }
+                    aRunning.increment()
+                    while stop.value == 0 { if mode.preemption == .cooperative { yield() } }   // hogs its P
+                }
+                go {
+                    var byte: [UInt8] = [0]
+                    if (try? byte.withUnsafeMutableBytes { try connectionB.readFully(into: $0) }) != nil { bDone.increment() }
+                }
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) < 2 { yield() }
+                // An idle M blocks in epoll_wait before A's data, and again once A runs.
+                _ = waitForBlockedPoller(netpoller)
+                try! [UInt8]([1]).withUnsafeBytes { try peerA.write($0) }
+                while aRunning.value == 0 { yield() }
+                let handedOver = waitForBlockedPoller(netpoller)
+                let before = Runtime.counters
+                try! [UInt8]([2]).withUnsafeBytes { try peerB.write($0) }
+                while bDone.value == 0 { if mode.preemption == .cooperative { yield() } }
+                let after = Runtime.counters
+                stop.increment()
+                return (before, after, handedOver)
+            } }
+            XCTAssertTrue(handedOver, "\(mode): nobody blocked in epoll_wait once the poller ran what it readied")
+            XCTAssertEqual(after.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied, 0,
+                           "\(mode): reader B waited for sysmon's 10 ms poll")
         }
     }
 
@@ -224,4 +276,12 @@ final class NetSchedulingTests: XCTestCase {
         _ = try? TCPListener.listen()
         exit(0)   // not reached
     }
+}
+
+/// Yields until an M blocks in epoll_wait (lastPoll is 0): true, or false after a
+/// second (a bound, not a measurement: the broken runtime never gets there).
+private func waitForBlockedPoller(_ netpoller: Netpoller) -> Bool {
+    let giveUp = ContinuousClock.now + .seconds(1)
+    while netpoller.lastPoll.load(ordering: .sequentiallyConsistent) != 0, ContinuousClock.now < giveUp { yield() }
+    return netpoller.lastPoll.load(ordering: .sequentiallyConsistent) == 0
 }

@@ -81,8 +81,11 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var netpollBlockingPolls: UInt64 = 0
     /// ...socket events they returned (an fd with either direction ready)...
     public var netpollFdsReady: UInt64 = 0
-    /// ...and goroutines parked on a socket they readied.
+    /// ...and goroutines parked on a socket they readied...
     public var netpollGoroutinesReadied: UInt64 = 0
+    /// ...of which by sysmon's stale poll (nobody polled for 10 ms): readiness
+    /// noticed late; an idle M should have been blocked in epoll_wait.
+    public var netpollSysmonGoroutinesReadied: UInt64 = 0
 
     public init() {}
 
@@ -105,6 +108,7 @@ struct CounterBlock {
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
         case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes
         case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
+        case netpollSysmonGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
         // sig_foreign) and Scheduler.snapshotCounters adds them (Introspection.swift).
@@ -165,5 +169,6 @@ struct CounterBlock {
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
         c.netpollFdsReady += value(.netpollFdsReady)
         c.netpollGoroutinesReadied += value(.netpollGoroutinesReadied)
+        c.netpollSysmonGoroutinesReadied += value(.netpollSysmonGoroutinesReadied)
     }
 }

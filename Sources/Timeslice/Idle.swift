@@ -95,7 +95,7 @@ extension Scheduler {
             if spinning { spinningMachines.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
             return
         }
-        if let m = idleMachines.popLast() {
+        if let m = takeIdleMachineLocked() {
             if timerSleeper === m { clearTimerSleeperLocked() }
             m.nextProcessor = p
             m.nextSpinning = spinning
@@ -106,6 +106,15 @@ extension Scheduler {
             lock.unlock()
             _ = m
         }
+    }
+
+    /// Caller holds `lock`: removes an idle M to run a P, preferring one not blocked
+    /// in epoll_wait (Go's poller is not on the idle list): taking the poller costs an
+    /// eventfd interrupt and another M's wake-up to take its place.
+    func takeIdleMachineLocked() -> Machine? {
+        guard let index = idleMachines.lastIndex(where: { !$0.blockedInNetpoll.load(ordering: .sequentiallyConsistent) })
+                ?? idleMachines.indices.last else { return nil }
+        return idleMachines.remove(at: index)
     }
 
     /// Creates and starts a new M that will run `processor`. Caller holds `lock`.
@@ -152,9 +161,10 @@ extension Scheduler {
     }
 
     /// Parks an M that has no P until someone hands it one (true) or the runtime
-    /// stops (false). The first idle M becomes the sleeper: it parks until the
-    /// earliest timer, in epoll_wait while goroutines wait on sockets
-    /// (NetpollScheduling.swift), else on its futex.
+    /// stops (false). The first idle M becomes the timer sleeper: it parks until
+    /// the earliest timer. Any idle M parks in epoll_wait while goroutines wait on
+    /// sockets and no other M does (Go's findRunnable: the M about to stop becomes
+    /// the poller if lastpoll is free; NetpollScheduling.swift), else on its futex.
     func stopMachine(_ m: Machine) -> Bool {
         lock.lock()
         if stopping.load(ordering: .relaxed) { lock.unlock(); return false }
@@ -162,16 +172,13 @@ extension Scheduler {
         idleMachines.append(m)
         // The first idle M parks with a timeout for the earliest timer (TimerSleeper.swift).
         var deadline = becomeTimerSleeperIfNoneLocked(m)
-        var sleeper = timerSleeper === m
         lock.unlock()
         m.counters.add(.idleSleeps)
 
         while true {
             var readied: [UInt] = []
-            var polled = false
-            if sleeper, let fromPoll = sleepInNetpoll(m, until: deadline) {
+            if let fromPoll = sleepInNetpoll(m, until: deadline) {
                 readied = fromPoll
-                polled = true
             } else {
                 _ = m.park(until: deadline)
             }
@@ -179,6 +186,7 @@ extension Scheduler {
             if adoptHandedProcessorLocked(m) {
                 lock.unlock()
                 injectReadied(readied, holding: m.processor)
+                if !readied.isEmpty { netpollerLeftToRun() }
                 return true
             }
             if stopping.load(ordering: .relaxed) {
@@ -194,17 +202,16 @@ extension Scheduler {
                 acquire(p, by: m)
                 lock.unlock()
                 injectReadied(readied, holding: p)
+                if !readied.isEmpty { netpollerLeftToRun() }
                 return true
             }
             for entry in readied { appendGlobalLocked(entry) }
             m.prepareToPark()
             idleMachines.append(m)
             deadline = nil
-            sleeper = false
             lock.unlock()
-            // A sleeper that found epoll_wait taken by us parked on its futex: now
-            // that we leave, it may take over (NetpollScheduling.swift).
-            if polled { wakeSleeperIntoNetpoll(startingOneIfNone: false) }
+            // No P: park again, in epoll_wait if it is free (a poller without a P
+            // stays the poller, so readiness is seen while every P is busy).
         }
     }
 

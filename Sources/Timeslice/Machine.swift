@@ -63,7 +63,7 @@ final class Machine {
     @exclusivity(unchecked) var deliveriesCollected: UInt32 = 0
     /// Steal-order randomness; this M only.
     @exclusivity(unchecked) var random: FastRandom
-    /// True while this M, as the sleeper, is committed to (or in) epoll_wait:
+    /// True while this M, idle, is committed to (or in) epoll_wait:
     /// wake() then also interrupts the netpoller. Written by this M only,
     /// sequentially consistent (the handshake in NetpollScheduling.swift).
     let blockedInNetpoll = Atomic<Bool>(false)
@@ -114,7 +114,7 @@ final class Machine {
     func wake() {
         ts_store_u32(&header.pointee.park_word, 1)
         _ = ts_futex_wake(&header.pointee.park_word, 1)
-        // The sleeper may sleep in epoll_wait instead (NetpollScheduling.swift):
+        // An idle M may sleep in epoll_wait instead (NetpollScheduling.swift):
         // the park word store, then this load, against its store then load.
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if blockedInNetpoll.load(ordering: .sequentiallyConsistent) { scheduler.netpoller.interrupt() }

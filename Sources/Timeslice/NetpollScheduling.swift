@@ -7,25 +7,41 @@
 //     before stealing, when goroutines wait on sockets and no M blocks in
 //     epoll_wait (Netpoller.lastPoll != 0): it runs one readied goroutine and
 //     injects the rest.
-//   - the sleeper M (TimerSleeper.swift), which already sleeps until the earliest
-//     timer: while goroutines wait on sockets it sleeps in epoll_wait with that
-//     timeout instead of a futex, so timers and I/O share one sleep. It holds no
-//     P, as every poller that blocks: the poller never blocks an M holding a P.
-//     At most one M blocks in epoll_wait (lastPoll == 0 is its token), so an
-//     eventfd interrupt cannot be read back by another blocked M.
-//     Without socket waiters it keeps the futex (its timeout is exact to the ns;
-//     epoll_pwait2 adds the kernel's 0.1 % select slack). The first waiter of a
-//     quiet period wakes a futex sleeper so it re-parks in epoll (firstNetpollWaiter).
-//   - sysmon, without blocking, when nobody polled for 10 ms (all Ps busy).
+//   - an idle M (stopMachine, Idle.swift), blocking, while goroutines wait on
+//     sockets: whichever M parks first while nobody else blocks there (Go's
+//     findRunnable: the M about to stop takes sched.lastpoll). The timer sleeper
+//     (TimerSleeper.swift) blocks with the earliest timer as its timeout, so
+//     timers and I/O share one sleep; any other M blocks without a timeout. It
+//     holds no P, as every poller that blocks: the poller never blocks an M
+//     holding a P. At most one M blocks in epoll_wait (lastPoll == 0 is its
+//     token), so an eventfd interrupt cannot be read back by another blocked M;
+//     the others park on their futex (exact to the ns; epoll_pwait2 adds the
+//     kernel's 0.1 % select slack).
+//     Somebody must take the token whenever goroutines wait on sockets: the first
+//     waiter of a quiet period and a poller that leaves epoll_wait with goroutines
+//     to run wake an idle futex M (wakeIdleMachineIntoNetpoll, Go's wakep after
+//     netpoll); a poller woken without a P to take parks in epoll_wait again
+//     itself; one that leaves empty-handed with a P (its timer, a P handed to it)
+//     looks for work and, finding none, parks there again (waking nobody: an
+//     extra M's spin per timer wake-up for nothing).
+//     startMachine takes another idle M than the poller when it can.
+//   - sysmon, without blocking, when nobody polled for 10 ms (all Ps busy and no
+//     idle M; counted apart, netpollSysmonGoroutinesReadied: readiness seen late).
 // Readied goroutines go to run queues like any other (injectReadied, Go's
 // injectglist): with a P, one per idle P to the global queue with an M started
 // for each, the rest to the P's own queue; without one, all to the global queue.
 //
-// Waking the sleeper out of epoll_wait: a waker stores the M's park word, then
+// Waking the poller out of epoll_wait: a waker stores the M's park word, then
 // (sequentially consistent fence) reads Machine.blockedInNetpoll and, if set,
-// writes the eventfd; the sleeper stores blockedInNetpoll, fences, then reads
-// the park word before it calls epoll_wait. Either the sleeper sees the wake and
-// does not block, or the waker sees the sleeper and interrupts it (Machine.wake).
+// writes the eventfd; the poller stores blockedInNetpoll, fences, then reads
+// the park word before it calls epoll_wait. Either the poller sees the wake and
+// does not block, or the waker sees the poller and interrupts it (Machine.wake).
+// Nobody left polling: the first waiter increments `waiters` then reads lastPoll;
+// an M leaving epoll_wait stores lastPoll then reads `waiters` (to park there
+// again, or in wakeIdleMachineIntoNetpoll), all sequentially consistent, so one
+// of the two sees the other. (An empty-handed poller that finds work in
+// findRunnable runs it first: meanwhile only findRunnable's and sysmon's polls
+// see readiness, as in Go.)
 import CTimeslice
 import Synchronization
 
@@ -46,12 +62,11 @@ extension Scheduler {
         return Goroutine.from(opaque: first)
     }
 
-    /// The sleeper M's sleep (stopMachine): epoll_wait until `deadline` while
-    /// goroutines wait on sockets. Returns the goroutines readied, or nil when
-    /// there are no socket waiters (then the caller parks on its futex).
+    /// An idle M's sleep (stopMachine): epoll_wait until `deadline` (nil: none)
+    /// while goroutines wait on sockets. Returns the goroutines readied, or nil
+    /// when there are no socket waiters or another M blocks there (then the
+    /// caller parks on its futex).
     func sleepInNetpoll(_ m: Machine, until deadline: UInt64?) -> [UInt]? {
-        // Decide before publishing blockedInNetpoll: firstNetpollWaiter leaves a
-        // sleeper alone only when it saw it committed to epoll_wait.
         if netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { return nil }
         // One M at a time blocks in epoll_wait (Go's lastpoll swap), so the eventfd
         // interrupt always reaches the M it is meant for: with two blocked, the
@@ -88,6 +103,7 @@ extension Scheduler {
         else { return }
         let readied = netpoller.poll(timeoutNanoseconds: 0, counters: counters)
         if !readied.isEmpty {
+            counters.add(.netpollSysmonGoroutinesReadied, UInt64(readied.count))
             trace?.record(.netpollWake, a: UInt64(readied.count), b: NetpollWaker.sysmon.rawValue)
             injectReadied(readied, holding: nil)
         }
@@ -114,27 +130,39 @@ extension Scheduler {
     }
 
     /// The first goroutine of a quiet period parked on a socket (the caller holds
-    /// its descriptor's lock): a sleeper M parked on its futex re-parks in epoll.
-    func firstNetpollWaiter() { wakeSleeperIntoNetpoll(startingOneIfNone: true) }
+    /// its descriptor's lock): an idle M parked on its futex re-parks in epoll.
+    func firstNetpollWaiter() { wakeIdleMachineIntoNetpoll() }
 
-    /// A sleeper M parked on its futex while goroutines wait on sockets is woken
-    /// to re-park in epoll_wait. With no sleeper at all and `startingOneIfNone`,
-    /// an idle P's M is started: finding no work, it parks as the sleeper.
-    func wakeSleeperIntoNetpoll(startingOneIfNone: Bool) {
-        guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0 else { return }
+    /// The poller left epoll_wait with a P to run the goroutines it readied
+    /// (stopMachine): another M takes its place (Go's wakep after findRunnable's
+    /// netpoll).
+    func netpollerLeftToRun() { wakeIdleMachineIntoNetpoll() }
+
+    /// While goroutines wait on sockets and no M holds the right to block in
+    /// epoll_wait, an idle M parked on its futex is woken: finding no P to take, it
+    /// parks again in epoll_wait (with one, it runs findRunnable first). The timer
+    /// sleeper is woken only when no other idle M is parked (it gives up its timer
+    /// role). With none, an idle P's M is started: finding no work, it parks as
+    /// the poller.
+    func wakeIdleMachineIntoNetpoll() {
+        guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0,
+              netpoller.lastPoll.load(ordering: .sequentiallyConsistent) != 0 else { return }
         lock.lock()
-        guard let sleeper = timerSleeper else {
-            lock.unlock()
-            if startingOneIfNone { wakeIdleProcessor() }
-            return
-        }
-        if sleeper.blockedInNetpoll.load(ordering: .sequentiallyConsistent) {
+        if idleMachines.contains(where: { $0.blockedInNetpoll.load(ordering: .sequentiallyConsistent) }) {
             lock.unlock()
             return
         }
-        clearTimerSleeperLocked()
+        // Not one already woken (its park word set): it may be leaving with a P.
+        let parked = { (m: Machine) in ts_load_u32(&m.header.pointee.park_word) == 0 }
+        guard let chosen = idleMachines.last(where: { $0 !== timerSleeper && parked($0) })
+                ?? timerSleeper.flatMap({ parked($0) ? $0 : nil }) else {
+            lock.unlock()
+            wakeIdleProcessor()
+            return
+        }
+        if chosen === timerSleeper { clearTimerSleeperLocked() }
         lock.unlock()
-        sleeper.wake()
+        chosen.wake()
     }
 }
 

@@ -201,14 +201,20 @@ extension Scheduler {
     /// The locked M's side: its goroutine switched out, so give the P away and
     /// sleep until some M hands one back together with the goroutine. Returns
     /// false when the runtime stops meanwhile.
+    ///
+    /// The park word is cleared under the lock, after checking for a handed P, never
+    /// before giving the P away: the goroutine is already runnable (requeued, or in the
+    /// global queue) when this starts, so another M may find it and hand us a P (under
+    /// the lock, then wake()) at any moment. Clearing the word after that wake would
+    /// sleep through it with the P handed: a hang (seen ~1 run in 100 with a goroutine
+    /// wired inside a lazy static's initializer yielding at maxProcs 4). Go's stoplockedm
+    /// likewise clears its note after the sleep, not before.
     func waitForLockedGoroutine(_ m: Machine) -> Bool {
-        m.prepareToPark()
         if let p = m.processor {
             m.processor = nil
             handOff(p)
         }
         while true {
-            _ = m.park(until: nil)
             lock.lock()
             if adoptHandedProcessorLocked(m) {   // nextSpinning is false for a locked handoff
                 lock.unlock()
@@ -218,8 +224,10 @@ extension Scheduler {
                 lock.unlock()
                 return false
             }
-            m.prepareToPark()   // a stale wake: sleep again
+            // A handoff from now on sets nextProcessor under this lock, then wakes us.
+            m.prepareToPark()
             lock.unlock()
+            _ = m.park(until: nil)
         }
     }
 

@@ -126,6 +126,9 @@ public enum ChildProcess {
                 if eof { open.removeAll { $0 == f.fd } }
             }
         }
+        // The handler's SIGKILL can close the pipes (ending the loop) before the loop sees
+        // the interrupt: a child killed that way was interrupted, not failed.
+        if interruptFD != nil, Interrupt.received != nil { interrupted = true }
         if timedOut || interrupted {
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)

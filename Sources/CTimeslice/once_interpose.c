@@ -24,7 +24,6 @@ static int fast_path_enabled;
 static ts_once_finished_t finished_callback;
 
 void ts_once_install(ts_once_finished_t finished) { __atomic_store_n(&finished_callback, finished, __ATOMIC_RELEASE); }
-int ts_once_fast_path_enabled(void) { return __atomic_load_n(&fast_path_enabled, __ATOMIC_ACQUIRE); }
 
 static void nothing(void *context) { (void)context; }
 

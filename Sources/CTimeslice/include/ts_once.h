@@ -53,6 +53,4 @@ static inline uint32_t ts_once_depth(void) { return TS_TLS_LOAD_U32(ts_tls_once_
 static inline uint32_t ts_once_wired(void) { return ts_tls_once_wired; }
 static inline void ts_set_once_wired(uint32_t wired) { ts_tls_once_wired = wired; }
 
-/// Whether the fast path's encoding check passed (diagnostics; 0 before the first slow call).
-int ts_once_fast_path_enabled(void);
 #endif

@@ -100,7 +100,26 @@ void ts_preempt_honour(ts_g *g) {
 
 uint32_t ts_xsave_size(void) { return ts_xsave_bytes; }
 
-static void refuse(ts_m *m, uint32_t reason) {
+static uint32_t sysmon_wake_word;
+static uint64_t sysmon_sleeps_until;
+uint32_t *ts_sysmon_wake_word(void) { return &sysmon_wake_word; }
+uint64_t *ts_sysmon_sleeps_until(void) { return &sysmon_sleeps_until; }
+
+// The handler left a request for sysmon to re-send: count it (sysmon compares the
+// count with the one it saw at the signal) and wake sysmon if it sleeps past the
+// first re-send. Taking sleeps_until by CAS to 0 lets one waker of many call, as
+// Sysmon.wakeForSlice does; the word's +2 makes a wake-up before sysmon's futex wait
+// count (no lost wake). Both are async-signal-safe: atomics and one futex call.
+static void ask_for_resend(ts_m *m, uint64_t now) {
+    __atomic_fetch_add(&m->sig_resend_asks, 1, __ATOMIC_RELEASE);
+    uint64_t until = __atomic_load_n(&sysmon_sleeps_until, __ATOMIC_ACQUIRE);
+    if (until == 0 || until <= now + TS_FIRST_RESEND_NS) return;
+    if (!__atomic_compare_exchange_n(&sysmon_sleeps_until, &until, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
+    __atomic_fetch_add(&sysmon_wake_word, 2, __ATOMIC_SEQ_CST);
+    ts_futex_wake(&sysmon_wake_word, 1);
+}
+
+static void refuse(ts_m *m, uint32_t reason, uint64_t now) {
     switch (reason) {
     case TS_REFUSE_FOREIGN_PC: m->sig_refused_foreign_pc++; break;
     case TS_REFUSE_FOREIGN_CALLER: m->sig_refused_foreign_caller++; break;
@@ -111,6 +130,7 @@ static void refuse(ts_m *m, uint32_t reason) {
     }
     __atomic_store_n(&m->sig_last_refusal, reason, __ATOMIC_RELAXED);
     m->sig_foreign++;
+    ask_for_resend(m, now);
 }
 
 static void sigurg_handler(int sig, siginfo_t *info, void *context) {
@@ -147,8 +167,10 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     if (sp <= g->stack_lo || sp > g->stack_hi) {
-        // g0 between setting ts_tls_g and switching (or after switching back).
+        // g0 between setting ts_tls_g and switching (or after switching back). The
+        // request may still be for the G about to run: ask for a re-send.
         m->sig_stale++;
+        ask_for_resend(m, entry_ns);
         goto out;
     }
     // A request and a G to act on: the wait for a safe point starts at the first
@@ -168,14 +190,14 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
         m->sig_deferred++;
         goto out;
     }
-    if (!ts_pc_is_async_safe(pc)) { refuse(m, TS_REFUSE_FOREIGN_PC); goto out; }
+    if (!ts_pc_is_async_safe(pc)) { refuse(m, TS_REFUSE_FOREIGN_PC, entry_ns); goto out; }
     // The trampoline saves the registers and the xsave area on the goroutine's own
     // stack (they must travel with the G to whichever M resumes it). Too little room
     // left: refuse, counted; a goroutine this close to its guard overflows at its
     // next call anyway.
-    if (sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes) { refuse(m, TS_REFUSE_STACK_SPACE); goto out; }
+    if (sp - g->stack_lo < TRAMPOLINE_FIXED_BYTES + ts_xsave_bytes) { refuse(m, TS_REFUSE_STACK_SPACE, entry_ns); goto out; }
     uint32_t reason = (uint32_t)callers_check(sp, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], g);
-    if (reason != TS_REFUSE_NONE) { refuse(m, reason); goto out; }
+    if (reason != TS_REFUSE_NONE) { refuse(m, reason, entry_ns); goto out; }
     __atomic_store_n(&m->sig_last_refusal, TS_REFUSE_NONE, __ATOMIC_RELAXED);
     // Safe point: make the G call the trampoline from `pc` on sigreturn.
     g->nopreempt++;                                   // the trampoline runs runtime code

@@ -17,6 +17,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var handoffsBlockedThread: UInt64 = 0
     /// Goroutines that found their P taken that way and reacquired one.
     public var blockedThreadReturns: UInt64 = 0
+    /// Times sysmon woke up (its timed sleep ended or someone woke it): what keeping
+    /// slices costs the CPU sysmon runs on. A preempted slice should cost one.
+    public var sysmonWakeups: UInt64 = 0
     /// Times a slice start woke sysmon from a sleep that would have outlasted the slice
     /// (after an idle spell or its back-off; Scheduler.noteSliceStart).
     public var sysmonSliceWakes: UInt64 = 0
@@ -106,7 +109,7 @@ struct CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
-        case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes
+        case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups
         case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
         case netpollSysmonGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
@@ -165,6 +168,7 @@ struct CounterBlock {
         c.blockedThreadReturns += value(.blockedThreadReturns)
         c.onceWirings += value(.onceWirings)
         c.sysmonSliceWakes += value(.sysmonSliceWakes)
+        c.sysmonWakeups += value(.sysmonWakeups)
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
         c.netpollFdsReady += value(.netpollFdsReady)

@@ -63,6 +63,9 @@ final class Processor {
     /// When sysmon last signalled that run, and how long before it may re-send.
     @exclusivity(unchecked) var sysmonSignalAt: UInt64 = 0
     @exclusivity(unchecked) var sysmonResendDelay: UInt64 = 0
+    /// The M's ts_m.sig_resend_asks when sysmon signalled: a change means the handler
+    /// refused the signal and wants the re-send (PreemptionController.resendDue).
+    @exclusivity(unchecked) var sysmonResendAsksAtSignal: UInt32 = 0
     // Blocked-thread detection (BlockedThread.swift): the run and goroutine last
     // sampled, the M's thread CPU clock then and when it was read, whether the
     // thread was judged mostly blocked, and the syscallTick of a claim not yet

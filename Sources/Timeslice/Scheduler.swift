@@ -145,10 +145,11 @@ final class Scheduler {
 
     /// Set once in start(), before any M or sysmon runs; read-only afterwards.
     private(set) var sysmon: Sysmon!
-    /// Until when sysmon sleeps (monotonic ns), 0 while it is awake. Written by sysmon
-    /// only; read by every g0 at each slice start (noteSliceStart), so raw storage: no
-    /// reference counting on the switch path. Freed in deinit.
-    let sysmonSleepsUntil = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    /// Until when sysmon sleeps (monotonic ns), 0 while it is awake. Set by sysmon; read
+    /// by every g0 at each slice start (noteSliceStart) and by the SIGURG handler, and
+    /// taken (CAS to 0) by whoever wakes sysmon. Static C storage (ts_preempt.h), so the
+    /// handler may read it on any thread at any time; reset by init.
+    let sysmonSleepsUntil: UnsafeMutablePointer<UInt64> = ts_sysmon_sleeps_until()
     /// The epoll instance of goroutine sockets (Netpoller.swift). Set once in
     /// start(), before any M runs; its fds are closed by shutdown.
     private(set) var netpoller: Netpoller!
@@ -172,22 +173,24 @@ final class Scheduler {
         preemption = PreemptionController(mode: configuration.preemption,
                                           sliceNanoseconds: configuration.timeSliceNanoseconds)
         liveThreads.initialize(to: 0)
-        sysmonSleepsUntil.initialize(to: 0)
+        ts_store_u64(sysmonSleepsUntil, 0)
     }
 
     /// g0, at the start of a slice at `now` in polling or async mode. sysmon computed its
     /// sleep before this slice existed (every P idle, or its back-off of up to 10 ms); if
-    /// it would sleep past the slice's end it is woken to watch the slice. Without this a
+    /// it would sleep past the slice's end by more than the handover slack (Preemption.swift:
+    /// after a preemption it anticipates this slice) it is woken to watch the slice. Without this a
     /// goroutine that started on an idle runtime ran up to 10 ms unpreempted, whatever the
     /// slice. One load per new slice.
     @inline(__always)
     func noteSliceStart(now: UInt64) {
-        if _slowPath(ts_load_u64(sysmonSleepsUntil) > now &+ preemption.sliceNanoseconds) { sysmon.wakeForSlice() }
+        if _slowPath(ts_load_u64(sysmonSleepsUntil) > now &+ preemption.sliceNanoseconds &+ preemption.handoverSlack) {
+            sysmon.wakeForSlice()
+        }
     }
 
     deinit {
         liveThreads.deallocate()
-        sysmonSleepsUntil.deallocate()
         counters.deallocate()
         preemption.deallocate()
     }

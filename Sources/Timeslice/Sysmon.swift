@@ -12,7 +12,12 @@
 //   - prints schedtrace lines when asked.
 // It sleeps 20 µs, doubling up to 10 ms while there is nothing to do; in polling
 // and async modes a slice that starts while it sleeps past that slice's end wakes
-// it (Scheduler.noteSliceStart), so a slice is enforced after an idle spell too.
+// it (Scheduler.noteSliceStart), so a slice is enforced after an idle spell too,
+// and so does a SIGURG handler that refused a signal and wants it re-sent
+// (preempt.c); a signal nobody refused needs no second look, so a preempted
+// slice costs sysmon one wake-up.
+// Its wake word and "sleeps until" word are static C storage (ts_preempt.h):
+// one runtime, hence one sysmon, at a time.
 import CTimeslice
 import Glibc
 import Synchronization
@@ -22,7 +27,9 @@ final class Sysmon {
     /// Futex word sysmon sleeps on. Bit 0 asks the thread to stop (set once, by stop());
     /// every wake-up request adds 2 first, so a request made after sysmon read the word
     /// but before it entered the futex wait makes that wait return at once (no lost wake).
-    private let wakeWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    /// Static C storage (ts_preempt.h): the SIGURG handler wakes sysmon too, when it
+    /// refuses a signal (preempt.c ask_for_resend). Reset by init.
+    private let wakeWord: UnsafeMutablePointer<UInt32> = ts_sysmon_wake_word()
     private let exitedWord = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
     private let header = UnsafeMutablePointer<ts_m>.allocate(capacity: 1)
     private var trace: SchedTrace?
@@ -39,7 +46,7 @@ final class Sysmon {
 
     init(scheduler: Scheduler) {
         self.scheduler = scheduler
-        wakeWord.initialize(to: 0)
+        ts_store_u32(wakeWord, 0)
         exitedWord.initialize(to: 0)
         header.initialize(to: ts_m())
         membarrierReady = ts_membarrier_register() == 0
@@ -49,7 +56,6 @@ final class Sysmon {
     }
 
     deinit {
-        wakeWord.deallocate()
         exitedWord.deallocate()
         header.deallocate()
     }
@@ -103,7 +109,7 @@ final class Sysmon {
             let earliest = scheduler.earliestTimer()
             let now = ts_monotonic_ns()
             if earliest > now { wait = min(wait, max(earliest - now, 20_000)) }
-            if let check = scheduler.preemption.nextCheck(scheduler.processors) {
+            if let check = scheduler.preemption.nextCheck(scheduler.processors, now: now) {
                 wait = min(wait, check > now ? max(check - now, 20_000) : 20_000)
             }
             if scheduler.processors.contains(where: { $0.currentStatus == .syscall }) {
@@ -116,6 +122,7 @@ final class Sysmon {
             inLongSleep.store(wait > 2 * Sysmon.syscallRetakeNanoseconds, ordering: .sequentiallyConsistent)
             ts_store_u64(scheduler.sysmonSleepsUntil, now &+ wait)
             _ = ts_futex_wait(wakeWord, seen, Int64(wait))
+            scheduler.counters.add(.sysmonWakeups)
             ts_store_u64(scheduler.sysmonSleepsUntil, 0)
             inLongSleep.store(false, ordering: .relaxed)
             if ts_load_u32(wakeWord) & 1 != 0 { break }

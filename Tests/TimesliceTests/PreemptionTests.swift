@@ -94,6 +94,40 @@ final class PreemptionTests: XCTestCase {
         XCTAssertGreaterThan(counters.preemptionsDelivered, 0)
     }
 
+    /// Two hogs at 1 P and a 2 ms slice: each preempted slice must cost sysmon one
+    /// wake-up. Sleeping until a re-send check 20 µs after every signal, or being woken
+    /// by the next slice's start, made it two per preemption (Preemption.swift,
+    /// "Anticipating the next slice"). A count, not a time: the bound holds on a busy
+    /// machine unless handovers keep taking longer than a quarter slice.
+    func testAPreemptedSliceCostsSysmonOneWakeup() {
+        let (wakeups, delivered) = runWithDeadline(60, maxProcs: 1, preemption: .async,
+                                                   timeSliceNanoseconds: 2_000_000) { () -> (UInt64, UInt64) in
+            let stop = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+            stop.initialize(to: 0)
+            defer { stop.deallocate() }
+            let wg = WaitGroup()
+            wg.add(2)
+            for _ in 0..<2 {
+                go {
+                    while ts_load_u32(stop) == 0 {}
+                    wg.done()
+                }
+            }
+            // Main sleeps in a blocking call beside them (it holds no P meanwhile): first
+            // while sysmon settles, then over the counted window.
+            blockingCall { usleep(100_000) }
+            let before = Runtime.counters
+            blockingCall { usleep(400_000) }
+            let after = Runtime.counters
+            ts_store_u32(stop, 1)
+            wg.wait()
+            return (after.sysmonWakeups - before.sysmonWakeups, after.preemptionsDelivered - before.preemptionsDelivered)
+        }
+        XCTAssertGreaterThan(delivered, 50, "the hogs were not preempted every slice")
+        XCTAssertLessThanOrEqual(Double(wakeups), 1.5 * Double(delivered) + 10,
+                                 "sysmon woke \(wakeups) times for \(delivered) preemptions")
+    }
+
     func testModeCanBeSwitchedWhileRunning() {
         let ticks = runWithDeadline(60, maxProcs: 1, preemption: .cooperative, timeSliceNanoseconds: 1_000_000) { () -> Int in
             Runtime.setPreemption(.async, timeSliceNanoseconds: 200_000)

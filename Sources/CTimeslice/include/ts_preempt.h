@@ -16,7 +16,9 @@
 //     caller on the frame-pointer chain is not (a callback from foreign code that
 //     may hold a foreign lock), or the chain does not reach the goroutine's entry
 //     frame (ts_context_trampoline_return), or too little stack is left, leaves
-//     the request for sysmon to resend, counting the reason (TS_REFUSE_*);
+//     the request for sysmon to resend, counting the reason (TS_REFUSE_*), and
+//     wakes sysmon if it sleeps past the first re-send (sysmon does not wake to
+//     check on a signal that nobody refused: one wake-up per slice, not two);
 //   - if the signal is not its own (not SI_TKILL from this process), passes it to
 //     the user's SIGURG handler first (signal_interpose.c);
 //   - otherwise disables preemption on the G's behalf and rewrites the context
@@ -59,6 +61,15 @@ void ts_preempt_honour(struct ts_g *g);
 
 /// Sends SIGURG to thread `tid` of this process. Returns 0 or errno.
 int ts_preempt_signal(int32_t tid);
+
+/// sysmon's futex word and its "sleeps until" word (Timeslice/Sysmon.swift). Static
+/// storage, so the handler may touch them on any thread at any time (even an M an
+/// earlier runtime abandoned: at worst a spurious wake-up). One runtime runs at a time.
+uint32_t *ts_sysmon_wake_word(void);
+uint64_t *ts_sysmon_sleeps_until(void);
+/// The first re-send of a refused request follows the signal by this much (sysmon's
+/// back-off then doubles it); the handler wakes sysmon only when it sleeps longer.
+#define TS_FIRST_RESEND_NS 20000u
 
 /// Bytes of the xsave area the trampoline reserves (CPUID.(EAX=0DH,ECX=0):EBX); it saves
 /// with XSAVEC (compacted, init state skipped) where the CPU has it, else XSAVE.

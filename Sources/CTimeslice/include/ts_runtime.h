@@ -59,7 +59,10 @@ typedef struct ts_m {
     uint64_t sig_deferred_lock;
     uint64_t sig_deferred_section;
     uint32_t sig_last_refusal; // atomic (relaxed): the last entry's outcome, TS_REFUSE_*; sysmon names it
-    uint32_t pad3;
+    uint32_t sig_resend_asks; // atomic: entries that left a request for sysmon to re-send (a refusal,
+                              // or the G caught in a switch window); the handler alone increments it.
+                              // sysmon re-sends soon only when it changed since the signal (and the
+                              // handler woke it, preempt.c); otherwise a delivered signal needs none.
     // Async-preemption timing (Timeslice/PreemptionBreakdown.swift reads it).
     uint64_t sig_sent_ns;     // atomic: sysmon's clock just before a tgkill to this M, 0 when no
                               // stamped signal is outstanding. sysmon sets it by CAS 0 -> t only:

@@ -48,6 +48,17 @@ int ts_host_futex_wake(uint32_t *word, int count);
 /// stack are restored. Returns 0 or a positive errno (EAGAIN: a signal was not delivered).
 int ts_host_signal_floor(int iterations, uint64_t *nanoseconds_per_signal);
 
+/// The floors of timer-driven preemption on this machine (signal_floor.c): the calling
+/// thread spins `spin_iterations` xorshift steps, once undisturbed and once while it is
+/// signalled every `period_ns`, and reports the extra wall time per delivered signal.
+/// `source` 0: another thread sleeps to absolute deadlines and tgkills it (what a
+/// sysmon-style monitor pays at the least); `*sender_cpu_ns` is that thread's CPU time per
+/// signal. `source` 1: a POSIX timer of the thread's own (CLOCK_MONOTONIC, SIGEV_THREAD_ID),
+/// re-armed one-shot by the handler (a per-thread slice timer); `*sender_cpu_ns` is 0.
+/// Returns 0 or errno (EAGAIN when no signal was delivered).
+int ts_host_timer_signal_floor(int source, uint64_t period_ns, uint64_t spin_iterations,
+                               uint64_t *victim_ns_per_signal, uint64_t *sender_cpu_ns, uint64_t *signals);
+
 /// prctl(PR_GET_TIMERSLACK) for the calling thread into `*nanoseconds`. Returns 0 or errno.
 int ts_host_timer_slack(unsigned long *nanoseconds);
 

@@ -78,12 +78,19 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     public var costPerPreemptionNanoseconds: Double?
     /// costPerPreemptionNanoseconds ÷ the signal floor measured in the same run.
     public var floorRatio: Double?
+    /// Async settings: the extra process CPU time per delivered preemption (sysmon's included), ns.
+    public var cpuCostPerPreemptionNanoseconds: Double?
+    /// costPerPreemptionNanoseconds ÷ the monitor-thread floor's cost to the signalled thread,
+    /// and cpuCostPerPreemptionNanoseconds ÷ that floor's CPU (both threads), same run.
+    public var monitorFloorRatio: Double?
+    public var monitorCPUFloorRatio: Double?
 
     // The names the issue tracker and the notebooks use (bench --json is snake_case).
     enum CodingKeys: String, CodingKey {
         case setting, rounds, medianNanoseconds, costPercent = "cost_pct", medianCPUNanoseconds
         case cpuCostPercent = "cpu_cost_pct", preemptionsPerSecond, latencyP50Nanoseconds, latencyP99Nanoseconds
         case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
+        case cpuCostPerPreemptionNanoseconds = "cpu_cost_per_preemption_ns", monitorFloorRatio, monitorCPUFloorRatio
     }
 }
 
@@ -122,6 +129,10 @@ public struct PreemptionBenchReport: Codable, Sendable {
     /// Self tgkill + delivery on an alternate stack + empty handler + rt_sigreturn, ns (median
     /// of 5 × 20 000 signals): the least a delivered preemption can cost on this machine.
     public var signalFloorNanoseconds: Double?
+    /// The timer-driven floors at the smallest slice (TimerSignalFloor), medians of 5 runs per
+    /// field: a monitor thread's tgkill (sysmon's design) and a per-thread POSIX timer.
+    public var monitorFloor: TimerSignalFloor?
+    public var ownTimerFloor: TimerSignalFloor?
     public var throughput: [PreemptionThroughputResult]
     public var eintr: [PreemptionEINTRResult]
     public var interposition: InterpositionCost?
@@ -148,10 +159,18 @@ public struct PreemptionBenchReport: Codable, Sendable {
         if let floor = signalFloorNanoseconds {
             lines.append("signal floor (self tgkill + delivery + empty SA_ONSTACK handler + rt_sigreturn): \(fixed(floor, 0)) ns")
         }
+        if let f = monitorFloor {
+            lines.append("monitor-thread floor (a thread sleeps to each \(PreemptionBenchReport.durationText(f.periodNanoseconds)) deadline and tgkills a spinning one, empty handler):")
+            lines.append("  \(f.victimNanosecondsPerSignal) ns to the signalled thread + \(f.senderCPUNanosecondsPerSignal) ns CPU of the monitor = \(f.cpuNanosecondsPerSignal) ns CPU per signal")
+        }
+        if let f = ownTimerFloor {
+            lines.append("own-timer floor (the thread's own one-shot POSIX timer, re-armed each \(PreemptionBenchReport.durationText(f.periodNanoseconds)), empty handler): \(f.victimNanosecondsPerSignal) ns per signal")
+        }
         lines.append(left("setting", 16) + right("median_ms", 11) + right("cost_%", 9)
                      + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
                      + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12)
-                     + right("ns/preempt", 12) + right("xfloor", 9))
+                     + right("ns/preempt", 12) + right("xfloor", 9) + right("xmonitor", 10)
+                     + right("cpu_ns/pre", 12) + right("xmon_cpu", 10))
         for r in throughput {
             let isAsync = r.setting.mode == .async
             let isBaseline = r.setting.mode == .cooperative
@@ -164,12 +183,17 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(isAsync ? fixed(r.latencyP99Nanoseconds / 1e3) : "-", 12)
                          + right(isAsync ? fixed(r.latencyMaxNanoseconds / 1e3) : "-", 12)
                          + right(r.costPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
-                         + right(r.floorRatio.map { fixed($0, 2) + "x" } ?? "-", 9))
+                         + right(r.floorRatio.map { fixed($0, 2) + "x" } ?? "-", 9)
+                         + right(r.monitorFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
+                         + right(r.cpuCostPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
+                         + right(r.monitorCPUFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10))
         }
         if let target = targets["async_cost_percent_1ms"] {
             lines.append("target: async cost at a 1ms slice <= \(fixed(target, 0))%. polling/1ms is a control: the work has no")
             lines.append("preemption points, so nothing is delivered and its cost is sysmon's alone.")
         }
+        lines.append("xfloor: ns/preempt over the signal floor; xmonitor: over the monitor floor's cost to the signalled")
+        lines.append("thread; xmon_cpu: cpu_ns/pre (process CPU per preemption, sysmon's included) over the monitor floor's CPU.")
         if let i = interposition {
             lines.append("")
             lines.append("interposition fast paths, ns per call (this project's / what it forwards to):")
@@ -202,11 +226,19 @@ public enum PreemptionBenchmarks {
     /// Runs every preemption benchmark; `scale` < 1 shortens them (smoke runs).
     public static func run(scale: Double = 1) -> PreemptionBenchReport {
         let floor = signalFloor()
+        let monitor = timerSignalFloor(.monitorThread, scale: scale)
+        let ownTimer = timerSignalFloor(.ownTimer, scale: scale)
         var results = throughput(scale: scale)
-        if let floor {
-            for i in results.indices { results[i].floorRatio = results[i].costPerPreemptionNanoseconds.map { $0 / floor } }
+        for i in results.indices {
+            let wall = results[i].costPerPreemptionNanoseconds, cpu = results[i].cpuCostPerPreemptionNanoseconds
+            if let floor { results[i].floorRatio = wall.map { $0 / floor } }
+            if let monitor, monitor.victimNanosecondsPerSignal > 0 {
+                results[i].monitorFloorRatio = wall.map { $0 / Double(monitor.victimNanosecondsPerSignal) }
+                results[i].monitorCPUFloorRatio = cpu.map { $0 / Double(monitor.cpuNanosecondsPerSignal) }
+            }
         }
-        return PreemptionBenchReport(signalFloorNanoseconds: floor, throughput: results, eintr: eintrStudy(scale: scale),
+        return PreemptionBenchReport(signalFloorNanoseconds: floor, monitorFloor: monitor, ownTimerFloor: ownTimer,
+                                     throughput: results, eintr: eintrStudy(scale: scale),
                                      interposition: interpositionCost(scale: scale),
                                      targets: PreemptionBenchReport.targetValues)
     }
@@ -244,6 +276,22 @@ public enum PreemptionBenchmarks {
             runs.append(Double(ns))
         }
         return median(runs)
+    }
+
+    /// A timer-driven floor at the smallest slice, medians of 5 runs per field; nil when it
+    /// cannot be measured (no timer, no signal delivered).
+    static func timerSignalFloor(_ source: TimerSignalFloor.Source, scale: Double = 1) -> TimerSignalFloor? {
+        let period = slices.min() ?? 50_000
+        let spin = UInt64(max(2_000_000, 40_000_000 * scale))
+        var runs: [TimerSignalFloor] = []
+        for _ in 0..<5 {
+            guard let run = try? TimerSignalFloor.measure(source, periodNanoseconds: period, spinIterations: spin) else { return nil }
+            runs.append(run)
+        }
+        func med(_ key: (TimerSignalFloor) -> UInt64) -> UInt64 { UInt64(median(runs.map { Double(key($0)) })) }
+        return TimerSignalFloor(source: source, periodNanoseconds: period,
+                                victimNanosecondsPerSignal: med(\.victimNanosecondsPerSignal),
+                                senderCPUNanosecondsPerSignal: med(\.senderCPUNanosecondsPerSignal), signals: med(\.signals))
     }
 
     // MARK: Throughput and latency
@@ -286,7 +334,8 @@ public enum PreemptionBenchmarks {
                 latencyMaxNanoseconds: median(s.map { Double($0.latency.max) }),
                 latencySamples: s.reduce(0) { $0 + $1.latency.count },
                 costPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (wall - baseline) / delivered : nil,
-                floorRatio: nil)
+                floorRatio: nil,
+                cpuCostPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (cpu - cpuBaseline) / delivered : nil)
         }
     }
 

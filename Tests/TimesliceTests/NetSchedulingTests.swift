@@ -175,9 +175,11 @@ final class NetSchedulingTests: XCTestCase {
         for mode in modes {
             let (before, after, blockerSeen) = mode.run { withConnectedPair { _, connection, peer -> (RuntimeCounters, RuntimeCounters, Bool) in
                 let scheduler = Runtime.runningScheduler!
-                // An M beyond the one running this goroutine: a blocking call's P is
-                // retaken by sysmon and handed to a new M, which then idles.
-                while withPreemptionDisabled({ scheduler.machineCount }) < 2 { blockingCall { _ = usleep(2_000) } }
+                // An M beyond the one running this goroutine: with an idle P, starting a
+                // goroutine starts one; at one P, the goroutine's blocking call has its P
+                // handed (with this runnable goroutine) to a new M. It then idles.
+                go { blockingCall { _ = usleep(5_000) } }
+                while withPreemptionDisabled({ scheduler.machineCount }) < 2 { yield() }
                 let finished = Atomic64()
                 go {
                     var byte: [UInt8] = [0]

@@ -185,6 +185,7 @@ extension Scheduler {
             } else {
                 _ = m.park(until: deadline)
             }
+            m.counters.add(.idleWakeups)
             lock.lock()
             if adoptHandedProcessorLocked(m) {
                 lock.unlock()

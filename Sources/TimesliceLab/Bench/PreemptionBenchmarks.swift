@@ -202,6 +202,8 @@ public struct PreemptionBenchReport: Codable, Sendable {
             var checks: [String] = []
             func check(_ name: String, _ value: Double?, _ key: String, unit: String) {
                 guard let value, let target = targets[key] else { return }
+                // Below the cooperative baseline: other load moved the baseline, not a result.
+                if value < 0 { return checks.append("\(name) \(fixed(value, 2))\(unit): below the baseline, noise (no verdict)") }
                 checks.append("\(name) \(fixed(value, 2))\(unit) \(value <= target ? "<=" : ">") \(fixed(target, 1))\(unit) \(value <= target ? "met" : "MISSED")")
             }
             check("wall", r.costPercent, "wall_cost_pct_\(slice)", unit: "%")

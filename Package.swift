@@ -45,9 +45,11 @@ let package = Package(
             name: "timeslice",
             dependencies: ["TimesliceLab", "TimesliceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The preemption stress workload alone, for `make static-stress` (--static-swift-stdlib).
-        .executableTarget(name: "timeslice-stress", dependencies: ["Timeslice"]),
-        .testTarget(name: "TimesliceTests", dependencies: ["Timeslice", "CTimeslice"]),
+        // The preemption stress workload: goroutine bodies shared by the tests and by
+        // timeslice-stress, the program `make static-stress` builds with --static-swift-stdlib.
+        .target(name: "TimesliceStressWorkloads", dependencies: ["Timeslice"]),
+        .executableTarget(name: "timeslice-stress", dependencies: ["Timeslice", "TimesliceStressWorkloads"]),
+        .testTarget(name: "TimesliceTests", dependencies: ["Timeslice", "CTimeslice", "TimesliceStressWorkloads"]),
         .testTarget(name: "TimesliceHostTests", dependencies: ["TimesliceHost"]),
         .testTarget(name: "TimesliceLabTests", dependencies: ["TimesliceLab", "TimesliceHost", "Timeslice"]),
     ],

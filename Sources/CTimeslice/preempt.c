@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -100,6 +101,14 @@ void ts_preempt_honour(ts_g *g) {
 
 uint32_t ts_xsave_size(void) { return ts_xsave_bytes; }
 
+// This process's pid, for the handler's "is it our own tgkill" test and for sysmon's
+// tgkill: getpid() is a system call (glibc no longer caches it), once per signal on each
+// side. Set at install, refreshed in a fork child (pthread_atfork). A child cloned without
+// the atfork handlers keeps a stale value: its own signals then also reach a user's SIGURG
+// handler, nothing worse (the runtime does not run in such a child).
+static pid_t self_pid;
+static void refresh_self_pid(void) { __atomic_store_n(&self_pid, getpid(), __ATOMIC_RELAXED); }
+
 static uint32_t sysmon_wake_word;
 static uint64_t sysmon_sleeps_until;
 uint32_t *ts_sysmon_wake_word(void) { return &sysmon_wake_word; }
@@ -138,7 +147,7 @@ static void sigurg_handler(int sig, siginfo_t *info, void *context) {
     // The runtime's own signal is a tgkill from this process (AsyncPreemption.signal);
     // anything else (kill, a user's tgkill to another process...) is passed on to a
     // SIGURG handler the user installed (signal_interpose.c), as Go's os/signal does.
-    int ours = info && info->si_code == SI_TKILL && info->si_pid == getpid();
+    int ours = info && info->si_code == SI_TKILL && info->si_pid == __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
     if (!ours) ts_sigurg_forward(sig, info, context);
     ts_m *m = ts_tls_m;
     ts_g *g = ts_tls_g;
@@ -234,6 +243,8 @@ int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honou
         return ENOEXEC;
     ts_preempt_callback = callback;
     ts_preempt_honour_callback = honour;
+    refresh_self_pid();
+    pthread_atfork(NULL, NULL, refresh_self_pid);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = sigurg_handler;
@@ -247,6 +258,7 @@ int ts_preempt_install(ts_preempt_callback_t callback, ts_preempt_honour_t honou
 }
 
 int ts_preempt_signal(int32_t tid) {
-    if (syscall(SYS_tgkill, getpid(), tid, SIGURG) != 0) return errno;
+    pid_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
+    if (syscall(SYS_tgkill, pid ? pid : getpid(), tid, SIGURG) != 0) return errno;
     return 0;
 }

@@ -221,12 +221,15 @@ private func runSafePointScenario(_ scenario: String) -> (Bool, String) {
         case "sigmask":
             return (counters.preemptionsDelivered > 0 && counters.sigurgBlockAttempts > 0, detail)
         default:
-            // No preemption pending now: a process-directed SIGURG is the user's.
+            // The runtime's own preemption signals (tgkill from this process) never reached
+            // the user's handler; a process-directed SIGURG is the user's.
+            let callsBeforeKill = ts_load_u32(userHandlerCalls)
+            detail += ", user handler calls before kill \(callsBeforeKill)"
             kill(getpid(), SIGURG)
             let deadline = ts_monotonic_ns() + 2_000_000_000
             while ts_load_u32(userHandlerCalls) == 0 && ts_monotonic_ns() < deadline { sleep(nanoseconds: 1_000_000) }
             detail += ", user handler calls \(ts_load_u32(userHandlerCalls)), forwarded \(Runtime.counters.sigurgForwarded)"
-            return (counters.preemptionsDelivered > 0 && ts_load_u32(userHandlerCalls) >= 1
+            return (counters.preemptionsDelivered > 0 && callsBeforeKill == 0 && ts_load_u32(userHandlerCalls) >= 1
                     && counters.sigurgHandlerReplacements > 0, detail)
         }
     }

@@ -112,7 +112,7 @@ final class Sysmon {
             if let check = scheduler.preemption.nextCheck(scheduler.processors, now: now) {
                 wait = min(wait, check > now ? max(check - now, 20_000) : 20_000)
             }
-            if scheduler.processors.contains(where: { $0.currentStatus == .syscall }) {
+            if anyProcessorInSyscall() {
                 wait = min(wait, Sysmon.syscallRetakeNanoseconds)
             }
             // Read the word before publishing the sleep: a wake-up request from here on
@@ -148,10 +148,23 @@ final class Sysmon {
         _ = ts_futex_wake(exitedWord, Int32.max)
     }
 
+    /// Index loops with unowned(unsafe) bindings (the scheduler keeps every P alive): no
+    /// reference counting on sysmon's per-wake-up path, which runs once per slice.
+    private func anyProcessorInSyscall() -> Bool {
+        let processors = scheduler.processors
+        for index in processors.indices {
+            unowned(unsafe) let p = processors[index]
+            if p.currentStatus == .syscall { return true }
+        }
+        return false
+    }
+
     /// Go's retake. Returns whether it handed off a P.
     private func retake(now: UInt64) -> Bool {
         var acted = false
-        for p in scheduler.processors {
+        let processors = scheduler.processors
+        for index in processors.indices {
+            unowned(unsafe) let p = processors[index]
             switch p.currentStatus {
             case .syscall:
                 if retakeSyscall(p, now: now) { acted = true }

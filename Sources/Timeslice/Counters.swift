@@ -20,6 +20,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     /// Times sysmon woke up (its timed sleep ended or someone woke it): what keeping
     /// slices costs the CPU sysmon runs on. A preempted slice should cost one.
     public var sysmonWakeups: UInt64 = 0
+    /// CPU time sysmon's thread used, ns, counted when it stops (0 while it runs): with
+    /// sysmonWakeups, what watching the slices cost the CPU it runs on.
+    public var sysmonCPUNanoseconds: UInt64 = 0
     /// Times a slice start woke sysmon from a sleep that would have outlasted the slice
     /// (after an idle spell or its back-off; Scheduler.noteSliceStart).
     public var sysmonSliceWakes: UInt64 = 0
@@ -112,7 +115,7 @@ struct CounterBlock {
         case switches, steals, parks, handoffs, spins, idleSleeps, idleWakeups, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
-        case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups
+        case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups, sysmonCPUNanoseconds
         case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
         case netpollSysmonGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
@@ -172,6 +175,7 @@ struct CounterBlock {
         c.onceWirings += value(.onceWirings)
         c.sysmonSliceWakes += value(.sysmonSliceWakes)
         c.sysmonWakeups += value(.sysmonWakeups)
+        c.sysmonCPUNanoseconds += value(.sysmonCPUNanoseconds)
         c.idleWakeups += value(.idleWakeups)
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)

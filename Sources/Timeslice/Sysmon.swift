@@ -143,6 +143,8 @@ final class Sysmon {
                 if idleRounds > 50 { delay = min(delay * 2, 10_000_000) }
             }
         }
+        var cpu: UInt64 = 0
+        if ts_thread_cpu_ns(ts_gettid(), &cpu) == 0 { scheduler.counters.add(.sysmonCPUNanoseconds, cpu) }
         ts_thread_teardown(header)
         ts_store_u32(exitedWord, 1)
         _ = ts_futex_wake(exitedWord, Int32.max)

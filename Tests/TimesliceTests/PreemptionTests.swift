@@ -126,6 +126,7 @@ final class PreemptionTests: XCTestCase {
         XCTAssertGreaterThan(delivered, 50, "the hogs were not preempted every slice")
         XCTAssertLessThanOrEqual(Double(wakeups), 1.5 * Double(delivered) + 10,
                                  "sysmon woke \(wakeups) times for \(delivered) preemptions")
+        XCTAssertGreaterThan(Runtime.counters.sysmonCPUNanoseconds, 0, "sysmon's CPU time is counted when it stops")
     }
 
     func testModeCanBeSwitchedWhileRunning() {

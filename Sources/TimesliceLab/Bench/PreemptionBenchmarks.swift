@@ -84,6 +84,9 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     /// and cpuCostPerPreemptionNanoseconds ÷ that floor's CPU (both threads), same run.
     public var monitorFloorRatio: Double?
     public var monitorCPUFloorRatio: Double?
+    /// Async settings: sysmon's own CPU time per delivered preemption, ns (its thread's clock
+    /// over the runtime's life), beside the monitor floor's monitor CPU.
+    public var sysmonCPUPerPreemptionNanoseconds: Double?
 
     // The names the issue tracker and the notebooks use (bench --json is snake_case).
     enum CodingKeys: String, CodingKey {
@@ -91,6 +94,7 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
         case cpuCostPercent = "cpu_cost_pct", preemptionsPerSecond, latencyP50Nanoseconds, latencyP99Nanoseconds
         case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
         case cpuCostPerPreemptionNanoseconds = "cpu_cost_per_preemption_ns", monitorFloorRatio, monitorCPUFloorRatio
+        case sysmonCPUPerPreemptionNanoseconds = "sysmon_cpu_per_preemption_ns"
     }
 }
 
@@ -177,7 +181,7 @@ public struct PreemptionBenchReport: Codable, Sendable {
                      + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
                      + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12)
                      + right("ns/preempt", 12) + right("xfloor", 9) + right("xmonitor", 10)
-                     + right("cpu_ns/pre", 12) + right("xmon_cpu", 10))
+                     + right("cpu_ns/pre", 12) + right("xmon_cpu", 10) + right("sysmon_ns/pre", 15))
         for r in throughput {
             let isAsync = r.setting.mode == .async
             let isBaseline = r.setting.mode == .cooperative
@@ -193,7 +197,8 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(r.floorRatio.map { fixed($0, 2) + "x" } ?? "-", 9)
                          + right(r.monitorFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
                          + right(r.cpuCostPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
-                         + right(r.monitorCPUFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10))
+                         + right(r.monitorCPUFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
+                         + right(r.sysmonCPUPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 15))
         }
         lines.append("polling/1ms is a control: the work has no preemption points, so nothing is delivered and its")
         lines.append("cost is sysmon's alone.")
@@ -212,7 +217,8 @@ public struct PreemptionBenchReport: Codable, Sendable {
             if !checks.isEmpty { lines.append("target async/\(slice): " + checks.joined(separator: "; ")) }
         }
         lines.append("xfloor: ns/preempt over the signal floor; xmonitor: over the monitor floor's cost to the signalled")
-        lines.append("thread; xmon_cpu: cpu_ns/pre (process CPU per preemption, sysmon's included) over the monitor floor's CPU.")
+        lines.append("thread; xmon_cpu: cpu_ns/pre (process CPU per preemption, sysmon's included) over the monitor floor's CPU;")
+        lines.append("sysmon_ns/pre: sysmon's thread CPU per preemption (compare with the monitor floor's monitor CPU).")
         if let i = interposition {
             lines.append("")
             lines.append("interposition fast paths, ns per call (this project's / what it forwards to):")
@@ -320,6 +326,8 @@ public enum PreemptionBenchmarks {
         var cpuNanoseconds: UInt64
         var delivered: UInt64
         var latency: Timeslice.LatencySummary
+        /// sysmon's thread CPU over the runtime's life (RuntimeCounters.sysmonCPUNanoseconds).
+        var sysmonCPUNanoseconds: UInt64
     }
 
     /// Rounds interleave the settings so drift on a shared machine hits them alike.
@@ -354,7 +362,9 @@ public enum PreemptionBenchmarks {
                 latencySamples: s.reduce(0) { $0 + $1.latency.count },
                 costPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (wall - baseline) / delivered : nil,
                 floorRatio: nil,
-                cpuCostPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (cpu - cpuBaseline) / delivered : nil)
+                cpuCostPerPreemptionNanoseconds: setting.mode == .async && delivered > 0 ? (cpu - cpuBaseline) / delivered : nil,
+                sysmonCPUPerPreemptionNanoseconds: setting.mode == .async && delivered > 0
+                    ? median(s.map { Double($0.sysmonCPUNanoseconds) }) / delivered : nil)
         }
     }
 
@@ -384,7 +394,7 @@ public enum PreemptionBenchmarks {
             return (elapsed, cpu, Runtime.counters.preemptionsDelivered - before)
         }
         return CPURound(nanoseconds: elapsed, cpuNanoseconds: cpu, delivered: delivered,
-                        latency: Runtime.preemptionLatency)
+                        latency: Runtime.preemptionLatency, sysmonCPUNanoseconds: Runtime.counters.sysmonCPUNanoseconds)
     }
 
     static func processCPUNanoseconds() -> UInt64 {

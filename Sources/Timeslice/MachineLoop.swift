@@ -191,11 +191,20 @@ extension Scheduler {
     /// there, every 61st schedule takes the preempted G back before a sleeper
     /// whose timer fired during its slice, which costs that sleeper a whole
     /// second slice (measured: p99 of two slices with one hog at 1 P).
+    /// But when goroutines wait in the global queue (readied by a poller or a timer
+    /// sleeper without a P, spilled by another P), the G goes behind them there: on
+    /// the local tail, with nothing else local, it ran again at once, and they
+    /// waited for the 61st schedule — 6 ms at a 100 µs slice, however short their
+    /// work (the bimodal server's short requests behind a long one at 1 P).
     fileprivate func requeueBehindExpiredTimers(_ g: Goroutine, on p: Processor) {
         if pendingTimers.load(ordering: .sequentiallyConsistent) > 0 {
             runExpiredTimers(of: p, onto: p, now: ts_monotonic_ns())
         }
-        putLocal(g, on: p, next: false)
+        if _slowPath(globalCount.load(ordering: .relaxed) > 0) {
+            putGlobal(g)
+        } else {
+            putLocal(g, on: p, next: false)
+        }
     }
 
     // MARK: Locked goroutines

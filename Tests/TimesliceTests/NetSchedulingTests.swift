@@ -1,5 +1,6 @@
 // The netpoller inside the scheduler: descriptors released, no P or spinning M
 // spent on parked I/O, timers firing while the sleeper M waits in epoll_wait.
+import CTimeslice
 import Foundation
 import Glibc
 @testable import Timeslice
@@ -80,6 +81,46 @@ final class NetSchedulingTests: XCTestCase {
             XCTAssertLessThanOrEqual(Double(wakeups), 1.15 * Double(parks) + 10,
                                      "\(mode): \(wakeups) idle wake-ups for \(parks) parks (\(roundTrips) round trips)")
         }
+    }
+
+    /// At one P with a hog preempted every 50 µs, a goroutine the netpoller readied (queued
+    /// globally by the poller, which has no P) runs at the hog's next preemption or so: the
+    /// preempted hog goes behind the global queue's goroutines. Requeued on the local tail
+    /// it ran again at once, and the reader waited for the 61st schedule (the global
+    /// queue's fairness tick): 1 to 61 preemptions, ~30 on average. Five cycles, counted.
+    func testGoroutineReadiedGloballyRunsAtTheHogsNextPreemption() {
+        guard Runtime.asyncPreemptionUnavailable == nil else { return }
+        let mode = NetRuntimeMode(maxProcs: 1, preemption: .async, timeSliceNanoseconds: 50_000)
+        let cycles = 5
+        let waited = mode.run { withConnectedPair { _, connection, peer -> [UInt64] in
+            let scheduler = Runtime.runningScheduler!
+            go { blockingCall { _ = usleep(5_000) } }   // a second M, to block in epoll_wait
+            while withPreemptionDisabled({ scheduler.machineCount }) < 2 { yield() }
+            var waited: [UInt64] = []
+            for _ in 0..<cycles {
+                // Preemptions delivered when the reader ran, + 1 (0: not yet).
+                let readAt = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+                readAt.initialize(to: 0)
+                defer { readAt.deallocate() }
+                go {
+                    var byte: [UInt8] = [0]
+                    if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
+                        ts_store_u64(readAt, Runtime.counters.preemptionsDelivered + 1)
+                    }
+                }
+                let netpoller = scheduler.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                _ = waitForBlockedPoller(netpoller)
+                let before = Runtime.counters.preemptionsDelivered
+                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+                while ts_load_u64(readAt) == 0 {}   // the hog, preempted every 50 µs
+                waited.append((ts_load_u64(readAt) - 1) &- before)
+            }
+            return waited
+        } }
+        XCTAssertEqual(waited.count, cycles)
+        XCTAssertLessThanOrEqual(waited.reduce(0, +), 5 * UInt64(cycles),
+                                 "preemptions of the hog before the readied reader ran, per cycle: \(waited)")
     }
 
     func testNoDescriptorLeaksAcrossTwoRuntimeRuns() {

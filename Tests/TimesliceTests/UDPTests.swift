@@ -42,6 +42,32 @@ final class UDPTests: XCTestCase {
         }
     }
 
+    /// IPv6 loopback: senders read "[::1]:port" (skipped where `lo` has no ::1).
+    func testIPv6LoopbackRoundTrip() throws {
+        let interfaces = (try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8)) ?? ""
+        guard interfaces.contains("00000000000000000000000000000001") else {
+            throw XCTSkip("no IPv6 loopback address on this machine")
+        }
+        for mode in NetRuntimeMode.all {
+            let failures = Failures()
+            let (from, echoed, port) = mode.run { () -> (String, Int?, UInt16) in
+                let server = try! UDPSocket.bind(host: "::1")
+                let echoing = serveUDPEcho(server, failures: failures)
+                let client = try! UDPSocket.bind(host: "::1")
+                defer { client.close() }
+                try! pattern(count: 33, seed: 6).withUnsafeBytes { try client.send($0, to: "::1", port: server.localPort) }
+                var buffer = [UInt8](repeating: 0, count: 64)
+                let (count, from) = try! buffer.withUnsafeMutableBytes { try client.receive(into: $0) }
+                server.close()
+                echoing.wait()
+                return (from, Array(buffer[0..<count]) == pattern(count: 33, seed: 6) ? count : nil, server.localPort)
+            }
+            XCTAssertEqual(failures.all, [], "\(mode)")
+            XCTAssertEqual(from, "[::1]:\(port)", "\(mode)")
+            XCTAssertEqual(echoed, 33, "\(mode)")
+        }
+    }
+
     /// 200 goroutines each parked in receive on its own socket: at maxProcs 1 the
     /// main goroutine still runs (it sees all 200 parked and then sends), so none
     /// of them holds the P; each then gets exactly its datagram.
@@ -215,18 +241,22 @@ final class UDPTests: XCTestCase {
     /// sendto errors name the call and the destination; bind errors the address.
     func testErrorsNameTheCallAndAddress() {
         for mode in NetRuntimeMode.all {
-            let (tooLong, inUse, notNumeric, port) = mode.run { () -> (NetError?, NetError?, NetError?, UInt16) in
+            let (tooLong, late, inUse, notNumeric, port) = mode.run { () -> (NetError?, NetError?, NetError?, NetError?, UInt16) in
                 let socket = try! UDPSocket.bind()
                 defer { socket.close() }
                 let port = socket.localPort
                 let huge = [UInt8](repeating: 0, count: 70_000)
                 let tooLong = netError { try huge.withUnsafeBytes { try socket.send($0, to: "127.0.0.1", port: 9) } }
+                socket.setWriteDeadline(.now - .milliseconds(1))
+                let late = netError { try [UInt8]([1]).withUnsafeBytes { try socket.send($0, to: "127.0.0.1", port: 9) } }
+                socket.setWriteDeadline(nil)
                 let inUse = netError { _ = try UDPSocket.bind(port: port) }
                 let notNumeric = netError { try [UInt8]([1]).withUnsafeBytes { try socket.send($0, to: "example.org", port: 9) } }
-                return (tooLong, inUse, notNumeric, port)
+                return (tooLong, late, inUse, notNumeric, port)
             }
             XCTAssertEqual(tooLong?.errno, EMSGSIZE, "\(mode)")
             assertNetError(tooLong, .other, "sendto: message too long (127.0.0.1:9)", mode)
+            assertNetError(late, .timedOut, "sendto: i/o timeout (127.0.0.1:9)", mode)
             assertNetError(inUse, .addressInUse, "bind: address already in use (127.0.0.1:\(port))", mode)
             assertNetError(notNumeric, .other,
                            "sendto: invalid argument (example.org:9 (not a numeric IPv4 or IPv6 address))", mode)

@@ -251,7 +251,9 @@ final class NetTests: XCTestCase {
                 return (nil, listener.port, 8, [], [])
             }
             assertNetError(error, .timedOut, "connect: i/o timeout (127.0.0.1:\(port))", mode)
-            XCTAssertGreaterThanOrEqual(attempts, 3, "\(mode): the accept queue took fewer than two connections")
+            // Linux queues backlog + 1 = 2; at least one must have got in, or the
+            // timeout says nothing about a full queue.
+            XCTAssertGreaterThanOrEqual(attempts, 2, "\(mode): no connect succeeded before one timed out")
             XCTAssertEqual(descriptors.first, descriptors.last, "\(mode): the timed-out connect's socket leaked")
             if mode.maxProcs == 1 {
                 XCTAssertEqual(events, ["main ran while connect parked", "connect threw"], "\(mode)")

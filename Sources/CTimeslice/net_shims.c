@@ -100,14 +100,13 @@ int ts_eventfd_drain(int fd) {
     }
 }
 
-// The port and numeric address text of an AF_INET or AF_INET6 address.
-static int ts_format_address(const struct sockaddr_storage *address, uint16_t *port, char *text,
-                             size_t text_capacity) {
-    if (address->ss_family == AF_INET) {
+int ts_socket_address_text(const void *address, uint16_t *port, char *text, size_t text_capacity) {
+    const struct sockaddr *generic = (const struct sockaddr *)address;
+    if (generic->sa_family == AF_INET) {
         const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
         *port = ntohs(v4->sin_port);
         if (inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)text_capacity) == NULL) return errno;
-    } else if (address->ss_family == AF_INET6) {
+    } else if (generic->sa_family == AF_INET6) {
         const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
         *port = ntohs(v6->sin6_port);
         if (inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)text_capacity) == NULL) return errno;
@@ -223,16 +222,15 @@ int ts_socket_write(int fd, const void *buffer, size_t length, size_t *count) {
     }
 }
 
-int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, uint16_t *port, char *text,
-                   size_t text_capacity) {
-    struct sockaddr_storage sender;
+int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, void *sender, uint32_t *sender_length) {
     for (;;) {
-        socklen_t size = sizeof sender;
+        socklen_t size = *sender_length;
         // MSG_TRUNC: the datagram's real length, even when longer than `length`.
-        ssize_t n = recvfrom(fd, buffer, length, MSG_TRUNC, (struct sockaddr *)&sender, &size);
+        ssize_t n = recvfrom(fd, buffer, length, MSG_TRUNC, (struct sockaddr *)sender, &size);
         if (n >= 0) {
             *count = (size_t)n;
-            return ts_format_address(&sender, port, text, text_capacity);
+            *sender_length = size;
+            return 0;
         }
         if (errno == EINTR) continue;
         return errno;
@@ -259,7 +257,7 @@ int ts_socket_name(int fd, int local, uint16_t *port, char *text, size_t text_ca
     int rc = local ? getsockname(fd, (struct sockaddr *)&address, &size)
                    : getpeername(fd, (struct sockaddr *)&address, &size);
     if (rc != 0) return errno;
-    return ts_format_address(&address, port, text, text_capacity);
+    return ts_socket_address_text(&address, port, text, text_capacity);
 }
 
 int ts_close(int fd) {

@@ -42,6 +42,38 @@ final class UDPTests: XCTestCase {
         }
     }
 
+    /// Alternating peers: each datagram names its own sender (receive reuses the
+    /// last sender's text only while the sender stays the same), and sends to
+    /// alternating destinations reach each (send reuses the last parsed one only
+    /// for the same host and port).
+    func testAlternatingSendersAndDestinations() {
+        for mode in NetRuntimeMode.all {
+            let (received, expected) = mode.run { () -> ([String], [String]) in
+                let sockets = (0..<3).map { _ in try! UDPSocket.bind() }
+                defer { for s in sockets { s.close() } }
+                var received: [String] = []
+                var expected: [String] = []
+                // Senders and receivers in turn: 0→1, 2→1, 0→2, 1→2, 0→1, 1→0, ...
+                for round in 0..<12 {
+                    let from = [0, 2, 0, 1, 0, 1][round % 6], to = [1, 1, 2, 2, 1, 0][round % 6]
+                    try! [UInt8(round)].withUnsafeBytes { try sockets[from].send($0, to: "127.0.0.1", port: sockets[to].localPort) }
+                    var byte: [UInt8] = [0]
+                    // A bound on a datagram sent elsewhere, not a timing assertion.
+                    sockets[to].setReadDeadline(.now + .seconds(5))
+                    do {
+                        let (_, sender) = try byte.withUnsafeMutableBytes { try sockets[to].receive(into: $0) }
+                        received.append("\(byte[0]) from \(sender)")
+                    } catch {
+                        received.append("\(round): \(error)")
+                    }
+                    expected.append("\(round) from 127.0.0.1:\(sockets[from].localPort)")
+                }
+                return (received, expected)
+            }
+            XCTAssertEqual(received, expected, "\(mode)")
+        }
+    }
+
     /// IPv6 loopback: senders read "[::1]:port" (skipped where `lo` has no ::1).
     func testIPv6LoopbackRoundTrip() throws {
         let interfaces = (try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8)) ?? ""

@@ -65,11 +65,11 @@ int ts_socket_read(int fd, void *buffer, size_t length, size_t *count);
 /// taken, possibly fewer than `length`. EAGAIN when the send buffer is full.
 int ts_socket_write(int fd, const void *buffer, size_t length, size_t *count);
 /// recvfrom(2) of one datagram with MSG_TRUNC: *count is the datagram's whole
-/// length, more than `length` when the rest was cut off (and discarded); the
-/// sender's port and numeric address text (at least 64 bytes). EAGAIN when no
-/// datagram is queued; a connected socket's pending ICMP error (ECONNREFUSED).
-int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, uint16_t *port, char *text,
-                   size_t text_capacity);
+/// length, more than `length` when the rest was cut off (and discarded). The
+/// sender's sockaddr goes to `sender`, *sender_length bytes of room in, its length
+/// out. EAGAIN when no datagram is queued; a connected socket's pending ICMP
+/// error (ECONNREFUSED).
+int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, void *sender, uint32_t *sender_length);
 /// sendto(2) of one datagram to `address` (whole or not at all). EAGAIN when the
 /// send buffer is full; EMSGSIZE when it is too long for UDP.
 int ts_udp_send(int fd, const void *buffer, size_t length, const void *address, uint32_t address_length);
@@ -78,6 +78,9 @@ int ts_socket_shutdown_write(int fd);
 /// The port of getsockname (local = 1) or getpeername (local = 0), and the
 /// numeric address text (at least 64 bytes) of the same call.
 int ts_socket_name(int fd, int local, uint16_t *port, char *text, size_t text_capacity);
+/// The port and numeric address text (at least 64 bytes) of a sockaddr_in or
+/// sockaddr_in6; EAFNOSUPPORT for another family.
+int ts_socket_address_text(const void *address, uint16_t *port, char *text, size_t text_capacity);
 /// close(2). EINTR is not retried (Linux has closed the descriptor already).
 int ts_close(int fd);
 

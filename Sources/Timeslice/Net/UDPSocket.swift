@@ -20,6 +20,11 @@ public final class UDPSocket: @unchecked Sendable {
     let socket: Socket
     /// The bound local port (the kernel's pick with port 0).
     public let localPort: UInt16
+    /// The last sendto destination, parsed once for a run of sends to it. Only
+    /// touched under `socket.writeLock`.
+    @exclusivity(unchecked) private var lastDestination: SocketAddress?
+    /// The last datagram's sender as text. Only touched under `socket.readLock`.
+    @exclusivity(unchecked) private var senderNames = SenderNameCache()
 
     private init(socket: Socket, localPort: UInt16) {
         self.socket = socket
@@ -67,14 +72,12 @@ public final class UDPSocket: @unchecked Sendable {
         return try socket.using("recvfrom") {
             try socket.readLock.withLock {
                 var count = 0
-                var port: UInt16 = 0
-                // INET6_ADDRSTRLEN is 46.
-                return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { text in
+                let from = try senderNames.receive { sender, senderLength in
                     try socket.retryOnEAGAIN(.read, "recvfrom") {
-                        ts_udp_receive(socket.fd, buffer.baseAddress, buffer.count, &count, &port, text.baseAddress, text.count)
+                        ts_udp_receive(socket.fd, buffer.baseAddress, buffer.count, &count, sender, &senderLength)
                     }
-                    return (count, SocketAddress.format(host: String(cString: text.baseAddress!), port: port))
                 }
+                return (count, from)
             }
         }
     }
@@ -85,9 +88,15 @@ public final class UDPSocket: @unchecked Sendable {
     /// .other with EMSGSIZE for a datagram too long for UDP.
     public func send(_ bytes: UnsafeRawBufferPointer, to host: String, port: UInt16) throws {
         Socket.requireGoroutine("UDPSocket.send")
-        let destination = try SocketAddress(host: host, port: port, call: "sendto")
         try socket.using("sendto") {
             try socket.writeLock.withLock {
+                let destination: SocketAddress
+                if let last = lastDestination, last.port == port, last.host == host {
+                    destination = last
+                } else {
+                    destination = try SocketAddress(host: host, port: port, call: "sendto")
+                    lastDestination = destination
+                }
                 try socket.retryOnEAGAIN(.write, "sendto", naming: destination.text) {
                     destination.storage.withUnsafeBytes {
                         ts_udp_send(socket.fd, bytes.baseAddress, bytes.count, $0.baseAddress, destination.length)

@@ -76,7 +76,6 @@ func goroutineRoundTrip() -> Double {
             try! message.withUnsafeBytes { try c.write($0) }
             try! message.withUnsafeMutableBytes { try c.readFully(into: $0) }
         }
-        let k = Runtime.counters; print("DEBUG tcp polls \(k.netpollPolls) blocking \(k.netpollBlockingPolls) fds \(k.netpollFdsReady) readied \(k.netpollGoroutinesReadied) switches \(k.switches)")
         c.close()
         listener.close()
         return perRoundTrip
@@ -141,7 +140,6 @@ func goroutineUDPRoundTrip() -> Double {
             try! message.withUnsafeBytes { try client.send($0, to: "127.0.0.1", port: server.localPort) }
             _ = try! message.withUnsafeMutableBytes { try client.receive(into: $0) }
         }
-        let k = Runtime.counters; print("DEBUG udp polls \(k.netpollPolls) blocking \(k.netpollBlockingPolls) fds \(k.netpollFdsReady) readied \(k.netpollGoroutinesReadied) switches \(k.switches)")
         server.close()   // ends the echo goroutine with .closed
         client.close()
         return perRoundTrip

@@ -1,5 +1,5 @@
-// Netpoller and socket shims (see ts_net.h): epoll, eventfd and the TCP calls
-// of Timeslice/Net. Each returns 0 or a positive errno.
+// Netpoller and socket shims (see ts_net.h): epoll, eventfd and the TCP and
+// UDP calls of Timeslice/Net. Each returns 0 or a positive errno.
 #define _GNU_SOURCE
 #include "ts_net.h"
 
@@ -100,18 +100,46 @@ int ts_eventfd_drain(int fd) {
     }
 }
 
+int ts_socket_address_text(const void *address, uint16_t *port, char *text, size_t text_capacity) {
+    const struct sockaddr *generic = (const struct sockaddr *)address;
+    if (generic->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+        *port = ntohs(v4->sin_port);
+        if (inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)text_capacity) == NULL) return errno;
+    } else if (generic->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+        *port = ntohs(v6->sin6_port);
+        if (inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)text_capacity) == NULL) return errno;
+    } else {
+        return EAFNOSUPPORT;
+    }
+    return 0;
+}
+
 static int ts_set_nodelay(int fd) {
     int one = 1;
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? 0 : errno;
 }
 
-int ts_tcp_socket(int ipv6, int *fd) {
-    int s = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+static int ts_open_socket(int ipv6, int type, int *fd) {
+    int s = socket(ipv6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
-    int rc = ts_set_nodelay(s);
+    *fd = s;
+    return 0;
+}
+
+int ts_tcp_socket(int ipv6, int *fd) {
+    int s;
+    int rc = ts_open_socket(ipv6, SOCK_STREAM, &s);
+    if (rc != 0) return rc;
+    rc = ts_set_nodelay(s);
     if (rc != 0) { close(s); return rc; }
     *fd = s;
     return 0;
+}
+
+int ts_udp_socket(int ipv6, int *fd) {
+    return ts_open_socket(ipv6, SOCK_DGRAM, fd);
 }
 
 int ts_socket_address(const char *host, uint16_t port, void *address, uint32_t *length, int *ipv6) {
@@ -143,6 +171,10 @@ int ts_tcp_bind_listen(int fd, const void *address, uint32_t length, int backlog
     return 0;
 }
 
+int ts_socket_bind(int fd, const void *address, uint32_t length) {
+    return bind(fd, (const struct sockaddr *)address, length) == 0 ? 0 : errno;
+}
+
 int ts_tcp_accept(int fd, int *connection) {
     for (;;) {
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -158,7 +190,7 @@ int ts_tcp_accept(int fd, int *connection) {
     }
 }
 
-int ts_tcp_connect(int fd, const void *address, uint32_t length) {
+int ts_socket_connect(int fd, const void *address, uint32_t length) {
     if (connect(fd, (const struct sockaddr *)address, length) == 0) return 0;
     // An interrupted connect goes on asynchronously, like EINPROGRESS.
     return errno == EINTR ? EINPROGRESS : errno;
@@ -190,6 +222,31 @@ int ts_socket_write(int fd, const void *buffer, size_t length, size_t *count) {
     }
 }
 
+int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, void *sender, uint32_t *sender_length) {
+    for (;;) {
+        socklen_t size = *sender_length;
+        // MSG_TRUNC: the datagram's real length, even when longer than `length`.
+        ssize_t n = recvfrom(fd, buffer, length, MSG_TRUNC, (struct sockaddr *)sender, &size);
+        if (n >= 0) {
+            *count = (size_t)n;
+            *sender_length = size;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        return errno;
+    }
+}
+
+int ts_udp_send(int fd, const void *buffer, size_t length, const void *address, uint32_t address_length) {
+    for (;;) {
+        ssize_t n = sendto(fd, buffer, length, MSG_NOSIGNAL, (const struct sockaddr *)address, address_length);
+        // A datagram goes whole or not at all.
+        if (n >= 0) return 0;
+        if (errno == EINTR) continue;
+        return errno;
+    }
+}
+
 int ts_socket_shutdown_write(int fd) {
     return shutdown(fd, SHUT_WR) == 0 ? 0 : errno;
 }
@@ -200,18 +257,7 @@ int ts_socket_name(int fd, int local, uint16_t *port, char *text, size_t text_ca
     int rc = local ? getsockname(fd, (struct sockaddr *)&address, &size)
                    : getpeername(fd, (struct sockaddr *)&address, &size);
     if (rc != 0) return errno;
-    if (address.ss_family == AF_INET) {
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
-        *port = ntohs(v4->sin_port);
-        if (inet_ntop(AF_INET, &v4->sin_addr, text, (socklen_t)text_capacity) == NULL) return errno;
-    } else if (address.ss_family == AF_INET6) {
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
-        *port = ntohs(v6->sin6_port);
-        if (inet_ntop(AF_INET6, &v6->sin6_addr, text, (socklen_t)text_capacity) == NULL) return errno;
-    } else {
-        return EAFNOSUPPORT;
-    }
-    return 0;
+    return ts_socket_address_text(&address, port, text, text_capacity);
 }
 
 int ts_close(int fd) {

@@ -125,38 +125,34 @@ final class NetSchedulingTests: XCTestCase {
 
     func testNoDescriptorLeaksAcrossTwoRuntimeRuns() {
         for mode in NetRuntimeMode.all {
-            let before = openDescriptorCount()
-            for _ in 0..<2 {
-                let failures = Failures()
-                mode.run {
-                    let listener = try! TCPListener.listen()
-                    serveEcho(listener, failures: failures)
-                    let done = goEach(20) { i in
-                        let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                        defer { c.close() }
-                        let bytes = pattern(count: 100, seed: i)
-                        try! bytes.withUnsafeBytes { try c.write($0) }
-                        var back = [UInt8](repeating: 0, count: 100)
-                        try! back.withUnsafeMutableBytes { try c.readFully(into: $0) }
-                    }
-                    // One read parked when its connection closes.
-                    let parked = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                    done.add()
-                    go {
-                        defer { done.done() }
-                        var buffer = [UInt8](repeating: 0, count: 8)
-                        _ = try? buffer.withUnsafeMutableBytes { try parked.read(into: $0) }
-                    }
-                    sleep(for: .milliseconds(5))
-                    parked.close()
-                    done.wait()
-                    listener.close()
-                    // The echo goroutines close their side once they read end of file.
-                    while Runtime.liveGoroutines > 1 { sleep(for: .milliseconds(1)) }
+            let (leaked, failures) = descriptorsLeaked(mode) { failures in
+                let listener = try! TCPListener.listen()
+                serveEcho(listener, failures: failures)
+                let done = goEach(20) { i in
+                    let c = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                    defer { c.close() }
+                    let bytes = pattern(count: 100, seed: i)
+                    try! bytes.withUnsafeBytes { try c.write($0) }
+                    var back = [UInt8](repeating: 0, count: 100)
+                    try! back.withUnsafeMutableBytes { try c.readFully(into: $0) }
                 }
-                XCTAssertEqual(failures.all, [], "\(mode)")
+                // One read parked when its connection closes.
+                let parked = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+                done.add()
+                go {
+                    defer { done.done() }
+                    var buffer = [UInt8](repeating: 0, count: 8)
+                    _ = try? buffer.withUnsafeMutableBytes { try parked.read(into: $0) }
+                }
+                sleep(for: .milliseconds(5))
+                parked.close()
+                done.wait()
+                listener.close()
+                // The echo goroutines close their side once they read end of file.
+                while Runtime.liveGoroutines > 1 { sleep(for: .milliseconds(1)) }
             }
-            XCTAssertEqual(openDescriptorCount(), before, "\(mode): descriptors leaked")
+            XCTAssertEqual(failures, [], "\(mode)")
+            XCTAssertEqual(leaked, 0, "\(mode): descriptors leaked")
         }
     }
 

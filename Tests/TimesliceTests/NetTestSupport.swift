@@ -144,3 +144,79 @@ func goEach(_ count: Int, _ body: @escaping (Int) -> Void) -> WaitGroup {
     }
     return group
 }
+
+/// The NetError `body` throws (nil when it returns). Sockets throw nothing else:
+/// another error stops the test process (goroutines cannot call XCTFail safely).
+func netError(_ body: () throws -> Void) -> NetError? {
+    do {
+        try body()
+        return nil
+    } catch let error as NetError {
+        return error
+    } catch {
+        fatalError("not a NetError: \(error)")
+    }
+}
+
+/// Starts a goroutine running `operation` (a read, receive or accept that parks)
+/// and returns once it is parked on its descriptor (no other goroutine may wait
+/// on a socket meanwhile); the channel gets the kind of error the operation
+/// ended with (nil: it returned).
+func startParked(_ operation: @escaping () throws -> Void) -> Channel<NetError.Kind?> {
+    let result = Channel<NetError.Kind?>(capacity: 1)
+    go { result.send(netError(operation)?.kind) }
+    let netpoller = Runtime.runningScheduler!.netpoller!
+    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+    return result
+}
+
+/// The reader's first deadline passes while it is parked with a later one: the
+/// events show whether it timed out only after a marker that runs after the first
+/// deadline (["extended", "marker after the first deadline", "read: timed out"]).
+/// `read` parks until the deadline `setDeadline` sets. Call from a goroutine.
+func deadlineExtendedWhileParkedEvents(setDeadline: (ContinuousClock.Instant) -> Void,
+                                       read: @escaping () throws -> Void) -> [String] {
+    let events = EventLog()
+    let firstDeadline = ContinuousClock.now + .milliseconds(40)
+    setDeadline(firstDeadline)
+    let done = WaitGroup()
+    done.add()
+    go {
+        defer { done.done() }
+        switch netError(read) {
+        case nil: events.record("read returned data")
+        case let error? where error.kind == .timedOut: events.record("read: timed out")
+        case let error?: events.record("read: \(error)")
+        }
+    }
+    let netpoller = Runtime.runningScheduler!.netpoller!
+    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+    setDeadline(firstDeadline + .milliseconds(300))
+    events.record("extended")
+    // Well past the first deadline, well before the second.
+    sleep(for: .milliseconds(120))
+    events.record("marker after the first deadline")
+    done.wait()
+    return events.all
+}
+
+/// Asserts that `error` is of `kind` and reads `description` (which names the
+/// call and the address).
+func assertNetError(_ error: NetError?, _ kind: NetError.Kind, _ description: String, _ mode: NetRuntimeMode,
+                    file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(error?.kind, kind, "\(mode): \(String(describing: error))", file: file, line: line)
+    XCTAssertEqual(error?.description, description, "\(mode)", file: file, line: line)
+}
+
+/// Runs `scenario` in two runtimes in a row under `mode`; returns how many more
+/// descriptors the process has afterwards than before (0 when the sockets, the
+/// epoll fd and the eventfd were all closed) and the failures the scenario added.
+func descriptorsLeaked(_ mode: NetRuntimeMode, file: StaticString = #filePath, line: UInt = #line,
+                       _ scenario: @escaping (Failures) -> Void) -> (leaked: Int, failures: [String]) {
+    let before = openDescriptorCount()
+    let failures = Failures()
+    for _ in 0..<2 {
+        mode.run(file: file, line: line) { scenario(failures) }
+    }
+    return (openDescriptorCount() - before, failures.all)
+}

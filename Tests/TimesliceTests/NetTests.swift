@@ -174,32 +174,13 @@ final class NetTests: XCTestCase {
     /// it must time out only after a marker that runs after the first deadline.
     func testDeadlineExtendedWhileParkedDoesNotFireAtTheOldTime() {
         for mode in NetRuntimeMode.all {
-            let events = EventLog()
-            mode.run { withConnectedPair { _, connection, _ in
-                let firstDeadline = ContinuousClock.now + .milliseconds(40)
-                connection.setReadDeadline(firstDeadline)
-                let done = WaitGroup()
-                done.add()
-                go {
-                    defer { done.done() }
+            let events = mode.run { withConnectedPair { _, connection, _ in
+                deadlineExtendedWhileParkedEvents(setDeadline: connection.setReadDeadline) {
                     var buffer = [UInt8](repeating: 0, count: 16)
-                    do {
-                        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
-                        events.record("read returned data")
-                    } catch {
-                        events.record("read: \((error as? NetError)?.kind == .timedOut ? "timed out" : "\(error)")")
-                    }
+                    _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
                 }
-                let netpoller = Runtime.runningScheduler!.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                connection.setReadDeadline(firstDeadline + .milliseconds(300))
-                events.record("extended")
-                // Well past the first deadline, well before the second.
-                sleep(for: .milliseconds(120))
-                events.record("marker after the first deadline")
-                done.wait()
             } }
-            XCTAssertEqual(events.all, ["extended", "marker after the first deadline", "read: timed out"], "\(mode)")
+            XCTAssertEqual(events, ["extended", "marker after the first deadline", "read: timed out"], "\(mode)")
         }
     }
 
@@ -221,6 +202,62 @@ final class NetTests: XCTestCase {
             XCTAssertEqual(error?.call, "connect", "\(mode)")
             XCTAssertEqual(error?.address, "127.0.0.1:\(port)", "\(mode)")
             XCTAssertEqual(error?.description, "connect: connection refused (127.0.0.1:\(port))", "\(mode)")
+        }
+    }
+
+    /// A connect nobody answers, on loopback: with backlog 1 the accept queue
+    /// holds two connections (Linux admits backlog + 1) and, once it is full, the
+    /// kernel drops further SYNs and the client retransmits them for about two
+    /// minutes (tcp_syn_retries 6), so the connect's timeout must fire. Connects
+    /// are made one at a time until one times out: the first two fill the queue
+    /// (a third may still get in if the second's ACK was late). The timed-out
+    /// connect throws .timedOut naming the call and address, its socket is closed
+    /// (no descriptor more than before it), and at maxProcs 1 the main goroutine
+    /// runs while the connect is parked (it holds no P).
+    func testConnectTimeoutFiresAgainstAFullAcceptQueue() {
+        for mode in NetRuntimeMode.all {
+            let (error, port, attempts, descriptors, events) = mode.run { () -> (NetError?, UInt16, Int, [Int], [String]) in
+                let listener = try! TCPListener.listen(backlog: 1)
+                defer { listener.close() }
+                var queued: [TCPConnection] = []
+                defer { for c in queued { c.close() } }
+                let netpoller = Runtime.runningScheduler!.netpoller!
+                for attempt in 1...8 {
+                    let events = EventLog()
+                    let before = openDescriptorCount()
+                    let result = Channel<(TCPConnection?, NetError?)>(capacity: 1)
+                    let finished = Atomic64()
+                    go {
+                        do {
+                            let c = try TCPConnection.connect(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200))
+                            finished.increment()
+                            result.send((c, nil))
+                        } catch {
+                            events.record("connect threw")
+                            finished.increment()
+                            result.send((nil, error as? NetError))
+                        }
+                    }
+                    // At maxProcs 1 this loop runs only if the parked connect left the P.
+                    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 && finished.value == 0 { yield() }
+                    if finished.value == 0 { events.record("main ran while connect parked") }
+                    let (connection, error) = result.receive()!
+                    if let connection {
+                        queued.append(connection)
+                        continue
+                    }
+                    return (error, listener.port, attempt, [before, openDescriptorCount()], events.all)
+                }
+                return (nil, listener.port, 8, [], [])
+            }
+            assertNetError(error, .timedOut, "connect: i/o timeout (127.0.0.1:\(port))", mode)
+            // Linux queues backlog + 1 = 2; at least one must have got in, or the
+            // timeout says nothing about a full queue.
+            XCTAssertGreaterThanOrEqual(attempts, 2, "\(mode): no connect succeeded before one timed out")
+            XCTAssertEqual(descriptors.first, descriptors.last, "\(mode): the timed-out connect's socket leaked")
+            if mode.maxProcs == 1 {
+                XCTAssertEqual(events, ["main ran while connect parked", "connect threw"], "\(mode)")
+            }
         }
     }
 
@@ -281,19 +318,10 @@ final class NetTests: XCTestCase {
 /// Starts a goroutine reading `connection` and returns once it is parked on the
 /// descriptor; the channel gets the kind of error its read ended with (nil: data).
 private func startParkedReader(_ connection: TCPConnection) -> Channel<NetError.Kind?> {
-    let result = Channel<NetError.Kind?>(capacity: 1)
-    go {
+    startParked {
         var buffer = [UInt8](repeating: 0, count: 16)
-        do {
-            _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
-            result.send(nil)
-        } catch {
-            result.send((error as? NetError)?.kind)
-        }
+        _ = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
     }
-    let netpoller = Runtime.runningScheduler!.netpoller!
-    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-    return result
 }
 
 /// A counter goroutines on several threads bump.

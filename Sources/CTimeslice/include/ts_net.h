@@ -45,13 +45,18 @@ int ts_tcp_socket(int ipv6, int *fd);
 /// sockaddr_storage's worth of bytes, at least 128) with `port`, and its length.
 /// EINVAL when `host` is not a numeric address. *ipv6 tells the family.
 int ts_socket_address(const char *host, uint16_t port, void *address, uint32_t *length, int *ipv6);
+/// A UDP socket (AF_INET when `ipv6` is 0, else AF_INET6), SOCK_NONBLOCK | SOCK_CLOEXEC.
+int ts_udp_socket(int ipv6, int *fd);
+/// bind(2) alone (UDP; no SO_REUSEADDR, so two sockets never share a port).
+int ts_socket_bind(int fd, const void *address, uint32_t length);
 /// SO_REUSEADDR, bind and listen.
 int ts_tcp_bind_listen(int fd, const void *address, uint32_t length, int backlog);
 /// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), then TCP_NODELAY on the new socket.
 /// EAGAIN when no connection is pending.
 int ts_tcp_accept(int fd, int *connection);
-/// Starts a connect; EINPROGRESS when it completes later (then ts_socket_error).
-int ts_tcp_connect(int fd, const void *address, uint32_t length);
+/// connect(2). TCP: EINPROGRESS when it completes later (then ts_socket_error);
+/// UDP: sets the default peer at once.
+int ts_socket_connect(int fd, const void *address, uint32_t length);
 /// getsockopt(SO_ERROR): the pending error of the socket (0 for none) into *error.
 int ts_socket_error(int fd, int *error);
 /// read(2): *count bytes read (0 at end of file). EAGAIN when nothing is buffered.
@@ -59,11 +64,23 @@ int ts_socket_read(int fd, void *buffer, size_t length, size_t *count);
 /// send(2) with MSG_NOSIGNAL (a reset peer is EPIPE, not SIGPIPE): *count bytes
 /// taken, possibly fewer than `length`. EAGAIN when the send buffer is full.
 int ts_socket_write(int fd, const void *buffer, size_t length, size_t *count);
+/// recvfrom(2) of one datagram with MSG_TRUNC: *count is the datagram's whole
+/// length, more than `length` when the rest was cut off (and discarded). The
+/// sender's sockaddr goes to `sender`, *sender_length bytes of room in, its length
+/// out. EAGAIN when no datagram is queued; a connected socket's pending ICMP
+/// error (ECONNREFUSED).
+int ts_udp_receive(int fd, void *buffer, size_t length, size_t *count, void *sender, uint32_t *sender_length);
+/// sendto(2) of one datagram to `address` (whole or not at all). EAGAIN when the
+/// send buffer is full; EMSGSIZE when it is too long for UDP.
+int ts_udp_send(int fd, const void *buffer, size_t length, const void *address, uint32_t address_length);
 /// shutdown(SHUT_WR).
 int ts_socket_shutdown_write(int fd);
 /// The port of getsockname (local = 1) or getpeername (local = 0), and the
 /// numeric address text (at least 64 bytes) of the same call.
 int ts_socket_name(int fd, int local, uint16_t *port, char *text, size_t text_capacity);
+/// The port and numeric address text (at least 64 bytes) of a sockaddr_in or
+/// sockaddr_in6; EAFNOSUPPORT for another family.
+int ts_socket_address_text(const void *address, uint16_t *port, char *text, size_t text_capacity);
 /// close(2). EINTR is not retried (Linux has closed the descriptor already).
 int ts_close(int fd);
 

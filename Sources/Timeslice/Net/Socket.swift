@@ -1,6 +1,6 @@
-// What TCPListener and TCPConnection share: a non-blocking fd registered with
-// the netpoller, the Read/Write loops on EAGAIN (Go's internal/poll/fd_unix.go),
-// deadlines, and close.
+// What TCPListener, TCPConnection and UDPSocket share: a non-blocking fd
+// registered with the netpoller, the Read/Write loops on EAGAIN (Go's
+// internal/poll/fd_unix.go), deadlines, and close.
 //
 // Close while in use (Go's fdMutex, reduced to what one owner needs):
 // `references` counts operations in progress, its top bit says "closed". An
@@ -21,7 +21,8 @@ final class Socket: @unchecked Sendable {
     let descriptor: PollDescriptor
     /// Keeps the descriptor cache alive while the socket exists.
     let netpoller: Netpoller
-    /// For error messages: the peer (connections) or the bound address (listeners).
+    /// For error messages: the peer (connections, connected UDP sockets) or the
+    /// bound address (listeners, bound UDP sockets).
     let address: String
     /// Operations in progress, plus `closedBit`. Any thread, sequentially consistent.
     private let references = Atomic<UInt64>(0)
@@ -45,6 +46,23 @@ final class Socket: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// A new non-blocking, close-on-exec socket of `address`'s family (UDP when
+    /// `datagram`, else TCP), passed through `setup` (bind, listen: 0 or an errno,
+    /// thrown as `call`'s error naming `address`); closed again on failure.
+    static func open(for address: SocketAddress, datagram: Bool, _ call: String,
+                     setup: (Int32) -> Int32 = { _ in 0 }) throws -> Int32 {
+        var fd: Int32 = -1
+        let ipv6: Int32 = address.isIPv6 ? 1 : 0
+        var rc = datagram ? ts_udp_socket(ipv6, &fd) : ts_tcp_socket(ipv6, &fd)
+        if rc != 0 { throw NetError(call: "socket", address: address.text, errno: rc) }
+        rc = setup(fd)
+        if rc != 0 {
+            _ = ts_close(fd)
+            throw NetError(call: call, address: address.text, errno: rc)
+        }
+        return fd
+    }
 
     /// The running goroutine's netpoller; traps outside a goroutine.
     static func currentNetpoller(_ call: StaticString) -> Netpoller {
@@ -110,24 +128,27 @@ final class Socket: @unchecked Sendable {
     /// Runs `attempt` (a non-blocking call returning 0 or an errno) until it
     /// succeeds or fails with something else than EAGAIN, parking on `mode`
     /// after each EAGAIN. Go's fd.Read loop. Throws .timedOut, .closed or the
-    /// call's error. The caller holds a reference and the direction's lock.
-    func retryOnEAGAIN(_ mode: PollMode, _ call: String, _ attempt: () -> Int32) throws {
+    /// call's error, naming `address` (the socket's own when nil; sendto names
+    /// its destination). The caller holds a reference and the direction's lock.
+    func retryOnEAGAIN(_ mode: PollMode, _ call: String, naming address: String? = nil,
+                       _ attempt: () -> Int32) throws {
+        let address = address ?? self.address
         if descriptor.deadlineExpired(mode) { throw NetError.timedOut(call, address) }
         while true {
             let rc = attempt()
             if rc == 0 { return }
             guard rc == EAGAIN else { throw NetError(call: call, address: address, errno: rc) }
-            try park(mode, call)
+            try park(mode, call, naming: address)
         }
     }
 
     /// Parks until `mode` may be ready; throws when the wait ends otherwise.
-    func park(_ mode: PollMode, _ call: String) throws {
+    func park(_ mode: PollMode, _ call: String, naming address: String? = nil) throws {
         let reason = withRuntimeEntry("socket wait") { g, _ in descriptor.wait(mode, g) }
         switch reason {
         case .ready: return
-        case .timedOut: throw NetError.timedOut(call, address)
-        case .closed: throw NetError.closed(call, address)
+        case .timedOut: throw NetError.timedOut(call, address ?? self.address)
+        case .closed: throw NetError.closed(call, address ?? self.address)
         }
     }
 

@@ -18,16 +18,14 @@ public final class TCPConnection: @unchecked Sendable {
     public static func connect(host: String, port: UInt16, timeout: Duration? = nil) throws -> TCPConnection {
         let netpoller = Socket.currentNetpoller("TCPConnection.connect")
         let address = try SocketAddress(host: host, port: port, call: "connect")
-        var fd: Int32 = -1
-        let rc = ts_tcp_socket(address.isIPv6 ? 1 : 0, &fd)
-        if rc != 0 { throw NetError(call: "socket", address: address.text, errno: rc) }
+        let fd = try Socket.open(for: address, datagram: false, "connect")
         // Registered before connect, as Go does: the writable edge of completion
         // cannot be missed.
         let socket = try Socket(fd: fd, address: address.text, netpoller: netpoller)
         if let timeout { socket.setDeadline(.write, .now + timeout) }
         do {
             try socket.using("connect") {
-                let started = address.storage.withUnsafeBytes { ts_tcp_connect(fd, $0.baseAddress, address.length) }
+                let started = address.storage.withUnsafeBytes { ts_socket_connect(fd, $0.baseAddress, address.length) }
                 guard started == EINPROGRESS || started == EALREADY else {
                     if started != 0 { throw NetError(call: "connect", address: address.text, errno: started) }
                     return

@@ -11,13 +11,8 @@ public final class TCPListener: @unchecked Sendable {
     public static func listen(host: String = "127.0.0.1", port: UInt16 = 0, backlog: Int32 = 4096) throws -> TCPListener {
         let netpoller = Socket.currentNetpoller("TCPListener.listen")
         let address = try SocketAddress(host: host, port: port, call: "listen")
-        var fd: Int32 = -1
-        var rc = ts_tcp_socket(address.isIPv6 ? 1 : 0, &fd)
-        if rc != 0 { throw NetError(call: "socket", address: address.text, errno: rc) }
-        rc = address.storage.withUnsafeBytes { ts_tcp_bind_listen(fd, $0.baseAddress, address.length, backlog) }
-        if rc != 0 {
-            _ = ts_close(fd)
-            throw NetError(call: "listen", address: address.text, errno: rc)
+        let fd = try Socket.open(for: address, datagram: false, "listen") { fd in
+            address.storage.withUnsafeBytes { ts_tcp_bind_listen(fd, $0.baseAddress, address.length, backlog) }
         }
         let bound = SocketAddress.name(of: fd, local: true)
         let socket = try Socket(fd: fd, address: bound?.text ?? address.text, netpoller: netpoller)

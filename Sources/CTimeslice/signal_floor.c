@@ -28,28 +28,48 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int ts_host_signal_floor(int iterations, uint64_t *nanoseconds_per_signal) {
-    if (iterations <= 0) return EINVAL;
-    // SIGUSR2 on this thread only, with its own alternate stack; everything restored after.
-    stack_t old_stack, stack = { .ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0 };
-    if (!stack.ss_sp) return ENOMEM;
-    if (sigaltstack(&stack, &old_stack) != 0) { int e = errno; free(stack.ss_sp); return e; }
-    struct sigaction action, old_action;
+// SIGUSR2 on this thread only, with `handler` on an alternate stack of its own and the
+// signal unblocked; floor_restore puts back what was there. Returns 0 or errno.
+struct floor_saved {
+    stack_t stack, old_stack;
+    struct sigaction old_action;
+    sigset_t old_mask;
+};
+
+static int floor_install(void (*handler)(int), struct floor_saved *saved) {
+    saved->stack = (stack_t){ .ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0 };
+    if (!saved->stack.ss_sp) return ENOMEM;
+    if (sigaltstack(&saved->stack, &saved->old_stack) != 0) { int e = errno; free(saved->stack.ss_sp); return e; }
+    struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = floor_handler;
+    action.sa_handler = handler;
     action.sa_flags = SA_ONSTACK | SA_RESTART;
     sigemptyset(&action.sa_mask);
-    if (sigaction(SIGUSR2, &action, &old_action) != 0) {
+    if (sigaction(SIGUSR2, &action, &saved->old_action) != 0) {
         int e = errno;
-        sigaltstack(&old_stack, NULL);
-        free(stack.ss_sp);
+        sigaltstack(&saved->old_stack, NULL);
+        free(saved->stack.ss_sp);
         return e;
     }
     sigset_t unblock;
     sigemptyset(&unblock);
     sigaddset(&unblock, SIGUSR2);
-    sigset_t old_mask;
-    pthread_sigmask(SIG_UNBLOCK, &unblock, &old_mask);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, &saved->old_mask);
+    return 0;
+}
+
+static void floor_restore(struct floor_saved *saved) {
+    pthread_sigmask(SIG_SETMASK, &saved->old_mask, NULL);
+    sigaction(SIGUSR2, &saved->old_action, NULL);
+    sigaltstack(&saved->old_stack, NULL);
+    free(saved->stack.ss_sp);
+}
+
+int ts_host_signal_floor(int iterations, uint64_t *nanoseconds_per_signal) {
+    if (iterations <= 0) return EINVAL;
+    struct floor_saved saved;
+    int rc = floor_install(floor_handler, &saved);
+    if (rc != 0) return rc;
     pid_t pid = getpid();
     pid_t tid = (pid_t)syscall(SYS_gettid);
     floor_count = 0;
@@ -57,10 +77,7 @@ int ts_host_signal_floor(int iterations, uint64_t *nanoseconds_per_signal) {
     for (int i = 0; i < iterations; i++) syscall(SYS_tgkill, pid, tid, SIGUSR2);
     uint64_t elapsed = now_ns() - start;
     int delivered = floor_count;
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGUSR2, &old_action, NULL);
-    sigaltstack(&old_stack, NULL);
-    free(stack.ss_sp);
+    floor_restore(&saved);
     if (delivered != iterations) return EAGAIN;  // a signal went missing: no floor to report
     *nanoseconds_per_signal = elapsed / (uint64_t)iterations;
     return 0;
@@ -125,25 +142,9 @@ static void *floor_sender_main(void *raw) {
 int ts_host_timer_signal_floor(int source, uint64_t period_ns, uint64_t spin_iterations,
                                uint64_t *victim_ns_per_signal, uint64_t *sender_cpu_ns, uint64_t *signals) {
     if ((source != 0 && source != 1) || period_ns == 0 || spin_iterations == 0) return EINVAL;
-    stack_t old_stack, stack = { .ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0 };
-    if (!stack.ss_sp) return ENOMEM;
-    if (sigaltstack(&stack, &old_stack) != 0) { int e = errno; free(stack.ss_sp); return e; }
-    struct sigaction action, old_action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = floor_timer_handler;
-    action.sa_flags = SA_ONSTACK | SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    int rc = 0;
-    if (sigaction(SIGUSR2, &action, &old_action) != 0) {
-        rc = errno;
-        sigaltstack(&old_stack, NULL);
-        free(stack.ss_sp);
-        return rc;
-    }
-    sigset_t unblock, old_mask;
-    sigemptyset(&unblock);
-    sigaddset(&unblock, SIGUSR2);
-    pthread_sigmask(SIG_UNBLOCK, &unblock, &old_mask);
+    struct floor_saved saved;
+    int rc = floor_install(floor_timer_handler, &saved);
+    if (rc != 0) return rc;
     uint64_t sink = 0;
     floor_count = 0;
     uint64_t start = now_ns();
@@ -186,10 +187,7 @@ int ts_host_timer_signal_floor(int source, uint64_t period_ns, uint64_t spin_ite
         }
     }
     uint64_t delivered = (uint64_t)floor_count;
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGUSR2, &old_action, NULL);
-    sigaltstack(&old_stack, NULL);
-    free(stack.ss_sp);
+    floor_restore(&saved);
     if (rc != 0) return rc;
     if (delivered == 0) return EAGAIN;
     *victim_ns_per_signal = signalled > undisturbed ? (signalled - undisturbed) / delivered : 0;

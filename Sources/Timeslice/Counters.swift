@@ -30,6 +30,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var spins: UInt64 = 0
     /// Times an M went to sleep for lack of work.
     public var idleSleeps: UInt64 = 0
+    /// Times an idle M woke up (its futex or epoll_wait returned: woken by another
+    /// thread, by I/O, by its timer deadline), whether it then ran work or slept again.
+    public var idleWakeups: UInt64 = 0
     /// Goroutines created.
     public var spawns: UInt64 = 0
     /// Calls to yield().
@@ -106,7 +109,7 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
 /// counter on the schedule path costs no reference counting. The owner frees it.
 struct CounterBlock {
     enum Kind: Int, CaseIterable {
-        case switches, steals, parks, handoffs, spins, idleSleeps, spawns, yields, overflows
+        case switches, steals, parks, handoffs, spins, idleSleeps, idleWakeups, spawns, yields, overflows
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
         case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups
@@ -169,6 +172,7 @@ struct CounterBlock {
         c.onceWirings += value(.onceWirings)
         c.sysmonSliceWakes += value(.sysmonSliceWakes)
         c.sysmonWakeups += value(.sysmonWakeups)
+        c.idleWakeups += value(.idleWakeups)
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
         c.netpollFdsReady += value(.netpollFdsReady)

@@ -166,6 +166,9 @@ extension Scheduler {
     /// sockets and no other M does (Go's findRunnable: the M about to stop becomes
     /// the poller if lastpoll is free; NetpollScheduling.swift), else on its futex.
     func stopMachine(_ m: Machine) -> Bool {
+        // This M blocks in epoll_wait below unless another M already does: the wake-up
+        // a first socket waiter of its own left it to pay is not needed.
+        m.owesNetpoller = false
         lock.lock()
         if stopping.load(ordering: .relaxed) { lock.unlock(); return false }
         m.prepareToPark()
@@ -182,10 +185,11 @@ extension Scheduler {
             } else {
                 _ = m.park(until: deadline)
             }
+            m.counters.add(.idleWakeups)
             lock.lock()
             if adoptHandedProcessorLocked(m) {
                 lock.unlock()
-                injectReadied(readied, holding: m.processor)
+                takeReadied(readied, holding: m.processor!)
                 if !readied.isEmpty { netpollerLeftToRun() }
                 return true
             }
@@ -201,7 +205,7 @@ extension Scheduler {
             if let p = popIdleProcessorLocked() {
                 acquire(p, by: m)
                 lock.unlock()
-                injectReadied(readied, holding: p)
+                takeReadied(readied, holding: p)
                 if !readied.isEmpty { netpollerLeftToRun() }
                 return true
             }

@@ -45,6 +45,11 @@ final class Machine {
     @exclusivity(unchecked) var nextSpinning = false
     /// True while this M looks for work to steal; counted in Scheduler.spinningMachines.
     @exclusivity(unchecked) var spinning = false
+    /// A goroutine on this M was the first to wait on a socket (NetpollScheduling.swift,
+    /// firstNetpollWaiter): when this M's g0 finds other work to run, it wakes an idle M
+    /// into epoll_wait; when it finds none, it blocks there itself. Set by the goroutine,
+    /// cleared by g0, both on this thread.
+    @exclusivity(unchecked) var owesNetpoller = false
     /// The P given up on entering blockingCall, tried first on the way out.
     @exclusivity(unchecked) unowned(unsafe) var previousProcessor: Processor?
     /// The goroutine running on this M (nil on g0). Written by this M only.

@@ -31,12 +31,14 @@ extension Scheduler {
         while !m.retired {
             if m.lockedGoroutine != nil {
                 // This M serves only its locked goroutine (LockOSThread.swift).
+                payNetpollerDebt(m)   // it will not block in epoll_wait
                 guard waitForLockedGoroutine(m) else { break }
                 unowned(unsafe) let locked = m.lockedGoroutine!
                 execute(locked, on: m, inheritsTime: false)
                 continue
             }
             guard let (entry, inheritsTime) = findRunnable(m) else { break }
+            payNetpollerDebt(m)
             if m.spinning { stopSpinning(m) }
             Unmanaged<Goroutine>.fromOpaque(UnsafeRawPointer(bitPattern: entry)!)._withUnsafeGuaranteedRef { g in
                 if g.lockedMachine != nil && g.lockedMachine !== m {

@@ -18,9 +18,11 @@
 //     the others park on their futex (exact to the ns; epoll_pwait2 adds the
 //     kernel's 0.1 % select slack).
 //     Somebody must take the token whenever goroutines wait on sockets: the first
-//     waiter of a quiet period and a poller that leaves epoll_wait with goroutines
-//     to run wake an idle futex M (wakeIdleMachineIntoNetpoll, Go's wakep after
-//     netpoll); a poller woken without a P to take parks in epoll_wait again
+//     waiter of a quiet period (through its M, which blocks there itself when it
+//     finds nothing else to run: firstNetpollWaiter) and a poller that leaves
+//     epoll_wait with goroutines to run while others still wait wake an idle
+//     futex M (wakeIdleMachineIntoNetpoll, Go's wakep after netpoll); a poller
+//     woken without a P to take parks in epoll_wait again
 //     itself; one that leaves empty-handed with a P (its timer, a P handed to it)
 //     looks for work and, finding none, parks there again (waking nobody: an
 //     extra M's spin per timer wake-up for nothing).
@@ -30,6 +32,8 @@
 // Readied goroutines go to run queues like any other (injectReadied, Go's
 // injectglist): with a P, one per idle P to the global queue with an M started
 // for each, the rest to the P's own queue; without one, all to the global queue.
+// A poller leaving epoll_wait with a P runs the first readied goroutine itself
+// (Go's findRunnable returns it), so a lone request wakes no other M.
 //
 // Waking the poller out of epoll_wait: a waker stores the M's park word, then
 // (sequentially consistent fence) reads Machine.blockedInNetpoll and, if set,
@@ -109,6 +113,14 @@ extension Scheduler {
         }
     }
 
+    /// A poller leaving epoll_wait with `p`: the first readied goroutine goes to the
+    /// front of p's (empty) queue for this M to run next, the rest as injectReadied.
+    func takeReadied(_ readied: [UInt], holding p: Processor) {
+        guard let first = readied.first else { return }
+        putLocal(Goroutine.from(opaque: first), on: p, next: false)
+        injectReadied(Array(readied.dropFirst()), holding: p)
+    }
+
     /// Go's injectglist: makes goroutines the netpoller readied runnable. `p` is
     /// the caller's P (nil: none; sysmon, the sleeper without a P).
     func injectReadied(_ readied: [UInt], holding p: Processor?) {
@@ -129,9 +141,28 @@ extension Scheduler {
         if toIdle < readied.count { wakeIdleProcessor() }
     }
 
-    /// The first goroutine of a quiet period parked on a socket (the caller holds
-    /// its descriptor's lock): an idle M parked on its futex re-parks in epoll.
-    func firstNetpollWaiter() { wakeIdleMachineIntoNetpoll() }
+    /// The first goroutine of a quiet period parks on a socket (the caller holds its
+    /// descriptor's lock). Somebody must block in epoll_wait, but not necessarily
+    /// somebody else: the goroutine's own M, about to look for work, blocks there
+    /// itself if it finds none (stopMachine), as Go's does. Waking an idle M at once
+    /// cost a futex wake-up per request on a ping-pong connection, whose waiter count
+    /// goes 0 -> 1 every round trip. So the M owes the wake-up, and pays it only if it
+    /// finds other work (payNetpollerDebt); off an M (cannot happen for goroutine
+    /// sockets, kept for safety) the wake-up is immediate.
+    func firstNetpollWaiter() {
+        if let m = Machine.current { m.owesNetpoller = true } else { wakeIdleMachineIntoNetpoll() }
+    }
+
+    /// g0 of `m`, about to run a goroutine or to wait for its locked one: wakes an idle
+    /// M into epoll_wait if a goroutine of this M was the first socket waiter and
+    /// nobody blocks there yet. stopMachine clears the debt instead (it polls itself).
+    @inline(__always)
+    func payNetpollerDebt(_ m: Machine) {
+        if _slowPath(m.owesNetpoller) {
+            m.owesNetpoller = false
+            wakeIdleMachineIntoNetpoll()
+        }
+    }
 
     /// The poller left epoll_wait with a P to run the goroutines it readied
     /// (stopMachine): another M takes its place (Go's wakep after findRunnable's

@@ -35,6 +35,27 @@ final class ServerCPUsTests: XCTestCase {
         XCTAssertEqual(ServerWorkload.generatorPlacement(report, server: all), "load generator pinned to cpu 1 (seen on 1)")
     }
 
+    /// Busy and stolen ticks come from the server's CPUs' lines only; the shares are of those
+    /// CPUs' capacity over the window, and what the server process did not use is the others'.
+    func testCPUShareCountsTheServerCPUsAndSplitsServerFromOthers() throws {
+        let stat = """
+            cpu  900 0 900 9000 0 0 0 0 0 0
+            cpu0 100 1 200 5000 7 10 20 30 0 0
+            cpu1 800 0 700 4000 0 0 0 5 0 0
+            intr 12345
+            """
+        XCTAssertEqual(ServerCPUShare.cpuTicks(procStat: stat, cpus: [0]).busy, 100 + 1 + 200 + 10 + 20)
+        XCTAssertEqual(ServerCPUShare.cpuTicks(procStat: stat, cpus: [0]).steal, 30)
+        XCTAssertEqual(ServerCPUShare.cpuTicks(procStat: stat, cpus: [0, 1]).busy, 331 + 1500)
+        XCTAssertNotNil(ServerCPUShare.processTicks(pid: getpid()))
+        // One CPU for 2 s is 2 × CLK_TCK ticks: the server used a quarter, others half, steal a tenth.
+        let hz = UInt64(sysconf(Int32(_SC_CLK_TCK)))
+        let a = ServerCPUShare.Sample(busy: 1000, steal: 0, process: 400, nanoseconds: 1_000_000_000)
+        let b = ServerCPUShare.Sample(busy: 1000 + hz * 3 / 2, steal: hz / 5, process: 400 + hz / 2, nanoseconds: 3_000_000_000)
+        XCTAssertEqual(ServerCPUShare.between(a, b, cpuCount: 1),
+                       ServerCPUShare(serverPermille: 250, othersPermille: 500, stealPermille: 100))
+    }
+
     /// `max_procs` names and reaches the threads and swift-nio server configurations (they are
     /// confined to that many CPUs), and still means nothing to threads in other workloads.
     func testMaxProcsIsAnAxisOfEveryServerRuntime() throws {
@@ -105,7 +126,7 @@ final class ServerCPUsTests: XCTestCase {
                     throw WorkloadFailure("the server closed connection \(i)")
                 }
             }
-            return try XCTUnwrap(server.census())
+            return ThreadCensus.take(pid: try XCTUnwrap(server.pid()))
         }
         fds.forEach { close($0) }
         try server.stop()

@@ -170,6 +170,7 @@ final class ServerWorkloadTests: XCTestCase {
             XCTAssertNotNil(c.counters["dropped"], c.id)
             XCTAssertNotNil(c.counters["timeouts"], c.id)
             XCTAssertEqual(c.counters["server_cpus"], 1, c.id)
+            for share in ["server", "others", "steal"] { XCTAssertNotNil(c.counters["server_cpu_\(share)_permille"], c.id) }
             let note = c.placement?.note ?? ""
             XCTAssertTrue(note.contains("server (n = 1) confined to cpu \(cpus.cpus.listString)"), "\(c.id): \(note)")
             // The census: the server's threads (its Ms, loop, connection threads, the Go program's) on that CPU.

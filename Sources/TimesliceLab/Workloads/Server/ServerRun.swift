@@ -16,36 +16,39 @@ import TimesliceHost
 /// process) to end and reports a server that failed.
 struct RunningServer {
     let port: UInt16
-    /// The server's threads by allowed CPUs right now (this process's, or the Go program's);
-    /// nil when there is no process to look at.
-    let census: () -> ThreadCensus?
+    /// The process the server's threads live in: this one, or the Go program (nil until it
+    /// has started).
+    let pid: () -> pid_t?
     let stop: () throws -> Void
 }
 
 extension ServerWorkload {
     /// Starts the server on the configuration's CPUs (ServerCPUs), measures it with the
     /// generator, stops it. The placement note says where the server's threads could run (a
-    /// census halfway through the measurement) and where the generator ran.
+    /// census halfway through the measurement) and where the generator ran; the counters
+    /// `server_cpu_*_permille` who had the server's CPUs meanwhile (ServerCPUShare).
     func serve(_ context: WorkloadContext, start: (CPUWork, ProgressBeacon, ServerCPUs) throws -> RunningServer) throws -> WorkloadResult {
         let cpus = try ServerCPUs.resolve(context.configuration)
         let server = try start(CPUWork.calibrate(), context.progress, cpus)
-        let census = ThreadCensus.Scheduled(after: censusDelay(context.configuration)) { server.census() }
+        let (opens, length) = window(context.configuration)
+        let observer = ServerWindowObserver(opensAfter: opens, length: length, cpus: cpus, pid: server.pid)
         let measured = Result { try measure(context, port: server.port, cpus: cpus) }
-        let seen = census.finish()
+        let seen = observer.finish()
         let stopped = Result { try server.stop() }
         // A failed measurement explains a server that then had to be killed, not the reverse.
-        let (result, generator) = try measured.get()
+        var (result, generator) = try measured.get()
         try stopped.get()
         context.placementNote = [context.placementNote, "\(cpus.description); its process's threads by allowed CPUs: "
-            + (seen?.text ?? "not seen"), generator].compactMap { $0 }.joined(separator: "; ")
+            + (seen.census?.text ?? "not seen"), generator].compactMap { $0 }.joined(separator: "; ")
+        if let share = seen.share { result.counters.merge(share.counters) { _, new in new } }
         return result
     }
 
-    /// Halfway through the measured window, when every connection is open and served.
-    private func censusDelay(_ c: RunConfiguration) -> UInt64 {
-        guard case .duration(let duration) = c.length else { return c.warmupNanoseconds }
+    /// When the generator's measured window opens (after its capacity probe and warm-up) and how long it lasts.
+    private func window(_ c: RunConfiguration) -> (opens: UInt64, length: UInt64) {
         let probe: UInt64 = if case .capacityFraction = p.rate { p.capacityProbeNanoseconds } else { 0 }
-        return probe + c.warmupNanoseconds + duration / 2
+        guard case .duration(let duration) = c.length else { return (probe + c.warmupNanoseconds, 0) }
+        return (probe + c.warmupNanoseconds, duration)
     }
 
     /// The handler every Swift variant runs for one request: the request's service time of

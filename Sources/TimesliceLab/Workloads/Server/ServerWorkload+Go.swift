@@ -63,7 +63,7 @@ extension ServerWorkload {
             }
             finished.signal()
         }
-        return RunningServer(port: port, census: { pid.value.map { ThreadCensus.take(pid: $0) } }) {
+        return RunningServer(port: port, pid: { pid.value }) {
             if finished.wait(timeout: .now() + 5) == .timedOut, let p = pid.value { kill(-p, SIGKILL) }
             thread.join()
             let child = try outcome!.get()

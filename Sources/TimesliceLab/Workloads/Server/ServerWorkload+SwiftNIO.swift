@@ -43,7 +43,7 @@ extension ServerWorkload {
             try? group.syncShutdownGracefully()
             throw WorkloadFailure("swift-nio: the server channel has no local port")
         }
-        return RunningServer(port: UInt16(port), census: { ThreadCensus.take(pid: getpid()) }) {
+        return RunningServer(port: UInt16(port), pid: { getpid() }) {
             try? channel.close().wait()
             try group.syncShutdownGracefully()
         }

@@ -23,7 +23,7 @@ extension ServerWorkload {
             close(listener)
             throw error
         }
-        return RunningServer(port: port, census: { ThreadCensus.take(pid: getpid()) }) {
+        return RunningServer(port: port, pid: { getpid() }) {
             shutdown(listener, Int32(SHUT_RDWR))
             acceptor.join()
             close(listener)

@@ -70,7 +70,7 @@ extension ServerWorkload {
             thread.join()
             throw error
         }
-        return RunningServer(port: port, census: { ThreadCensus.take(pid: getpid()) }) {
+        return RunningServer(port: port, pid: { getpid() }) {
             stop.set()
             thread.join()
             try outcome.get()

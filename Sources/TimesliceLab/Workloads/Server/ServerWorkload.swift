@@ -13,6 +13,8 @@
 //                               as a child process, map its report onto the result
 //   ServerCPUs.swift            the server's CPUs (the first `max_procs` usable) and the generator's
 //   ThreadCensus.swift          the threads' allowed CPUs, the placement note's evidence
+//   ServerCPUShare.swift        who had the server's CPUs during the window (server, others, steal)
+//   ServerWindowObserver.swift  takes both during the generator's measured window
 // Every variant burns a request's service time as calibrated CPU work (`CPUWork`, the open-loop
 // workload's), so a preempted request still owes the rest of its work.
 import TimesliceHost

@@ -1,8 +1,8 @@
 // The threads of a process grouped by the CPUs they may run on (sched_getaffinity of each
 // /proc/<pid>/task entry, with its name from `comm`): the evidence, in a server
 // configuration's placement note, that the server's threads were confined where ServerCPUs
-// says and the lab's own threads were not. `during` takes it halfway through the measurement,
-// when every connection's thread or goroutine exists.
+// says and the lab's own threads were not. ServerWindowObserver takes it halfway through the
+// measurement, when every connection's thread or goroutine exists.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,30 +35,5 @@ struct ThreadCensus: Equatable {
             let cpus = (mask.sorted.count == 1 ? "cpu " : "cpus ") + mask.listString
             return "\(cpus): \(names.count) thread\(names.count == 1 ? "" : "s") (\(byName))"
         }.joined(separator: "; ")
-    }
-
-    /// Takes `census()` after `delayNanoseconds` on a thread of its own, unless `finish` comes
-    /// first (the measurement ended early: nothing to see). `finish` returns what was taken.
-    final class Scheduled: @unchecked Sendable {
-        // @unchecked: `taken` is written by the census thread before `finish` joins it.
-        private let done = DispatchSemaphore(value: 0)
-        private var taken: ThreadCensus?
-        private var thread: OSThread?
-
-        init(after delayNanoseconds: UInt64, _ census: @escaping () -> ThreadCensus?) {
-            let done = done
-            thread = OSThread(name: "thread-census") { [unowned self] in
-                if done.wait(timeout: .now() + .nanoseconds(Int(min(delayNanoseconds, UInt64(Int.max))))) == .timedOut {
-                    taken = census()
-                }
-            }
-        }
-
-        func finish() -> ThreadCensus? {
-            done.signal()
-            thread?.join()
-            thread = nil
-            return taken
-        }
     }
 }

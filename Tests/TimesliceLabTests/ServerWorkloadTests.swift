@@ -4,6 +4,7 @@
 // No timing thresholds: only orders of magnitude that hold on any machine.
 import Foundation
 import XCTest
+import TimesliceHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -136,12 +137,14 @@ final class ServerWorkloadTests: XCTestCase {
     // MARK: End to end
 
     /// A quick real sweep through child processes of the built binary: the server in the child,
-    /// the generator as its child. Per-type results, and nothing left running afterwards.
+    /// the generator as its child, at max_procs 1. Per-type results, every runtime's server
+    /// confined to the first usable CPU and the generator pinned to another (or saying it
+    /// shares, on a 1-CPU host), and nothing left running afterwards.
     func testQuickSweepGivesPerTypeResultsAndLeavesNoProcessBehind() throws {
         let binary = try builtTimesliceBinary()
         let root = try Fixtures.temporaryDirectory()
         let spec = try Fixtures.spec("""
-            {"schema_version": 1, "name": "server-e2e", "matrix": {"runtime": ["timeslice", "threads", "swift-nio", "go"], "preemption": ["async"], "time_slice": ["100us"], "rate": ["30%"]},
+            {"schema_version": 1, "name": "server-e2e", "matrix": {"runtime": ["timeslice", "threads", "swift-nio", "go"], "max_procs": [1], "preemption": ["async"], "time_slice": ["100us"], "rate": ["30%"]},
              "workload": {"kind": "server", "connections": 8, "capacity_probe": "100ms"},
              "duration": "300ms", "warmup": "100ms", "watchdog": 60}
             """)
@@ -150,6 +153,7 @@ final class ServerWorkloadTests: XCTestCase {
                             environment: .capture(), outRoot: root) { _ in }.run()
         }
         let goInstalled = Variants.executableInPath("go")
+        let cpus = try ServerCPUs.resolve(maxProcs: 1, usable: Affinity.current(), defaultCount: 1)
         for c in report.configs {
             if c.config.point.runtime == .go && !goInstalled {
                 XCTAssertEqual(c.status, .unavailable)
@@ -165,6 +169,17 @@ final class ServerWorkloadTests: XCTestCase {
             XCTAssertGreaterThan(c.counters["achieved_per_second"] ?? 0, 0, c.id)
             XCTAssertNotNil(c.counters["dropped"], c.id)
             XCTAssertNotNil(c.counters["timeouts"], c.id)
+            XCTAssertEqual(c.counters["server_cpus"], 1, c.id)
+            for share in ["server", "others", "steal"] { XCTAssertNotNil(c.counters["server_cpu_\(share)_permille"], c.id) }
+            let note = c.placement?.note ?? ""
+            XCTAssertTrue(note.contains("server (n = 1) confined to cpu \(cpus.cpus.listString)"), "\(c.id): \(note)")
+            // The census: the server's threads (its Ms, loop, connection threads, the Go program's) on that CPU.
+            XCTAssertTrue(note.contains("allowed CPUs: cpu \(cpus.cpus.listString): "), "\(c.id): \(note)")
+            if let generator = cpus.generatorCPU {
+                XCTAssertTrue(note.contains("load generator pinned to cpu \(generator)"), "\(c.id): \(note)")
+            } else {
+                XCTAssertTrue(note.contains("load generator NOT pinned"), "\(c.id): \(note)")
+            }
         }
         let csv = try String(contentsOfFile: report.directory + "/summary.csv", encoding: .utf8)
         XCTAssertTrue(csv.split(separator: "\n")[0].contains("short_p99_ns"))

@@ -81,15 +81,17 @@ public enum NetBenchmarks {
         let context = try benchContext(runtime)
         let work = CPUWork(roundsPerMicrosecond: 0)  // zero service time: a pure echo
         let progress = ProgressBeacon()
+        let cpus = try ServerCPUs.resolve(context.configuration)  // default max_procs: every usable CPU
         let server: RunningServer
         switch runtime {
-        case "timeslice": server = try ServerWorkload.startTimeslice(context, work: work, progress: progress, counters: RuntimeCountersBox())
-        case "threads": server = try ServerWorkload.startThreads(work: work, progress: progress)
-        case "swift-nio": server = try ServerWorkload.startSwiftNIO(work: work, progress: progress)
+        case "timeslice":
+            server = try ServerWorkload.startTimeslice(context, work: work, progress: progress, cpus: cpus, counters: RuntimeCountersBox())
+        case "threads": server = try ServerWorkload.startThreads(work: work, progress: progress, cpus: cpus)
+        case "swift-nio": server = try ServerWorkload.startSwiftNIO(work: work, progress: progress, cpus: cpus)
         case "go":
             let invocation = try GoInvocation.make(context.configuration)
             server = try ServerWorkload.startGo(binary: try GoReferenceProgram.binary(progress: progress), invocation: invocation,
-                                                connections: 1, cpus: UsableCPUs.count(), beacon: nil, deadline: 120_000_000_000)
+                                                connections: 1, cpus: cpus, beacon: nil, deadline: 120_000_000_000)
         default: throw WorkloadUnavailable("no such runtime \(runtime)")
         }
         let measured = Result { try echo(port: server.port, roundTrips: roundTrips) }

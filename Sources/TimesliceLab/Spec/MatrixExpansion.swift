@@ -1,7 +1,7 @@
 // Matrix expansion: the cartesian product of the axes (first axis varies slowest, values in
 // the order written), minus points matching an `exclude` entry, plus `include` entries (each
 // the matrix's first point overridden by the entry's axes). Points are then normalized (axes
-// that do not apply to the runtime dropped) and deduplicated keeping the first occurrence, so
+// that do not apply to the runtime, nor by the workload's extraAxes, dropped) and deduplicated keeping the first occurrence, so
 // the order is stable and each id appears once.
 
 public enum MatrixExpansion {
@@ -34,7 +34,8 @@ public enum MatrixExpansion {
         let added = spec.include.map { $0.apply(to: m.firstPoint) }
         var seen = Set<String>()
         var result: [MatrixPoint] = []
-        for point in (kept + added).map({ $0.normalized() }) where seen.insert(point.id).inserted {
+        for point in (kept + added).map({ $0.normalized(keeping: spec.workload.extraAxes(for: $0.runtime)) })
+        where seen.insert(point.id).inserted {
             result.append(point)
         }
         return result

@@ -2,7 +2,9 @@
 //
 // Invariant: after `normalized()`, an axis that does not apply to the point's runtime is nil
 // (e.g. `preemption` for plain OS threads), so that two points differing only in such an axis
-// are equal, get the same id and are measured once.
+// are equal, get the same id and are measured once. A workload may make an axis apply to a
+// runtime that otherwise ignores it (WorkloadKind.extraAxes: the server workload confines the
+// threads and swift-nio servers to `max_procs` CPUs); such a value is kept and shown when set.
 import Timeslice
 import TimesliceHost
 
@@ -137,9 +139,10 @@ public struct MatrixPoint: Hashable, Sendable {
         }
     }
 
-    public func normalized() -> MatrixPoint {
+    /// `extra`: axes the workload makes apply to this runtime beyond `applicable` (WorkloadKind.extraAxes).
+    public func normalized(keeping extra: Set<MatrixAxis> = []) -> MatrixPoint {
         var p = self
-        let keep = Self.applicable(runtime)
+        let keep = Self.applicable(runtime).union(extra)
         if !keep.contains(.maxProcs) { p.maxProcs = nil }
         if !keep.contains(.preemption) { p.preemption = nil }
         if !keep.contains(.timeSlice) { p.timeSliceNanoseconds = nil }
@@ -153,7 +156,8 @@ public struct MatrixPoint: Hashable, Sendable {
         switch axis {
         case .runtime: return runtime.rawValue
         case .maxProcs:
-            guard MatrixPoint.applicable(runtime).contains(.maxProcs) else { return nil }
+            // Kept by normalized(keeping:) only where the workload honours it: shown when set.
+            guard MatrixPoint.applicable(runtime).contains(.maxProcs) else { return maxProcs.map(String.init) }
             return maxProcs.map(String.init) ?? "default"
         case .preemption: return preemption?.rawValue
         case .timeSlice: return timeSliceNanoseconds.map(DurationText.render)
@@ -184,7 +188,11 @@ public struct MatrixPoint: Hashable, Sendable {
 extension MatrixPoint: Codable {
     public var json: JSONValue {
         var o: [String: JSONValue] = ["runtime": .string(runtime.rawValue), "placement": placement.json]
-        if MatrixPoint.applicable(runtime).contains(.maxProcs) { o["max_procs"] = maxProcs.map { .integer(Int64($0)) } ?? .string("default") }
+        if let maxProcs {
+            o["max_procs"] = .integer(Int64(maxProcs))
+        } else if MatrixPoint.applicable(runtime).contains(.maxProcs) {
+            o["max_procs"] = .string("default")
+        }
         if let preemption { o["preemption"] = .string(preemption.rawValue) }
         if let timeSliceNanoseconds { o["time_slice"] = .string(DurationText.render(timeSliceNanoseconds)) }
         if let lockOSThread { o["lock_os_thread"] = .bool(lockOSThread) }

@@ -5,6 +5,7 @@
 //   latency meaning what its histogram measures
 //   variants        how it runs under each runtime; a runtime not listed is `unavailable`
 //   pinned threads  how many threads its `threads` variant pins (placement warnings)
+//   extra axes      matrix axes it honours for a runtime that otherwise ignores them
 // Adding a workload is one folder with its files and one line in `WorkloadSpec.registry`;
 // adding a runtime to a workload is one variant file and one entry in its `variants`.
 import Foundation
@@ -31,12 +32,16 @@ public protocol WorkloadKind: Hashable, Sendable {
     func applying(_ point: MatrixPoint) -> Self
     /// Checks against the rest of the experiment file (e.g. the starvation timeout).
     func validate(in spec: ExperimentSpec, at path: JSONPath) throws
+    /// Axes this workload honours for `runtime` beyond MatrixPoint.applicable (kept by
+    /// normalization, shown in ids); none by default.
+    static func extraAxes(for runtime: RuntimeKind) -> Set<MatrixAxis>
 }
 
 extension WorkloadKind {
     public func pinnedThreads(point: MatrixPoint, defaultMaxProcs: Int) -> Int { point.maxProcs ?? defaultMaxProcs }
     public func applying(_ point: MatrixPoint) -> Self { self }
     public func validate(in spec: ExperimentSpec, at path: JSONPath) throws {}
+    public static func extraAxes(for runtime: RuntimeKind) -> Set<MatrixAxis> { [] }
 
     // Called on `any WorkloadKind`: inside, Self is the concrete kind (no existential opening
     // needed at the call sites).
@@ -82,6 +87,11 @@ public struct WorkloadSpec: Hashable, Sendable {
 
     public func pinnedThreads(point: MatrixPoint, defaultMaxProcs: Int) -> Int {
         parameters.pinnedThreads(point: point, defaultMaxProcs: defaultMaxProcs)
+    }
+
+    /// See WorkloadKind.extraAxes.
+    public func extraAxes(for runtime: RuntimeKind) -> Set<MatrixAxis> {
+        type(of: parameters).extraAxes(for: runtime)
     }
 
     /// Runs the variant for the configuration's runtime, or throws `WorkloadUnavailable`.

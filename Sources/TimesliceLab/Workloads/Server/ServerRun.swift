@@ -16,21 +16,39 @@ import TimesliceHost
 /// process) to end and reports a server that failed.
 struct RunningServer {
     let port: UInt16
-    /// CPUs the server may use (event loops, GOMAXPROCS, usable CPUs).
-    let cpus: Int
+    /// The process the server's threads live in: this one, or the Go program (nil until it
+    /// has started).
+    let pid: () -> pid_t?
     let stop: () throws -> Void
 }
 
 extension ServerWorkload {
-    /// Starts the server, measures it with the generator, stops it.
-    func serve(_ context: WorkloadContext, start: (CPUWork, ProgressBeacon) throws -> RunningServer) throws -> WorkloadResult {
-        let server = try start(CPUWork.calibrate(), context.progress)
-        let measured = Result { try measure(context, port: server.port, serverCPUs: server.cpus) }
+    /// Starts the server on the configuration's CPUs (ServerCPUs), measures it with the
+    /// generator, stops it. The placement note says where the server's threads could run (a
+    /// census halfway through the measurement) and where the generator ran; the counters
+    /// `server_cpu_*_permille` who had the server's CPUs meanwhile (ServerCPUShare).
+    func serve(_ context: WorkloadContext, start: (CPUWork, ProgressBeacon, ServerCPUs) throws -> RunningServer) throws -> WorkloadResult {
+        let cpus = try ServerCPUs.resolve(context.configuration)
+        let server = try start(CPUWork.calibrate(), context.progress, cpus)
+        let (opens, length) = window(context.configuration)
+        let observer = ServerWindowObserver(opensAfter: opens, length: length, cpus: cpus, pid: server.pid)
+        let measured = Result { try measure(context, port: server.port, cpus: cpus) }
+        let seen = observer.finish()
         let stopped = Result { try server.stop() }
         // A failed measurement explains a server that then had to be killed, not the reverse.
-        let result = try measured.get()
+        var (result, generator) = try measured.get()
         try stopped.get()
+        context.placementNote = [context.placementNote, "\(cpus.description); its process's threads by allowed CPUs: "
+            + (seen.census?.text ?? "not seen"), generator].compactMap { $0 }.joined(separator: "; ")
+        if let share = seen.share { result.counters.merge(share.counters) { _, new in new } }
         return result
+    }
+
+    /// When the generator's measured window opens (after its capacity probe and warm-up) and how long it lasts.
+    private func window(_ c: RunConfiguration) -> (opens: UInt64, length: UInt64) {
+        let probe: UInt64 = if case .capacityFraction = p.rate { p.capacityProbeNanoseconds } else { 0 }
+        guard case .duration(let duration) = c.length else { return (probe + c.warmupNanoseconds, 0) }
+        return (probe + c.warmupNanoseconds, duration)
     }
 
     /// The handler every Swift variant runs for one request: the request's service time of
@@ -44,20 +62,17 @@ extension ServerWorkload {
     /// The generator's program: this very binary (a configuration's child is `timeslice _child`).
     static let generatorExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
 
-    /// Runs the load generator against the server on `port` and returns the configuration's
-    /// result. `serverCPUs`: how many CPUs the server may use (for pinning the generator apart).
-    func measure(_ context: WorkloadContext, port: UInt16, serverCPUs: Int) throws -> WorkloadResult {
+    /// Runs the load generator against the server on `port`, pinned to `cpus.generatorCPU` when
+    /// there is one, and returns the configuration's result and where the generator ran.
+    func measure(_ context: WorkloadContext, port: UInt16, cpus: ServerCPUs) throws -> (WorkloadResult, String) {
         let c = context.configuration
         guard case .duration(let duration) = c.length else {
             throw WorkloadFailure("the server workload measures for a duration; set \"duration\", not \"iterations\"")
         }
-        // A CPU of its own where the host has one beyond the server's; else where it ran is reported.
-        let usable = (try? Affinity.current().sorted) ?? []
-        let pin = usable.count > serverCPUs ? usable.last : nil
         let spec = LoadGeneratorSpec(port: port, types: p.requestTypes, rate: p.rate,
                                      connections: p.connections, seed: c.seed, warmupNanoseconds: c.warmupNanoseconds,
                                      durationNanoseconds: duration, capacityProbeNanoseconds: p.capacityProbeNanoseconds,
-                                     timeoutNanoseconds: p.timeoutNanoseconds, pinCPU: pin)
+                                     timeoutNanoseconds: p.timeoutNanoseconds, pinCPU: cpus.generatorCPU)
         let deadline = c.warmupNanoseconds + duration + p.capacityProbeNanoseconds + p.timeoutNanoseconds + 10_000_000_000
         let child = try ChildProcess.run(executable: Self.generatorExecutable,
                                          arguments: ["_loadgen", "--spec", String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)],
@@ -73,15 +88,14 @@ extension ServerWorkload {
         } catch {
             throw WorkloadFailure("the load generator's report is unreadable (\(error)): \(String(decoding: child.stdout.prefix(200), as: UTF8.self))")
         }
-        context.placementNote = [context.placementNote, Self.generatorPlacement(report, usable: usable.count)]
-            .compactMap { $0 }.joined(separator: "; ")
-        return try Self.result(report, serverCPUs: serverCPUs)
+        return (try Self.result(report, serverCPUs: cpus.count), Self.generatorPlacement(report, server: cpus))
     }
 
-    static func generatorPlacement(_ r: LoadGeneratorReport, usable: Int) -> String {
+    static func generatorPlacement(_ r: LoadGeneratorReport, server: ServerCPUs) -> String {
         let seen = r.cpusSeen.map(String.init).joined(separator: ",")
         if let cpu = r.pinnedCPU { return "load generator pinned to cpu \(cpu) (seen on \(seen))" }
-        return "load generator NOT pinned (\(usable) usable CPUs, all the server's): shares cores with the server, ran on cpus \(seen)"
+        return "load generator NOT pinned (the server has every usable CPU, \(server.cpus.listString)): "
+            + "shares cores with the server, ran on cpus \(seen)"
     }
 
     /// The first request type's latencies are the configuration's `latency_ns` (the short

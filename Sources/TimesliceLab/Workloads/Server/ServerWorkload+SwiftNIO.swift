@@ -1,19 +1,27 @@
 // The server on SwiftNIO, as a Swift server engineer would write it: a
-// MultiThreadedEventLoopGroup with one event loop per usable CPU, a ByteToMessageDecoder for
+// MultiThreadedEventLoopGroup with one event loop per server CPU (ServerCPUs' n; the group is
+// created from a thread confined to those CPUs, so its loops inherit the mask), a ByteToMessageDecoder for
 // the 16-byte framing and a handler that serves the request inline. The 500 µs of work runs
 // ON the event loop, as a naive server's would (no offloading to a thread pool): every other
 // connection of that loop waits behind it, which is exactly what this row shows.
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 
 extension ServerWorkload {
     func runSwiftNIO(_ context: WorkloadContext) throws -> WorkloadResult {
-        try serve(context, start: Self.startSwiftNIO)
+        try serve(context) { work, progress, cpus in try Self.startSwiftNIO(work: work, progress: progress, cpus: cpus) }
     }
 
-    static func startSwiftNIO(work: CPUWork, progress: ProgressBeacon) throws -> RunningServer {
-        let loops = UsableCPUs.count()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
+    static func startSwiftNIO(work: CPUWork, progress: ProgressBeacon, cpus: ServerCPUs) throws -> RunningServer {
+        // The loops' threads are created by (and inherit the mask of) the thread calling init.
+        var created: MultiThreadedEventLoopGroup?
+        try cpus.startConfinedThread(name: "nio-start") {
+            created = MultiThreadedEventLoopGroup(numberOfThreads: cpus.count)
+        }.join()
+        let group = created!
         let channel: Channel
         do {
             channel = try ServerBootstrap(group: group)
@@ -35,7 +43,7 @@ extension ServerWorkload {
             try? group.syncShutdownGracefully()
             throw WorkloadFailure("swift-nio: the server channel has no local port")
         }
-        return RunningServer(port: UInt16(port), cpus: loops) {
+        return RunningServer(port: UInt16(port), pid: { getpid() }) {
             try? channel.close().wait()
             try group.syncShutdownGracefully()
         }

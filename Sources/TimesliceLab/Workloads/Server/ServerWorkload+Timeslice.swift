@@ -5,7 +5,9 @@
 // burns 500 µs is exactly what the configuration measures.
 //
 // Runtime.run blocks its thread, so the runtime runs on a thread of its own while `serve`
-// measures from this one. The main goroutine listens, hands the port over, starts the accept
+// measures from this one; that thread is confined to the server's CPUs, so every M and sysmon
+// inherit the mask (placement none: the runtime itself pins nothing), and maxProcs is the
+// matrix point's max_procs (RuntimeBridge), ServerCPUs' n. The main goroutine listens, hands the port over, starts the accept
 // loop and, when told to stop (a StopFlag it checks every 10 ms: a goroutine cannot be woken
 // from a plain thread), closes the listener and waits for the connection goroutines.
 #if canImport(Glibc)
@@ -17,8 +19,8 @@ import Timeslice
 extension ServerWorkload {
     func runTimeslice(_ context: WorkloadContext) throws -> WorkloadResult {
         let counters = RuntimeCountersBox()
-        var result = try serve(context) { work, progress in
-            try Self.startTimeslice(context, work: work, progress: progress, counters: counters)
+        var result = try serve(context) { work, progress, cpus in
+            try Self.startTimeslice(context, work: work, progress: progress, cpus: cpus, counters: counters)
         }
         result.addCounters(counters.value)
         return result
@@ -26,12 +28,12 @@ extension ServerWorkload {
 
     /// Starts the runtime with the server as its main goroutine; `stop` ends it and rethrows
     /// what the runtime or the server threw. `counters` receives the runtime's counters.
-    static func startTimeslice(_ context: WorkloadContext, work: CPUWork, progress: ProgressBeacon,
+    static func startTimeslice(_ context: WorkloadContext, work: CPUWork, progress: ProgressBeacon, cpus: ServerCPUs,
                                counters: RuntimeCountersBox) throws -> RunningServer {
         let handoff = PortHandoff()
         let stop = StopFlag()
         var outcome: Result<Void, Error> = .success(())
-        let thread = OSThread(name: "timeslice-rt") {
+        let thread = try cpus.startConfinedThread(name: "timeslice-rt") {
             outcome = Result {
                 let ((), runtimeCounters) = try RuntimeBridge.run(context) { () throws -> Void in
                     let listener: TCPListener
@@ -68,7 +70,7 @@ extension ServerWorkload {
             thread.join()
             throw error
         }
-        return RunningServer(port: port, cpus: context.configuration.point.maxProcs ?? Runtime.maxProcs) {
+        return RunningServer(port: port, pid: { getpid() }) {
             stop.set()
             thread.join()
             try outcome.get()

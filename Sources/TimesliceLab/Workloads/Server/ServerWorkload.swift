@@ -11,6 +11,10 @@
 //   ServerWorkload+<Runtime>    the server under each runtime, one handler per connection
 //   ServerRun.swift             what every variant shares: start the server, run the generator
 //                               as a child process, map its report onto the result
+//   ServerCPUs.swift            the server's CPUs (the first `max_procs` usable) and the generator's
+//   ThreadCensus.swift          the threads' allowed CPUs, the placement note's evidence
+//   ServerCPUShare.swift        who had the server's CPUs during the window (server, others, steal)
+//   ServerWindowObserver.swift  takes both during the generator's measured window
 // Every variant burns a request's service time as calibrated CPU work (`CPUWork`, the open-loop
 // workload's), so a preempted request still owes the rest of its work.
 import TimesliceHost
@@ -65,6 +69,12 @@ public struct ServerParameters: WorkloadKind {
 
     /// The server pins nothing itself (a thread per connection is not a worker set).
     public func pinnedThreads(point: MatrixPoint, defaultMaxProcs: Int) -> Int { 0 }
+
+    /// `max_procs` is the server's CPU count under every runtime (ServerCPUs): the threads and
+    /// swift-nio servers are confined to that many CPUs too.
+    public static func extraAxes(for runtime: RuntimeKind) -> Set<MatrixAxis> {
+        runtime == .threads || runtime == .swiftNIO ? [.maxProcs] : []
+    }
 
     public func applying(_ point: MatrixPoint) -> ServerParameters {
         var p = self

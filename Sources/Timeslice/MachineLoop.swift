@@ -152,6 +152,7 @@ extension Scheduler {
             p.counters.add(.preemptionsDelivered)
             m.traceBuffer?.record(.preemptDelivered, a: g.header.pointee.id)
             finishPreemption(on: m, holding: p, switchedAt: switchedAt)
+            pollNetworkAtPreemption(m, holding: p)
             requeueBehindExpiredTimers(g, on: p)
         case .syscallNoProcessor:
             putGlobal(g)

@@ -2,7 +2,7 @@
 // sysmon, injectglist). Netpoller.swift is epoll itself; PollDescriptor.swift
 // the per-socket state.
 //
-// Three places poll:
+// Four places poll:
 //   - findRunnable, without blocking, after the local and global queues and
 //     before stealing, when goroutines wait on sockets and no M blocks in
 //     epoll_wait (Netpoller.lastPoll != 0): it runs one readied goroutine and
@@ -27,6 +27,8 @@
 //     looks for work and, finding none, parks there again (waking nobody: an
 //     extra M's spin per timer wake-up for nothing).
 //     startMachine takes another idle M than the poller when it can.
+//   - g0 after a preemption, without blocking, when no M blocks in epoll_wait
+//     (pollNetworkAtPreemption): what it readies runs before the preempted goroutine.
 //   - sysmon, without blocking, when nobody polled for 10 ms (all Ps busy and no
 //     idle M; counted apart, netpollSysmonGoroutinesReadied: readiness seen late).
 // Readied goroutines go to run queues like any other (injectReadied, Go's
@@ -64,6 +66,23 @@ extension Scheduler {
         m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count + 1), b: NetpollWaker.findRunnable.rawValue)
         injectReadied(readied, holding: p)
         return Goroutine.from(opaque: first)
+    }
+
+    /// g0 of `m`, just after its goroutine was preempted at a slice's end: when goroutines
+    /// wait on sockets and no M blocks in epoll_wait (every M busy, as at one P with one M),
+    /// a poll without blocking, its goroutines queued ahead of the preempted one (Shinjuku's
+    /// rule: at each quantum's end, look for new requests). Otherwise readiness would wait
+    /// until the queues ran dry or sysmon's 10 ms poll, and a preempted long request ran
+    /// again at once: measured in the bimodal server at 1 P, 199 of 227 preemptions resumed
+    /// the same goroutine and the first poll after it readied a median of 18. At most one
+    /// epoll_wait per slice.
+    func pollNetworkAtPreemption(_ m: Machine, holding p: Processor) {
+        guard netpoller.waiters.load(ordering: .relaxed) > 0,
+              netpoller.lastPoll.load(ordering: .relaxed) != 0 else { return }
+        let readied = netpoller.poll(timeoutNanoseconds: 0, counters: m.counters)
+        guard !readied.isEmpty else { return }
+        m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count), b: NetpollWaker.preemption.rawValue)
+        injectReadied(readied, holding: p)
     }
 
     /// An idle M's sleep (stopMachine): epoll_wait until `deadline` (nil: none)
@@ -202,4 +221,5 @@ enum NetpollWaker: UInt32 {
     case findRunnable = 0
     case sleeper = 1
     case sysmon = 2
+    case preemption = 3
 }

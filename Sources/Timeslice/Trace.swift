@@ -168,6 +168,7 @@ final class TraceRecorder {
         case .findRunnable: return "findRunnable"
         case .sleeper: return "sleeper (blocking)"
         case .sysmon: return "sysmon"
+        case .preemption: return "preemption"
         case nil: return "unknown"
         }
     }

@@ -123,6 +123,44 @@ final class NetSchedulingTests: XCTestCase {
                                  "preemptions of the hog before the readied reader ran, per cycle: \(waited)")
     }
 
+    /// One P and one M, the main goroutine a hog preempted every 50 µs: no M is left to
+    /// block in epoll_wait, so a reader's data is found by the poll g0 makes after each
+    /// preemption, and the reader runs before the hog resumes — not after sysmon's 10 ms
+    /// stale poll (~200 preemptions). Five cycles, counted.
+    func testReadinessIsPolledAtAPreemptionWhenNoMachineBlocksInEpoll() {
+        guard Runtime.asyncPreemptionUnavailable == nil else { return }
+        let mode = NetRuntimeMode(maxProcs: 1, preemption: .async, timeSliceNanoseconds: 50_000)
+        let cycles = 5
+        let (waited, machines, sysmonReadied) = mode.run { withConnectedPair { _, connection, peer -> ([UInt64], Int, UInt64) in
+            let scheduler = Runtime.runningScheduler!
+            let before = Runtime.counters
+            var waited: [UInt64] = []
+            for _ in 0..<cycles {
+                let readAt = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)   // preemptions then, + 1
+                readAt.initialize(to: 0)
+                defer { readAt.deallocate() }
+                go {
+                    var byte: [UInt8] = [0]
+                    if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
+                        ts_store_u64(readAt, Runtime.counters.preemptionsDelivered + 1)
+                    }
+                }
+                let netpoller = scheduler.netpoller!
+                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+                let delivered = Runtime.counters.preemptionsDelivered
+                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+                while ts_load_u64(readAt) == 0 {}   // the hog
+                waited.append((ts_load_u64(readAt) - 1) &- delivered)
+            }
+            let machines = withPreemptionDisabled { scheduler.machineCount }
+            return (waited, machines, Runtime.counters.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied)
+        } }
+        XCTAssertEqual(machines, 1, "the scenario needs a single M (nobody else to block in epoll_wait)")
+        XCTAssertEqual(sysmonReadied, 0, "sysmon's 10 ms poll found the reader: \(waited)")
+        XCTAssertLessThanOrEqual(waited.reduce(0, +), 3 * UInt64(cycles),
+                                 "preemptions of the hog before the readied reader ran, per cycle: \(waited)")
+    }
+
     func testNoDescriptorLeaksAcrossTwoRuntimeRuns() {
         for mode in NetRuntimeMode.all {
             let (leaked, failures) = descriptorsLeaked(mode) { failures in

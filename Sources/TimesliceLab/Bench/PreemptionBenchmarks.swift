@@ -133,10 +133,12 @@ public struct PreemptionBenchReport: Codable, Sendable {
     /// Self tgkill + delivery on an alternate stack + empty handler + rt_sigreturn, ns (median
     /// of 5 × 20 000 signals): the least a delivered preemption can cost on this machine.
     public var signalFloorNanoseconds: Double?
-    /// The timer-driven floors at the smallest slice (TimerSignalFloor), medians of 5 runs per
-    /// field: a monitor thread's tgkill (sysmon's design) and a per-thread POSIX timer.
-    public var monitorFloor: TimerSignalFloor?
-    public var ownTimerFloor: TimerSignalFloor?
+    /// The timer-driven floors at each async slice (TimerSignalFloor), medians of 5 runs per
+    /// field: a monitor thread's tgkill (sysmon's design) and a per-thread POSIX timer. Per
+    /// slice because on a VM a wake-up after a longer sleep costs more (the host stops
+    /// polling the halted vCPU and really deschedules it).
+    public var monitorFloors: [TimerSignalFloor]
+    public var ownTimerFloors: [TimerSignalFloor]
     public var throughput: [PreemptionThroughputResult]
     public var eintr: [PreemptionEINTRResult]
     public var interposition: InterpositionCost?
@@ -170,12 +172,17 @@ public struct PreemptionBenchReport: Codable, Sendable {
         if let floor = signalFloorNanoseconds {
             lines.append("signal floor (self tgkill + delivery + empty SA_ONSTACK handler + rt_sigreturn): \(fixed(floor, 0)) ns")
         }
-        if let f = monitorFloor {
-            lines.append("monitor-thread floor (a thread sleeps to each \(PreemptionBenchReport.durationText(f.periodNanoseconds)) deadline and tgkills a spinning one, empty handler):")
-            lines.append("  \(f.victimNanosecondsPerSignal) ns to the signalled thread + \(f.senderCPUNanosecondsPerSignal) ns CPU of the monitor = \(f.cpuNanosecondsPerSignal) ns CPU per signal")
+        if !monitorFloors.isEmpty {
+            lines.append("monitor-thread floor (a thread sleeps to each slice-end deadline and tgkills a spinning one, empty handler):")
+            for f in monitorFloors {
+                lines.append("  \(PreemptionBenchReport.durationText(f.periodNanoseconds)): \(f.victimNanosecondsPerSignal) ns to the signalled thread + "
+                             + "\(f.senderCPUNanosecondsPerSignal) ns CPU of the monitor = \(f.cpuNanosecondsPerSignal) ns CPU per signal")
+            }
         }
-        if let f = ownTimerFloor {
-            lines.append("own-timer floor (the thread's own one-shot POSIX timer, re-armed each \(PreemptionBenchReport.durationText(f.periodNanoseconds)), empty handler): \(f.victimNanosecondsPerSignal) ns per signal")
+        if !ownTimerFloors.isEmpty {
+            lines.append("own-timer floor (the thread's own one-shot POSIX timer re-armed each slice, empty handler): "
+                         + ownTimerFloors.map { "\(PreemptionBenchReport.durationText($0.periodNanoseconds)) \($0.victimNanosecondsPerSignal) ns" }
+                             .joined(separator: ", ") + " per signal")
         }
         lines.append(left("setting", 16) + right("median_ms", 11) + right("cost_%", 9)
                      + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
@@ -251,18 +258,20 @@ public enum PreemptionBenchmarks {
     /// Runs every preemption benchmark; `scale` < 1 shortens them (smoke runs).
     public static func run(scale: Double = 1) -> PreemptionBenchReport {
         let floor = signalFloor()
-        let monitor = timerSignalFloor(.monitorThread, scale: scale)
-        let ownTimer = timerSignalFloor(.ownTimer, scale: scale)
+        let monitors = slices.compactMap { timerSignalFloor(.monitorThread, period: $0, scale: scale) }
+        let ownTimers = slices.compactMap { timerSignalFloor(.ownTimer, period: $0, scale: scale) }
         var results = throughput(scale: scale)
         for i in results.indices {
             let wall = results[i].costPerPreemptionNanoseconds, cpu = results[i].cpuCostPerPreemptionNanoseconds
             if let floor { results[i].floorRatio = wall.map { $0 / floor } }
-            if let monitor, monitor.victimNanosecondsPerSignal > 0 {
+            let slice = results[i].setting.sliceNanoseconds
+            if results[i].setting.mode == .async, let monitor = monitors.first(where: { $0.periodNanoseconds == slice }),
+               monitor.victimNanosecondsPerSignal > 0 {
                 results[i].monitorFloorRatio = wall.map { $0 / Double(monitor.victimNanosecondsPerSignal) }
                 results[i].monitorCPUFloorRatio = cpu.map { $0 / Double(monitor.cpuNanosecondsPerSignal) }
             }
         }
-        return PreemptionBenchReport(signalFloorNanoseconds: floor, monitorFloor: monitor, ownTimerFloor: ownTimer,
+        return PreemptionBenchReport(signalFloorNanoseconds: floor, monitorFloors: monitors, ownTimerFloors: ownTimers,
                                      throughput: results, eintr: eintrStudy(scale: scale),
                                      interposition: interpositionCost(scale: scale),
                                      targets: PreemptionBenchReport.targetValues)
@@ -303,11 +312,11 @@ public enum PreemptionBenchmarks {
         return median(runs)
     }
 
-    /// A timer-driven floor at the smallest slice, medians of 5 runs per field; nil when it
-    /// cannot be measured (no timer, no signal delivered).
-    static func timerSignalFloor(_ source: TimerSignalFloor.Source, scale: Double = 1) -> TimerSignalFloor? {
-        let period = slices.min() ?? 50_000
-        let spin = UInt64(max(2_000_000, 40_000_000 * scale))
+    /// A timer-driven floor at a slice, medians of 5 runs per field; nil when it cannot be
+    /// measured (no timer, no signal delivered). The spin (~2 ns a step) lasts ~400 periods at
+    /// scale 1, so the run-to-run noise of the spin is spread over as many signals.
+    static func timerSignalFloor(_ source: TimerSignalFloor.Source, period: UInt64, scale: Double = 1) -> TimerSignalFloor? {
+        let spin = UInt64(max(2_000_000, Double(period) * 200 * scale))
         var runs: [TimerSignalFloor] = []
         for _ in 0..<5 {
             guard let run = try? TimerSignalFloor.measure(source, periodNanoseconds: period, spinIterations: spin) else { return nil }

@@ -88,6 +88,9 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     public var netpollPolls: UInt64 = 0
     /// ...of which blocking (the sleeper M, no P held)...
     public var netpollBlockingPolls: UInt64 = 0
+    /// Busy-polling spells (RuntimeConfiguration.netpollSpinNanoseconds) that found goroutines
+    /// to run, so their M did not sleep.
+    public var netpollSpinHits: UInt64 = 0
     /// ...socket events they returned (an fd with either direction ready)...
     public var netpollFdsReady: UInt64 = 0
     /// ...and goroutines parked on a socket they readied...
@@ -116,7 +119,7 @@ struct CounterBlock {
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
         case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups, sysmonCPUNanoseconds
-        case netpollPolls, netpollBlockingPolls, netpollFdsReady, netpollGoroutinesReadied
+        case netpollPolls, netpollBlockingPolls, netpollSpinHits, netpollFdsReady, netpollGoroutinesReadied
         case netpollSysmonGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
@@ -179,6 +182,7 @@ struct CounterBlock {
         c.idleWakeups += value(.idleWakeups)
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
+        c.netpollSpinHits += value(.netpollSpinHits)
         c.netpollFdsReady += value(.netpollFdsReady)
         c.netpollGoroutinesReadied += value(.netpollGoroutinesReadied)
         c.netpollSysmonGoroutinesReadied += value(.netpollSysmonGoroutinesReadied)

@@ -1,6 +1,7 @@
 // Every knob of a run, recorded with its results. Environment variables
 // (TIMESLICE_MAXPROCS, TIMESLICE_PREEMPT, TIMESLICE_TIMESLICE, TIMESLICE_STACK_SIZE,
-// TIMESLICE_SCHEDTRACE, TIMESLICE_TRACE) override the defaults in fromEnvironment().
+// TIMESLICE_SCHEDTRACE, TIMESLICE_TRACE, TIMESLICE_NETPOLL_SPIN) override the defaults in
+// fromEnvironment().
 import Glibc
 import TimesliceHost
 
@@ -20,6 +21,12 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     public var lockOSThread: Bool
     /// Write a Chrome/Perfetto trace (JSON) of scheduler events here at shutdown.
     public var traceFile: String?
+    /// Busy polling: an idle M about to block in epoll_wait first polls without blocking for
+    /// this long (as Linux's SO_BUSY_POLL, or Shenango's and Caladan's spinning cores), so a
+    /// request arriving meanwhile costs no sleep and wake-up of its thread — several µs on a
+    /// virtual machine. It trades idle CPU for latency: up to this much per idle spell while
+    /// goroutines wait on sockets. nil or 0: block at once, as Go does.
+    public var netpollSpinNanoseconds: UInt64?
 
     // The one source of truth for every knob's default and bounds: the environment parser below,
     // the lab's spec decoder and the CLI all use these.
@@ -32,6 +39,8 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     /// thread-owned locks are in docs/ARCHITECTURE.md; TIMESLICE_PREEMPT=cooperative opts out.
     public static let defaultPreemption: PreemptionMode = .async
     public static let maxProcsRange = 1...1024
+    /// The longest busy-polling spell (netpollSpinNanoseconds).
+    public static let maximumNetpollSpinNanoseconds: UInt64 = 1_000_000
     public static let defaultStackSize = 256 * 1024
     public static let minimumStackSize = 16 * 1024
 
@@ -39,7 +48,7 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
                 timeSliceNanoseconds: UInt64 = RuntimeConfiguration.defaultTimeSliceNanoseconds,
                 stackSize: Int = RuntimeConfiguration.defaultStackSize,
                 schedtraceMilliseconds: Int? = nil, placement: PlacementSpec = PlacementSpec(),
-                lockOSThread: Bool = false, traceFile: String? = nil) {
+                lockOSThread: Bool = false, traceFile: String? = nil, netpollSpinNanoseconds: UInt64? = nil) {
         self.maxProcs = maxProcs
         self.preemption = preemption
         self.timeSliceNanoseconds = timeSliceNanoseconds
@@ -48,6 +57,7 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
         self.placement = placement
         self.lockOSThread = lockOSThread
         self.traceFile = traceFile
+        self.netpollSpinNanoseconds = netpollSpinNanoseconds
     }
 
     /// Defaults overridden by TIMESLICE_* environment variables. A malformed value stops the
@@ -93,6 +103,12 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
         if let v = environment["TIMESLICE_TRACE"] {
             guard !v.isEmpty else { throw ConfigurationError("TIMESLICE_TRACE is empty: expected a file path for the trace JSON") }
             c.traceFile = v
+        }
+        if let v = environment["TIMESLICE_NETPOLL_SPIN"] {
+            guard let ns = DurationText.parse(v), ns <= maximumNetpollSpinNanoseconds else {
+                throw ConfigurationError("TIMESLICE_NETPOLL_SPIN=\(v): expected a duration from 0 to \(DurationText.render(maximumNetpollSpinNanoseconds)), like 20us, 50us (units: \(DurationText.allowedUnits))")
+            }
+            c.netpollSpinNanoseconds = ns
         }
         if let v = environment["TIMESLICE_SCHEDTRACE"] {
             guard let ms = Int(v), ms >= 1 else {

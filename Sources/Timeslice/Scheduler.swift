@@ -69,6 +69,8 @@ final class Scheduler {
     // Fixed at init, then only read (any thread).
     let configuration: RuntimeConfiguration
     let maxProcs: Int
+    /// RuntimeConfiguration.netpollSpinNanoseconds, clamped (0: no busy polling).
+    let netpollSpinNanoseconds: UInt64
     /// Every P; kept alive as long as the scheduler, so code may borrow them at +0.
     let processors: [Processor]
     let stealOrder: StealOrder
@@ -163,6 +165,7 @@ final class Scheduler {
     init(configuration: RuntimeConfiguration) throws {
         self.configuration = configuration
         maxProcs = configuration.resolvedMaxProcs
+        netpollSpinNanoseconds = min(configuration.netpollSpinNanoseconds ?? 0, RuntimeConfiguration.maximumNetpollSpinNanoseconds)
         placement = try PlacementState(spec: configuration.placement, workers: maxProcs)
         processors = (0..<maxProcs).map { Processor(id: $0, runQueueCapacity: 256) }
         stealOrder = StealOrder(count: maxProcs)

@@ -119,7 +119,8 @@ final class RunnerProgressTests: XCTestCase {
     func testABadVariableIsAMessageNamingItNeverATrap() throws {
         let spec = try Fixtures.spec(Fixtures.minimal())
         for (name, value, expected) in [("TIMESLICE_MAXPROCS", "0", "from 1 to 1024"), ("TIMESLICE_TIMESLICE", "1us", "from 50us"),
-                                        ("TIMESLICE_PREEMPT", "asynch", "one of cooperative"), ("TIMESLICE_STACK_SIZE", "1K", "at least 16K")] {
+                                        ("TIMESLICE_PREEMPT", "asynch", "one of cooperative"), ("TIMESLICE_STACK_SIZE", "1K", "at least 16K"),
+                                        ("TIMESLICE_NETPOLL_SPIN", "5ms", "from 0 to 1ms")] {
             let runner = SweepRunner(spec: spec, options: SweepOptions(environment: [name: value]), environment: .capture(), outRoot: "") { _ in }
             XCTAssertThrowsError(try runner.checkHost()) { error in
                 XCTAssertTrue(error is SweepError)

@@ -10,10 +10,12 @@ import XCTest
 func runWithDeadline<T>(_ seconds: Double = 60, maxProcs: Int? = nil,
                         preemption: PreemptionMode = .cooperative,
                         timeSliceNanoseconds: UInt64 = 10_000_000,
+                        netpollSpinNanoseconds: UInt64? = nil,
                         file: StaticString = #filePath, line: UInt = #line,
                         _ body: @escaping () -> T) -> T {
     var configuration = RuntimeConfiguration(maxProcs: maxProcs, preemption: preemption,
-                                             timeSliceNanoseconds: timeSliceNanoseconds)
+                                             timeSliceNanoseconds: timeSliceNanoseconds,
+                                             netpollSpinNanoseconds: netpollSpinNanoseconds)
     configuration.schedtraceMilliseconds = nil
     let watchdog = Watchdog(seconds: seconds, what: "\(file):\(line)")
     defer { watchdog.cancel() }

@@ -20,67 +20,38 @@ final class NetSchedulingTests: XCTestCase {
         if Runtime.asyncPreemptionUnavailable == nil {
             modes.append(NetRuntimeMode(maxProcs: 2, preemption: .async, timeSliceNanoseconds: 50_000))
         }
-        let warmUp = 100, roundTrips = 2000
+        let roundTrips = 2000
         for mode in modes {
             let failures = Failures()
-            let (wakeups, parks, completed) = mode.run { () -> (UInt64, UInt64, Int) in
-                let listener = try! TCPListener.listen()
-                defer { listener.close() }
-                go {
-                    guard let connection = try? listener.accept() else { return failures.add("accept failed") }
-                    echo(connection, failures: failures)
-                }
-                let result = Atomic64()
-                let clientDone = Atomic64()
-                let wakeupsBox = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-                let parksBox = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-                defer { wakeupsBox.deallocate(); parksBox.deallocate() }
-                let port = listener.port
-                Thread {
-                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    var address = sockaddr_in()
-                    address.sin_family = sa_family_t(AF_INET)
-                    address.sin_port = port.bigEndian
-                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    var one: Int32 = 1
-                    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                    let connected = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
-                    var buffer = [UInt8](repeating: 7, count: 16)
-                    var before = RuntimeCounters()
-                    if connected == 0 {
-                        for i in 0..<(warmUp + roundTrips) {
-                            if i == warmUp { before = Runtime.counters }
-                            guard write(fd, buffer, 16) == 16 else { break }
-                            var got = 0
-                            while got < 16 {
-                                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, 16 - got) }
-                                if n <= 0 { break }
-                                got += n
-                            }
-                            if got < 16 { break }
-                            if i >= warmUp { result.increment() }
-                        }
-                    }
-                    let after = Runtime.counters
-                    wakeupsBox.pointee = after.idleWakeups &- before.idleWakeups
-                    parksBox.pointee = after.parks &- before.parks
-                    close(fd)
-                    clientDone.increment()   // after the store above (the lock orders them)
-                }.start()
-                while clientDone.value == 0 { Timeslice.sleep(nanoseconds: 20_000_000) }
-                return (wakeupsBox.pointee, parksBox.pointee, result.value)
-            }
+            let run = mode.run { pingPongFromAThread(roundTrips: roundTrips, failures: failures) }
             XCTAssertEqual(failures.all, [], "\(mode)")
-            XCTAssertEqual(completed, roundTrips, "\(mode)")
+            XCTAssertEqual(run.completed, roundTrips, "\(mode)")
             // Each park of the server goroutine wakes at most its own M (found with data
             // already there, most don't sleep at all). Measured: wake-ups = parks; with the
             // first waiter waking an idle M at once 1.6-1.8 x parks, with the readied
             // goroutine queued globally for another M 1.4-1.5 x.
+            let wakeups = run.after.idleWakeups - run.before.idleWakeups, parks = run.after.parks - run.before.parks
             XCTAssertLessThanOrEqual(Double(wakeups), 1.15 * Double(parks) + 10,
                                      "\(mode): \(wakeups) idle wake-ups for \(parks) parks (\(roundTrips) round trips)")
         }
+    }
+
+    /// Busy polling (netpollSpinNanoseconds = 1 ms, far longer than the client's turnaround):
+    /// the server's M finds the next request while it spins instead of sleeping in epoll_wait,
+    /// every round trip completes, and no M blocks in epoll_wait for most of them.
+    func testBusyPollingFindsRequestsWithoutSleeping() {
+        let roundTrips = 1000
+        let failures = Failures()
+        let run = runWithDeadline(60, maxProcs: 2, preemption: .cooperative, timeSliceNanoseconds: 10_000_000,
+                                  netpollSpinNanoseconds: 1_000_000) {
+            pingPongFromAThread(roundTrips: roundTrips, failures: failures)
+        }
+        XCTAssertEqual(failures.all, [])
+        XCTAssertEqual(run.completed, roundTrips)
+        let hits = run.after.netpollSpinHits - run.before.netpollSpinHits
+        let blocking = run.after.netpollBlockingPolls - run.before.netpollBlockingPolls
+        XCTAssertGreaterThan(hits, 0, "no request was found while spinning")
+        XCTAssertLessThan(blocking, UInt64(roundTrips / 2), "\(blocking) blocking polls, \(hits) spin hits")
     }
 
     /// At one P with a hog preempted every 50 µs, a goroutine the netpoller readied (queued

@@ -220,3 +220,62 @@ func descriptorsLeaked(_ mode: NetRuntimeMode, file: StaticString = #filePath, l
     }
     return (openDescriptorCount() - before, failures.all)
 }
+
+/// What pingPongFromAThread measured: round trips completed, and the runtime's counters
+/// after the warm-up and at the end (read by the client thread).
+struct PingPongRun {
+    var completed: Int
+    var before: RuntimeCounters
+    var after: RuntimeCounters
+}
+
+/// Call from a goroutine: serves one echo connection in a goroutine, and drives it from a
+/// plain thread with blocking 16-byte write + read (the bench's client), `warmUp` round trips
+/// and then `roundTrips` counted ones; waits for the thread by sleeping.
+func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, failures: Failures) -> PingPongRun {
+    let listener = try! TCPListener.listen()
+    defer { listener.close() }
+    go {
+        guard let connection = try? listener.accept() else { return failures.add("accept failed") }
+        echo(connection, failures: failures)
+    }
+    let done = Atomic64()
+    let box = UnsafeMutablePointer<PingPongRun>.allocate(capacity: 1)
+    box.initialize(to: PingPongRun(completed: 0, before: RuntimeCounters(), after: RuntimeCounters()))
+    defer { box.deinitialize(count: 1); box.deallocate() }
+    let port = listener.port
+    Thread {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var buffer = [UInt8](repeating: 7, count: 16)
+        var run = PingPongRun(completed: 0, before: Runtime.counters, after: RuntimeCounters())
+        if connected == 0 {
+            for i in 0..<(warmUp + roundTrips) {
+                if i == warmUp { run.before = Runtime.counters }
+                guard write(fd, buffer, 16) == 16 else { break }
+                var got = 0
+                while got < 16 {
+                    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, 16 - got) }
+                    if n <= 0 { break }
+                    got += n
+                }
+                if got < 16 { break }
+                if i >= warmUp { run.completed += 1 }
+            }
+        }
+        run.after = Runtime.counters
+        close(fd)
+        box.pointee = run
+        done.increment()   // after the store above (the lock orders them)
+    }.start()
+    while done.value == 0 { Timeslice.sleep(nanoseconds: 20_000_000) }
+    return box.pointee
+}

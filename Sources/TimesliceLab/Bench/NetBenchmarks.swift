@@ -3,13 +3,16 @@
 // invocation by the same client: one connection, a plain thread doing blocking 16-byte
 // write + read, so the numbers differ only by the server (its runtime's wake-up path from
 // socket readiness to the handler and back). Runtimes: timeslice (goroutine sockets on the
-// netpoller, async preemption, default slice), go (baselines/go `server`), threads (a pthread
-// per connection), swift-nio (one event loop per CPU).
+// netpoller, async preemption, default slice), timeslice+spin (the same with 50 µs of busy
+// polling before an idle M blocks in epoll_wait: RuntimeConfiguration.netpollSpinNanoseconds),
+// go (baselines/go `server`), threads (a pthread per connection), swift-nio (one event loop
+// per CPU).
 //
 // JSON (`--json`), one object:
 //   echo_rtt_ns      {runtime: median round trip}
 //   echo_rtt_p99_ns  {runtime: p99 round trip}
-//   ratios           {"timeslice/go": median / median, "timeslice/threads", "timeslice/swift-nio"}
+//   ratios           {"timeslice/go": median / median, "timeslice/threads", "timeslice/swift-nio",
+//                     and the same for "timeslice+spin/..."}
 //   unavailable      {runtime: reason}
 //   round_trips      measured round trips per runtime (after 10 % warm-up)
 import Foundation
@@ -27,7 +30,9 @@ public struct NetBenchReport: Codable, Sendable {
         case echoRttNs = "echo_rtt_ns", echoRttP99Ns = "echo_rtt_p99_ns", ratios, unavailable, roundTrips = "round_trips"
     }
 
-    public static let runtimes = ["timeslice", "go", "threads", "swift-nio"]
+    /// "timeslice+spin": the same server with busy polling (RuntimeConfiguration.
+    /// netpollSpinNanoseconds = NetBenchmarks.spinNanoseconds), a row of its own.
+    public static let runtimes = ["timeslice", "timeslice+spin", "go", "threads", "swift-nio"]
 
     public func json() -> String {
         let enc = JSONEncoder()
@@ -37,14 +42,14 @@ public struct NetBenchReport: Codable, Sendable {
 
     public func table() -> String {
         var out = "net: TCP echo round trip over loopback (16 bytes each way, one connection, the same blocking client for every server; \(roundTrips) round trips)\n"
-        out += "runtime      p50        p99\n"
+        out += "runtime         p50        p99\n"
         for rt in Self.runtimes {
             if let p50 = echoRttNs[rt] {
-                out += rt.padding(toLength: 12, withPad: " ", startingAt: 0)
+                out += rt.padding(toLength: 15, withPad: " ", startingAt: 0)
                     + " " + DurationText.render(UInt64(p50)).padding(toLength: 10, withPad: " ", startingAt: 0)
                     + " " + DurationText.render(UInt64(echoRttP99Ns[rt] ?? 0)) + "\n"
             } else {
-                out += rt.padding(toLength: 12, withPad: " ", startingAt: 0) + " unavailable: \(unavailable[rt] ?? "?")\n"
+                out += rt.padding(toLength: 15, withPad: " ", startingAt: 0) + " unavailable: \(unavailable[rt] ?? "?")\n"
             }
         }
         for (k, v) in ratios.sorted(by: { $0.key < $1.key }) { out += "\(k) (p50): \(String(format: "%.2f", v))\n" }
@@ -57,7 +62,7 @@ public enum NetBenchmarks {
     public static func run(scale: Double, baselines: Bool = true) -> NetBenchReport {
         let roundTrips = max(Int(20_000 * scale), 200)
         var report = NetBenchReport(roundTrips: roundTrips)
-        for runtime in baselines ? NetBenchReport.runtimes : ["timeslice"] {
+        for runtime in baselines ? NetBenchReport.runtimes : ["timeslice", "timeslice+spin"] {
             do {
                 let rtt = try measure(runtime, roundTrips: roundTrips)
                 report.echoRttNs[runtime] = Double(rtt.histogram.valueAtPercentile(50))
@@ -68,24 +73,29 @@ public enum NetBenchmarks {
                 report.unavailable[runtime] = "\(error)"
             }
         }
-        if let ts = report.echoRttNs["timeslice"] {
-            for other in NetBenchReport.runtimes.dropFirst() {
-                if let o = report.echoRttNs[other], o > 0 { report.ratios["timeslice/\(other)"] = ts / o }
+        for mine in ["timeslice", "timeslice+spin"] {
+            guard let ts = report.echoRttNs[mine] else { continue }
+            for other in NetBenchReport.runtimes where !other.hasPrefix("timeslice") {
+                if let o = report.echoRttNs[other], o > 0 { report.ratios["\(mine)/\(other)"] = ts / o }
             }
         }
         return report
     }
 
+    /// The "timeslice+spin" row's busy-polling spell: several client turnarounds long.
+    public static let spinNanoseconds: UInt64 = 50_000
+
     /// Round trips against `runtime`'s echo server (warm-up: the first tenth, not recorded).
     static func measure(_ runtime: String, roundTrips: Int) throws -> LatencyRecorder {
-        let context = try benchContext(runtime)
+        let context = try benchContext(runtime == "timeslice+spin" ? "timeslice" : runtime)
         let work = CPUWork(roundsPerMicrosecond: 0)  // zero service time: a pure echo
         let progress = ProgressBeacon()
         let cpus = try ServerCPUs.resolve(context.configuration)  // default max_procs: every usable CPU
         let server: RunningServer
         switch runtime {
-        case "timeslice":
-            server = try ServerWorkload.startTimeslice(context, work: work, progress: progress, cpus: cpus, counters: RuntimeCountersBox())
+        case "timeslice", "timeslice+spin":
+            server = try ServerWorkload.startTimeslice(context, work: work, progress: progress, cpus: cpus, counters: RuntimeCountersBox(),
+                                                       netpollSpinNanoseconds: runtime == "timeslice+spin" ? spinNanoseconds : nil)
         case "threads": server = try ServerWorkload.startThreads(work: work, progress: progress, cpus: cpus)
         case "swift-nio": server = try ServerWorkload.startSwiftNIO(work: work, progress: progress, cpus: cpus)
         case "go":

@@ -42,7 +42,8 @@ public struct EffectiveConfiguration: Sendable {
 
     /// The runtime's variables the runner maps (or reports); the children never inherit them.
     public static let runtimeVariables = ["TIMESLICE_MAXPROCS", "TIMESLICE_PREEMPT", "TIMESLICE_TIMESLICE",
-                                          "TIMESLICE_SCHEDTRACE", "TIMESLICE_STACK_SIZE", "TIMESLICE_TRACE"]
+                                          "TIMESLICE_SCHEDTRACE", "TIMESLICE_STACK_SIZE", "TIMESLICE_TRACE",
+                                          "TIMESLICE_NETPOLL_SPIN"]
 
     public static func resolve(_ spec: ExperimentSpec, options: SweepOptions) throws -> EffectiveConfiguration {
         let env = options.environment.filter { runtimeVariables.contains($0.key) }
@@ -125,6 +126,9 @@ public struct EffectiveConfiguration: Sendable {
 
         if let v = env["TIMESLICE_STACK_SIZE"] {
             warnings.append("TIMESLICE_STACK_SIZE=\(v) is not applied by `timeslice run`: every configuration runs with the default goroutine stack (\(RuntimeConfiguration.defaultStackSize / 1024)K)")
+        }
+        if let v = env["TIMESLICE_NETPOLL_SPIN"] {
+            warnings.append("TIMESLICE_NETPOLL_SPIN=\(v) is not applied by `timeslice run`: every configuration blocks in epoll_wait at once (no busy polling; `timeslice bench --only net` measures it)")
         }
         if let v = env["TIMESLICE_TRACE"] {
             warnings.append("TIMESLICE_TRACE=\(v) is not applied by `timeslice run`: use --trace (one trace per configuration in the results directory)")

@@ -23,8 +23,12 @@ enum RuntimeBridge {
     /// Runs `body` as the main goroutine. Errors thrown by `body` are rethrown after the
     /// runtime has shut down. Counters are prefixed `runtime_` to keep them apart from the
     /// workload's own.
-    static func run<T>(_ context: WorkloadContext, _ body: @escaping () throws -> T) throws -> (T, [String: UInt64]) {
-        let rc = configuration(context.configuration)
+    /// `netpollSpinNanoseconds`: busy polling for `timeslice bench --only net`'s second
+    /// timeslice row (experiments have no such axis: nil).
+    static func run<T>(_ context: WorkloadContext, netpollSpinNanoseconds: UInt64? = nil,
+                       _ body: @escaping () throws -> T) throws -> (T, [String: UInt64]) {
+        var rc = configuration(context.configuration)
+        rc.netpollSpinNanoseconds = netpollSpinNanoseconds
         // Fails before anything runs when the machine cannot honour the placement.
         try Runtime.validate(rc)
         let result: Result<T, Error> = Runtime.run(rc) { Result { try body() } }

@@ -29,13 +29,13 @@ extension ServerWorkload {
     /// Starts the runtime with the server as its main goroutine; `stop` ends it and rethrows
     /// what the runtime or the server threw. `counters` receives the runtime's counters.
     static func startTimeslice(_ context: WorkloadContext, work: CPUWork, progress: ProgressBeacon, cpus: ServerCPUs,
-                               counters: RuntimeCountersBox) throws -> RunningServer {
+                               counters: RuntimeCountersBox, netpollSpinNanoseconds: UInt64? = nil) throws -> RunningServer {
         let handoff = PortHandoff()
         let stop = StopFlag()
         var outcome: Result<Void, Error> = .success(())
         let thread = try cpus.startConfinedThread(name: "timeslice-rt") {
             outcome = Result {
-                let ((), runtimeCounters) = try RuntimeBridge.run(context) { () throws -> Void in
+                let ((), runtimeCounters) = try RuntimeBridge.run(context, netpollSpinNanoseconds: netpollSpinNanoseconds) { () throws -> Void in
                     let listener: TCPListener
                     do { listener = try TCPListener.listen() } catch {
                         handoff.publish(.failure(error))

@@ -67,27 +67,9 @@ final class NetSchedulingTests: XCTestCase {
             let scheduler = Runtime.runningScheduler!
             go { blockingCall { _ = usleep(5_000) } }   // a second M, to block in epoll_wait
             while withPreemptionDisabled({ scheduler.machineCount }) < 2 { yield() }
-            var waited: [UInt64] = []
-            for _ in 0..<cycles {
-                // Preemptions delivered when the reader ran, + 1 (0: not yet).
-                let readAt = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-                readAt.initialize(to: 0)
-                defer { readAt.deallocate() }
-                go {
-                    var byte: [UInt8] = [0]
-                    if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
-                        ts_store_u64(readAt, Runtime.counters.preemptionsDelivered + 1)
-                    }
-                }
-                let netpoller = scheduler.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                _ = waitForBlockedPoller(netpoller)
-                let before = Runtime.counters.preemptionsDelivered
-                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
-                while ts_load_u64(readAt) == 0 {}   // the hog, preempted every 50 µs
-                waited.append((ts_load_u64(readAt) - 1) &- before)
+            return (0..<cycles).map { _ in
+                preemptionsBeforeReaderRuns(connection, peer) { _ = waitForBlockedPoller(scheduler.netpoller!) }
             }
-            return waited
         } }
         // The median: a cycle now and then waits ~3 ms for the kernel to run the woken poller
         // thread, which it placed on the hog's own CPU (measured: 51-56 preemptions, the
@@ -100,7 +82,7 @@ final class NetSchedulingTests: XCTestCase {
     /// One P and one M, the main goroutine a hog preempted every 50 µs: no M is left to
     /// block in epoll_wait, so a reader's data is found by the poll g0 makes after each
     /// preemption, and the reader runs before the hog resumes — not after sysmon's 10 ms
-    /// stale poll (~200 preemptions). Five cycles, counted.
+    /// stale poll (~140 preemptions measured). Five cycles, counted.
     func testReadinessIsPolledAtAPreemptionWhenNoMachineBlocksInEpoll() {
         guard Runtime.asyncPreemptionUnavailable == nil else { return }
         let mode = NetRuntimeMode(maxProcs: 1, preemption: .async, timeSliceNanoseconds: 50_000)
@@ -108,24 +90,7 @@ final class NetSchedulingTests: XCTestCase {
         let (waited, machines, sysmonReadied) = mode.run { withConnectedPair { _, connection, peer -> ([UInt64], Int, UInt64) in
             let scheduler = Runtime.runningScheduler!
             let before = Runtime.counters
-            var waited: [UInt64] = []
-            for _ in 0..<cycles {
-                let readAt = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)   // preemptions then, + 1
-                readAt.initialize(to: 0)
-                defer { readAt.deallocate() }
-                go {
-                    var byte: [UInt8] = [0]
-                    if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
-                        ts_store_u64(readAt, Runtime.counters.preemptionsDelivered + 1)
-                    }
-                }
-                let netpoller = scheduler.netpoller!
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
-                let delivered = Runtime.counters.preemptionsDelivered
-                try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
-                while ts_load_u64(readAt) == 0 {}   // the hog
-                waited.append((ts_load_u64(readAt) - 1) &- delivered)
-            }
+            let waited = (0..<cycles).map { _ in preemptionsBeforeReaderRuns(connection, peer) {} }
             let machines = withPreemptionDisabled { scheduler.machineCount }
             return (waited, machines, Runtime.counters.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied)
         } }
@@ -406,6 +371,30 @@ final class NetSchedulingTests: XCTestCase {
 
 /// Yields until an M blocks in epoll_wait (lastPoll is 0): true, or false after a
 /// second (a bound, not a measurement: the broken runtime never gets there).
+/// One cycle of the hog-and-reader scenarios: a reader goroutine parks on `connection`; once it
+/// waits (and `ready` returned), the calling goroutine writes a byte on `peer` and spins as a
+/// hog until the reader has run. Returns the preemptions delivered in between.
+private func preemptionsBeforeReaderRuns(_ connection: TCPConnection, _ peer: TCPConnection,
+                                         ready: () -> Void) -> UInt64 {
+    // Preemptions delivered when the reader ran, + 1 (0: not yet).
+    let readAt = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    readAt.initialize(to: 0)
+    defer { readAt.deallocate() }
+    go {
+        var byte: [UInt8] = [0]
+        if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil {
+            ts_store_u64(readAt, Runtime.counters.preemptionsDelivered + 1)
+        }
+    }
+    let netpoller = Runtime.runningScheduler!.netpoller!
+    while netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+    ready()
+    let before = Runtime.counters.preemptionsDelivered
+    try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+    while ts_load_u64(readAt) == 0 {}   // the hog, preempted every 50 µs
+    return (ts_load_u64(readAt) - 1) &- before
+}
+
 private func waitForBlockedPoller(_ netpoller: Netpoller) -> Bool {
     let giveUp = ContinuousClock.now + .seconds(1)
     while netpoller.lastPoll.load(ordering: .sequentiallyConsistent) != 0, ContinuousClock.now < giveUp { yield() }

@@ -53,6 +53,10 @@ int ts_futex_wake(uint32_t *addr, int count) {
 
 int32_t ts_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
+int ts_thread_set_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL) == 0 ? 0 : errno;
+}
+
 int ts_thread_cpu_ns(int32_t tid, uint64_t *ns) {
     // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): per-thread (4) | sched (2).
     clockid_t clock = (clockid_t)(((unsigned)~tid) << 3) | 6;

@@ -22,6 +22,7 @@ extension Scheduler {
     func runMachine(_ m: Machine) {
         let rc = ts_thread_setup(m.header, 64 * 1024)
         if rc != 0 { fatalError("timeslice: M\(m.id) setup failed: \(String(cString: strerror(rc)))") }
+        _ = ts_thread_set_name("ts-m\(m.id)")
         m.traceBuffer = trace?.makeBuffer(name: "M\(m.id)")
         if let plan = placement.plan {
             placement.apply(plan.cpusForWorker(m.id), thread: "M\(m.id)")

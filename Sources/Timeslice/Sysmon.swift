@@ -98,6 +98,7 @@ final class Sysmon {
 
     fileprivate func run() {
         _ = ts_thread_setup(header, 64 * 1024)
+        _ = ts_thread_set_name("ts-sysmon")
         traceBuffer = scheduler.trace?.makeBuffer(name: "sysmon")
         if let plan = scheduler.placement.plan {
             scheduler.placement.apply(plan.sysmonCPUs, thread: "sysmon")

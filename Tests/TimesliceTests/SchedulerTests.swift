@@ -7,6 +7,25 @@ import Foundation
 import XCTest
 
 final class SchedulerTests: XCTestCase {
+    /// The runtime names its threads (perf, top -H, /proc/<pid>/task/<tid>/comm): a
+    /// goroutine's thread is "ts-m<N>", and sysmon's thread "ts-sysmon" exists meanwhile.
+    func testRuntimeThreadsAreNamed() {
+        let (mine, all) = runWithDeadline(30, maxProcs: 2) { () -> (String, [String]) in
+            func comm(_ path: String) -> String {
+                ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            func names() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).map { comm("/proc/self/task/\($0)/comm") }
+            }
+            // sysmon's thread may not have named itself yet: give it a second.
+            let giveUp = ContinuousClock.now + .seconds(1)
+            while !names().contains("ts-sysmon") && ContinuousClock.now < giveUp { Timeslice.sleep(nanoseconds: 1_000_000) }
+            return (comm("/proc/thread-self/comm"), names())
+        }
+        XCTAssertTrue(mine.hasPrefix("ts-m"), "the main goroutine's thread is named \(mine)")
+        XCTAssertTrue(all.contains("ts-sysmon"), "no thread named ts-sysmon among \(all)")
+    }
+
     func testMainReturnsItsValue() {
         XCTAssertEqual(runWithDeadline(10, maxProcs: 1) { 42 }, 42)
     }

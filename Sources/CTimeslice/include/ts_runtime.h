@@ -165,6 +165,9 @@ int ts_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 int ts_futex_wake(uint32_t *addr, int count);
 
 int32_t ts_gettid(void);
+/// Names the calling thread (prctl PR_SET_NAME, at most 15 bytes kept), so perf, top -H and
+/// /proc/<pid>/task/<tid>/comm tell the runtime's threads apart. Returns 0 or errno.
+int ts_thread_set_name(const char *name);
 
 // Blocked-thread detection (sysmon; Timeslice/BlockedThread.swift).
 /// CPU time consumed so far by thread `tid` of this process (its CPUCLOCK_SCHED

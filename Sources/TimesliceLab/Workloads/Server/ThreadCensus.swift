@@ -24,7 +24,7 @@ struct ThreadCensus: Equatable {
         return census
     }
 
-    /// "cpu 0: 67 threads (conn ×64, accept, timeslice-rt); cpus 0-1: 3 threads (timeslice ×2, monitor)".
+    /// "cpu 0: 67 threads (conn ×64, accept, ts-m0); cpus 0-1: 3 threads (timeslice ×2, monitor)".
     var text: String {
         if threads.isEmpty { return "no threads seen" }
         return threads.sorted { $0.key.sorted.lexicographicallyPrecedes($1.key.sorted) }.map { mask, names in

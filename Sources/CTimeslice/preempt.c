@@ -114,18 +114,30 @@ static uint64_t sysmon_sleeps_until;
 uint32_t *ts_sysmon_wake_word(void) { return &sysmon_wake_word; }
 uint64_t *ts_sysmon_sleeps_until(void) { return &sysmon_sleeps_until; }
 
+// Waking sysmon (every waker, Swift's and the handler's, goes through these two):
+// the word's +2 makes a wake-up before sysmon's futex wait count (no lost wake);
+// taking sleeps_until by CAS to 0 lets one waker of many call. Async-signal-safe:
+// atomics and one futex call.
 // The handler left a request for sysmon to re-send: count it (sysmon compares the
 // count with the one it saw at the signal) and wake sysmon if it sleeps past the
-// first re-send. Taking sleeps_until by CAS to 0 lets one waker of many call, as
-// Sysmon.wakeForSlice does; the word's +2 makes a wake-up before sysmon's futex wait
-// count (no lost wake). Both are async-signal-safe: atomics and one futex call.
-static void ask_for_resend(ts_m *m, uint64_t now) {
-    __atomic_fetch_add(&m->sig_resend_asks, 1, __ATOMIC_RELEASE);
-    uint64_t until = __atomic_load_n(&sysmon_sleeps_until, __ATOMIC_ACQUIRE);
-    if (until == 0 || until <= now + TS_FIRST_RESEND_NS) return;
-    if (!__atomic_compare_exchange_n(&sysmon_sleeps_until, &until, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
+// first re-send.
+void ts_sysmon_wake(void) {
     __atomic_fetch_add(&sysmon_wake_word, 2, __ATOMIC_SEQ_CST);
     ts_futex_wake(&sysmon_wake_word, 1);
+}
+
+int ts_sysmon_wake_if_sleeping_past(uint64_t deadline) {
+    uint64_t until = __atomic_load_n(&sysmon_sleeps_until, __ATOMIC_ACQUIRE);
+    do {
+        if (until == 0 || until <= deadline) return 0;   // awake, or up by then anyway
+    } while (!__atomic_compare_exchange_n(&sysmon_sleeps_until, &until, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    ts_sysmon_wake();
+    return 1;
+}
+
+static void ask_for_resend(ts_m *m, uint64_t now) {
+    __atomic_fetch_add(&m->sig_resend_asks, 1, __ATOMIC_RELEASE);
+    ts_sysmon_wake_if_sleeping_past(now + TS_FIRST_RESEND_NS);
 }
 
 static void refuse(ts_m *m, uint32_t reason, uint64_t now) {

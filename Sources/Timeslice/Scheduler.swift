@@ -187,9 +187,8 @@ final class Scheduler {
     /// slice. One load per new slice.
     @inline(__always)
     func noteSliceStart(now: UInt64) {
-        if _slowPath(ts_load_u64(sysmonSleepsUntil) > now &+ preemption.sliceNanoseconds &+ preemption.handoverSlack) {
-            sysmon.wakeForSlice()
-        }
+        let watchEnds = now &+ preemption.sliceNanoseconds &+ preemption.handoverSlack
+        if _slowPath(ts_load_u64(sysmonSleepsUntil) > watchEnds) { sysmon.wakeForSlice(deadline: watchEnds) }
     }
 
     deinit {

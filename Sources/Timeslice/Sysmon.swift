@@ -75,19 +75,13 @@ final class Sysmon {
         if inLongSleep.load(ordering: .sequentiallyConsistent) { wake() }
     }
 
-    /// A g0 started a slice that ends before sysmon's sleep does (Scheduler.
-    /// noteSliceStart): wake it to watch the slice. The exchange lets one g0 of many call.
-    func wakeForSlice() {
-        if ts_exchange_u64(scheduler.sysmonSleepsUntil, 0) != 0 {
-            scheduler.counters.add(.sysmonSliceWakes)
-            wake()
-        }
+    /// A g0 started a slice whose watch ends at `deadline`, before sysmon's sleep does
+    /// (Scheduler.noteSliceStart): wake it to watch the slice; one g0 of many does.
+    func wakeForSlice(deadline: UInt64) {
+        if ts_sysmon_wake_if_sleeping_past(deadline) != 0 { scheduler.counters.add(.sysmonSliceWakes) }
     }
 
-    private func wake() {
-        _ = ts_fetch_add_u32(wakeWord, 2)
-        _ = ts_futex_wake(wakeWord, 1)
-    }
+    private func wake() { ts_sysmon_wake() }
 
     /// Asks the thread to stop and waits until it has.
     func stop() {

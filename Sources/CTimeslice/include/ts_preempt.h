@@ -67,6 +67,11 @@ int ts_preempt_signal(int32_t tid);
 /// earlier runtime abandoned: at worst a spurious wake-up). One runtime runs at a time.
 uint32_t *ts_sysmon_wake_word(void);
 uint64_t *ts_sysmon_sleeps_until(void);
+/// Wakes sysmon (no wake-up is lost before its futex wait).
+void ts_sysmon_wake(void);
+/// Wakes sysmon if it sleeps past `deadline` (monotonic ns), taking its sleeps-until word so
+/// that one caller of many does. Returns 1 if this call woke it.
+int ts_sysmon_wake_if_sleeping_past(uint64_t deadline);
 /// The first re-send of a refused request follows the signal by this much (sysmon's
 /// back-off then doubles it); the handler wakes sysmon only when it sleeps longer.
 #define TS_FIRST_RESEND_NS 20000u

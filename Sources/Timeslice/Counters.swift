@@ -91,6 +91,11 @@ public struct RuntimeCounters: Codable, Sendable, Equatable {
     /// Busy-polling spells (RuntimeConfiguration.netpollSpinNanoseconds) that found goroutines
     /// to run, so their M did not sleep.
     public var netpollSpinHits: UInt64 = 0
+    /// Pollers that left epoll_wait to run goroutines while others still waited on
+    /// sockets and handed the right to block there to an idle M...
+    public var netpollHandovers: UInt64 = 0
+    /// ...or kept it, because recent handovers were wasted (NetpollHandover.swift).
+    public var netpollHandoversDeclined: UInt64 = 0
     /// ...socket events they returned (an fd with either direction ready)...
     public var netpollFdsReady: UInt64 = 0
     /// ...and goroutines parked on a socket they readied...
@@ -119,7 +124,8 @@ struct CounterBlock {
         case preemptionsRequested, preemptionsDelivered, preemptionsHonoured
         case preemptionsResent, threadsCreated, threadsRetired, lockedHandoffs
         case handoffsBlockedThread, blockedThreadReturns, onceWirings, sysmonSliceWakes, sysmonWakeups, sysmonCPUNanoseconds
-        case netpollPolls, netpollBlockingPolls, netpollSpinHits, netpollFdsReady, netpollGoroutinesReadied
+        case netpollPolls, netpollBlockingPolls, netpollSpinHits, netpollHandovers, netpollHandoversDeclined
+        case netpollFdsReady, netpollGoroutinesReadied
         case netpollSysmonGoroutinesReadied
         // No slots for preemptionsDeferred, preemptionsDropped, preemptionsForeign:
         // the SIGURG handler counts those in its M's ts_m (sig_deferred, sig_stale,
@@ -183,6 +189,8 @@ struct CounterBlock {
         c.netpollPolls += value(.netpollPolls)
         c.netpollBlockingPolls += value(.netpollBlockingPolls)
         c.netpollSpinHits += value(.netpollSpinHits)
+        c.netpollHandovers += value(.netpollHandovers)
+        c.netpollHandoversDeclined += value(.netpollHandoversDeclined)
         c.netpollFdsReady += value(.netpollFdsReady)
         c.netpollGoroutinesReadied += value(.netpollGoroutinesReadied)
         c.netpollSysmonGoroutinesReadied += value(.netpollSysmonGoroutinesReadied)

@@ -169,6 +169,7 @@ extension Scheduler {
         // This M blocks in epoll_wait below unless another M already does: the wake-up
         // a first socket waiter of its own left it to pay is not needed.
         m.owesNetpoller = false
+        netpoller.handover.cameBack(m.id)
         lock.lock()
         if stopping.load(ordering: .relaxed) { lock.unlock(); return false }
         m.prepareToPark()
@@ -190,7 +191,7 @@ extension Scheduler {
             if adoptHandedProcessorLocked(m) {
                 lock.unlock()
                 takeReadied(readied, holding: m.processor!)
-                if !readied.isEmpty { netpollerLeftToRun() }
+                if !readied.isEmpty { netpollerLeftToRun(m) }
                 return true
             }
             if stopping.load(ordering: .relaxed) {
@@ -206,7 +207,7 @@ extension Scheduler {
                 acquire(p, by: m)
                 lock.unlock()
                 takeReadied(readied, holding: p)
-                if !readied.isEmpty { netpollerLeftToRun() }
+                if !readied.isEmpty { netpollerLeftToRun(m) }
                 return true
             }
             for entry in readied { appendGlobalLocked(entry) }

@@ -20,8 +20,9 @@
 //     Somebody must take the token whenever goroutines wait on sockets: the first
 //     waiter of a quiet period (through its M, which blocks there itself when it
 //     finds nothing else to run: firstNetpollWaiter) and a poller that leaves
-//     epoll_wait with goroutines to run while others still wait wake an idle
-//     futex M (wakeIdleMachineIntoNetpoll, Go's wakep after netpoll); a poller
+//     epoll_wait with goroutines to run while others still wait wakes an idle
+//     futex M (wakeIdleMachineIntoNetpoll) while such handovers have paid off
+//     (NetpollHandover.swift; Go never hands over); a poller
 //     woken without a P to take parks in epoll_wait again
 //     itself; one that leaves empty-handed with a P (its timer, a P handed to it)
 //     looks for work and, finding none, parks there again (waking nobody: an
@@ -110,10 +111,14 @@ extension Scheduler {
             timeout = deadline > now ? Int64(deadline - now) : 0
             if timeout == 0 { return [] }
         }
-        if let found = spinInNetpoll(m, timeout: timeout) { return found }
+        if let found = spinInNetpoll(m, timeout: timeout) {
+            if !found.isEmpty { netpoller.handover.readinessArrived() }
+            return found
+        }
         let readied = netpoller.poll(timeoutNanoseconds: timeout, counters: m.counters)
         if !readied.isEmpty {
             m.traceBuffer?.record(.netpollWake, a: UInt64(readied.count), b: NetpollWaker.sleeper.rawValue)
+            netpoller.handover.readinessArrived()
         }
         return readied
     }
@@ -205,10 +210,21 @@ extension Scheduler {
         }
     }
 
-    /// The poller left epoll_wait with a P to run the goroutines it readied
-    /// (stopMachine): another M takes its place (Go's wakep after findRunnable's
-    /// netpoll).
-    func netpollerLeftToRun() { wakeIdleMachineIntoNetpoll() }
+    /// The poller `m` left epoll_wait with a P to run the goroutines it readied
+    /// (stopMachine): another M takes its place while that has paid off
+    /// (NetpollHandover.swift); otherwise `m` blocks there again when it comes back,
+    /// as Go's does (Go never hands over), and meanwhile the next slice end's poll and
+    /// findRunnable's see readiness.
+    func netpollerLeftToRun(_ m: Machine) {
+        guard netpoller.waiters.load(ordering: .sequentiallyConsistent) > 0,
+              netpoller.lastPoll.load(ordering: .sequentiallyConsistent) != 0 else { return }
+        if netpoller.handover.shouldHandOver(from: m.id) {
+            m.counters.add(.netpollHandovers)
+            wakeIdleMachineIntoNetpoll()
+        } else {
+            m.counters.add(.netpollHandoversDeclined)
+        }
+    }
 
     /// While goroutines wait on sockets and no M holds the right to block in
     /// epoll_wait, an idle M parked on its futex is woken: finding no P to take, it

@@ -43,6 +43,9 @@ final class Netpoller {
     let blockedPollers = Atomic<Int>(0)
     /// Set by close(): sockets stop readying goroutines (the runtime is gone).
     let isClosed = Atomic<Bool>(false)
+    /// Whether a poller leaving epoll_wait to run goroutines hands its role over
+    /// (NetpollHandover.swift).
+    let handover = NetpollHandover()
 
     /// The descriptor cache (Go's pollcache). `all` keeps every descriptor ever
     /// made alive; `free` holds the unused ones. Both under `cacheLock`, a leaf.

@@ -232,11 +232,16 @@ struct PingPongRun {
 /// Call from a goroutine: serves one echo connection in a goroutine, and drives it from a
 /// plain thread with blocking 16-byte write + read (the bench's client), `warmUp` round trips
 /// and then `roundTrips` counted ones; waits for the thread by sleeping.
-func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, failures: Failures) -> PingPongRun {
+/// With `acceptorParked`, a goroutine waits in accept for a second client that never
+/// comes (as a server's acceptor does), so goroutines wait on sockets while the echo
+/// goroutine runs: the case the netpoller's handover decision is about.
+func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, acceptorParked: Bool = false,
+                         failures: Failures) -> PingPongRun {
     let listener = try! TCPListener.listen()
     defer { listener.close() }
     go {
         guard let connection = try? listener.accept() else { return failures.add("accept failed") }
+        if acceptorParked { go { _ = try? listener.accept() } }   // ends when the listener closes
         echo(connection, failures: failures)
     }
     let done = Atomic64()

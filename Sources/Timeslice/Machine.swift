@@ -26,6 +26,8 @@ final class Machine {
     /// The same scheduler, for +0 borrowing on hot paths.
     let schedulerRef: Unmanaged<Scheduler>
     let counters = CounterBlock()
+    /// The preemption stages this M's g0 records (PreemptionBreakdown.swift).
+    let preemptionSamples = MachinePreemptionSamples()
 
     /// The P this M holds, or nil. Written only by this M's thread, except that a
     /// waker sets `nextProcessor` (under the scheduler lock) for it to adopt.

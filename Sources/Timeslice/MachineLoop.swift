@@ -180,7 +180,7 @@ extension Scheduler {
         m.header.pointee.sig_first_entry_ns = 0
         let signalledAt = p.preemptSignalAt.exchange(0, ordering: .acquiringAndReleasing)
         guard signalledAt != 0 else { return }   // no signal: polling, or already counted
-        preemptionSamples.recordCompletion(
+        m.preemptionSamples.recordCompletion(
             switchedAt: switchedAt, signalledAt: signalledAt,
             signals: p.preemptSignals.load(ordering: .relaxed),
             // An entry before the first signal belongs to an older request.

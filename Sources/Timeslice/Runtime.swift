@@ -67,7 +67,7 @@ public enum Runtime {
     /// of the running runtime or the last one that finished.
     public static var preemptionLatency: LatencySummary {
         withPreemptionDisabled {
-            if let s = registry.withLock({ $0 }) { return s.preemptionSamples.signalToSwitchSummary() }
+            if let s = registry.withLock({ $0 }) { return LatencySummary(s.preemptionBreakdown().signalToSwitch) }
             return lastPreemptionLatency.withLock { $0 }
         }
     }

@@ -158,7 +158,8 @@ final class Scheduler {
     /// Why async preemption cannot work on this machine, or nil. Set once in start().
     private(set) var asyncPreemptionUnavailable: String?
     /// Where preemption time goes (PreemptionBreakdown.swift); the signal-to-switch
-    /// part is Runtime.preemptionLatency. Has its own lock; written by sysmon and g0s.
+    /// part is Runtime.preemptionLatency. sysmon's stages, under its own lock; each M
+    /// keeps its g0's (Machine.preemptionSamples).
     let preemptionSamples = PreemptionSamples()
 
     /// Throws when the placement cannot be honoured on this machine.

@@ -92,6 +92,12 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     /// Async settings: sysmon's own CPU time per delivered preemption, ns (its thread's clock
     /// over the runtime's life), beside the monitor floor's monitor CPU.
     public var sysmonCPUPerPreemptionNanoseconds: Double?
+    /// What else had the machine's CPUs during this setting's rounds, per mille of their
+    /// capacity (other processes' busy ticks + the hypervisor's steal, /proc/stat): the
+    /// median and the largest over rounds; nil where /proc/stat cannot be read. On this
+    /// VM a round with 7 % steal ran 10 % slower than one with 2 %.
+    public var disturbancePermilleMedian: Double?
+    public var disturbancePermilleMax: Double?
 
     // The names the issue tracker and the notebooks use (bench --json is snake_case).
     enum CodingKeys: String, CodingKey {
@@ -100,6 +106,7 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
         case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
         case cpuCostPerPreemptionNanoseconds = "cpu_cost_per_preemption_ns", monitorFloorRatio, monitorCPUFloorRatio
         case sysmonCPUPerPreemptionNanoseconds = "sysmon_cpu_per_preemption_ns"
+        case disturbancePermilleMedian = "disturbance_permille_median", disturbancePermilleMax = "disturbance_permille_max"
     }
 }
 
@@ -193,7 +200,8 @@ public struct PreemptionBenchReport: Codable, Sendable {
                      + right("cpu_ms", 9) + right("cpu_cost_%", 11) + right("preempt/s", 11)
                      + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12)
                      + right("ns/preempt", 12) + right("xfloor", 9) + right("xmonitor", 10)
-                     + right("cpu_ns/pre", 12) + right("xmon_cpu", 10) + right("sysmon_ns/pre", 15))
+                     + right("cpu_ns/pre", 12) + right("xmon_cpu", 10) + right("sysmon_ns/pre", 15)
+                     + right("disturb_permille", 18))
         for r in throughput {
             let isAsync = r.setting.mode == .async
             let isBaseline = r.setting.mode == .cooperative
@@ -210,8 +218,11 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(r.monitorFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
                          + right(r.cpuCostPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
                          + right(r.monitorCPUFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
-                         + right(r.sysmonCPUPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 15))
+                         + right(r.sysmonCPUPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 15)
+                         + right(r.disturbancePermilleMedian.map { fixed($0, 0) + " (max " + fixed(r.disturbancePermilleMax ?? 0, 0) + ")" } ?? "-", 18))
         }
+        lines.append("disturb_permille: what else had the CPUs during the rounds (other processes + the hypervisor's")
+        lines.append("steal, per mille of all CPUs, median and max over rounds); the cost columns are only as good as this is low.")
         lines.append("polling/1ms is a control: the work has no preemption points, so nothing is delivered and its")
         lines.append("cost is sysmon's alone.")
         for r in throughput where r.setting.mode == .async {
@@ -342,6 +353,8 @@ public enum PreemptionBenchmarks {
         var latency: Timeslice.LatencySummary
         /// sysmon's thread CPU over the runtime's life (RuntimeCounters.sysmonCPUNanoseconds).
         var sysmonCPUNanoseconds: UInt64
+        /// Others' busy ticks + steal over the round, per mille of all CPUs (nil: unreadable).
+        var disturbancePermille: UInt64?
     }
 
     /// Rounds interleave the settings so drift on a shared machine hits them alike.
@@ -388,13 +401,32 @@ public enum PreemptionBenchmarks {
                 cpuCostPerPreemptionNanoseconds: perPreemption
                     ? paired(s) { (Double($0.cpuNanoseconds) - Double($1.cpuNanoseconds)) / Double(max($0.delivered, 1)) } : nil,
                 sysmonCPUPerPreemptionNanoseconds: perPreemption
-                    ? median(s.map { Double($0.sysmonCPUNanoseconds) }) / delivered : nil)
+                    ? median(s.map { Double($0.sysmonCPUNanoseconds) }) / delivered : nil,
+                disturbancePermilleMedian: disturbances(s).map(median),
+                disturbancePermilleMax: disturbances(s)?.max())
         }
+    }
+
+    /// The rounds' disturbance readings, or nil when any is missing.
+    static func disturbances(_ rounds: [CPURound]) -> [Double]? {
+        let readings = rounds.compactMap { $0.disturbancePermille.map { Double($0) } }   // not .map(Double.init): that is init(bitPattern:)
+        return readings.count == rounds.count && !readings.isEmpty ? readings : nil
     }
 
     /// Two goroutines of pure arithmetic at 1 P; wall time from the first spawn to
     /// the last finish.
     static func cpuRound(_ setting: PreemptionBenchSetting, iterations: Int) -> CPURound {
+        let allCPUs = CPUSet(0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF)))))
+        let before = ServerCPUShare.sample(cpus: allCPUs, pid: getpid())
+        var round = cpuRoundBody(setting, iterations: iterations)
+        if let before, let after = ServerCPUShare.sample(cpus: allCPUs, pid: getpid()),
+           let share = ServerCPUShare.between(before, after, cpuCount: allCPUs.count) {
+            round.disturbancePermille = share.othersPermille + share.stealPermille
+        }
+        return round
+    }
+
+    private static func cpuRoundBody(_ setting: PreemptionBenchSetting, iterations: Int) -> CPURound {
         let (elapsed, cpu, delivered) = Runtime.run(setting.configuration(maxProcs: 1)) { () -> (UInt64, UInt64, UInt64) in
             let goroutines = 2
             let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: goroutines)
@@ -418,7 +450,8 @@ public enum PreemptionBenchmarks {
             return (elapsed, cpu, Runtime.counters.preemptionsDelivered - before)
         }
         return CPURound(nanoseconds: elapsed, cpuNanoseconds: cpu, delivered: delivered,
-                        latency: Runtime.preemptionLatency, sysmonCPUNanoseconds: Runtime.counters.sysmonCPUNanoseconds)
+                        latency: Runtime.preemptionLatency, sysmonCPUNanoseconds: Runtime.counters.sysmonCPUNanoseconds,
+                        disturbancePermille: nil)
     }
 
     static func processCPUNanoseconds() -> UInt64 {

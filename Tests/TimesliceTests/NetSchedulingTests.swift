@@ -306,61 +306,123 @@ final class NetSchedulingTests: XCTestCase {
         }
     }
 
-    /// The poller that leaves epoll_wait to run what it readied hands the role to
-    /// an idle M (as a new runtime does until handovers prove wasted: NetpollHandover.swift;
-    /// Go never does). Two Ps, three Ms: the main goroutine
-    /// hogs one P; reader A's data arrives, the poller runs A on the other P and A
-    /// hogs it too; an idle M must now block in epoll_wait, so reader B's data is
-    /// seen by that M, not by sysmon's 10 ms stale poll.
+    /// Two Ps, three Ms, the main goroutine sleeping: reader A's data arrives, the poller
+    /// runs A on a P and A spins without yielding (cooperative mode: that P never looks
+    /// for work again). Some M must still block in epoll_wait while the other P is idle:
+    /// the poller's handover to an idle M while a P is idle (NetpollHandover.swift; Go
+    /// never hands over), or the M of the sleeping main goroutine, which parks there. So
+    /// reader B's data is seen at once and B runs on the other P, not after sysmon's
+    /// 10 ms stale poll. (Which of the two it was is a race, so the test does not ask.)
     func testPollerThatLeavesToRunWorkHandsOverToAnIdleMachine() {
+        for mode in twoProcessorModes() {
+            XCTAssertEqual(readerBWhileReaderAHogs(mode, mainHogs: false), 0,
+                           "\(mode): reader B waited for sysmon's 10 ms poll")
+        }
+    }
+
+    /// With every P busy (the main goroutine hogs one, reader A the other, both yielding in
+    /// cooperative mode) no M is woken to block in epoll_wait: it could not run what it
+    /// readied. Reader B's readiness is seen by a P's periodic poll (every 31st schedule,
+    /// findLocalWork) or at a slice end, not by sysmon's 10 ms one.
+    func testReadinessIsSeenWhileEveryProcessorIsBusy() {
+        for mode in twoProcessorModes() {
+            XCTAssertEqual(readerBWhileReaderAHogs(mode, mainHogs: true), 0,
+                           "\(mode): reader B waited for sysmon's 10 ms poll")
+        }
+    }
+
+    /// At one P a poller leaving epoll_wait never hands its role over: the M it would wake
+    /// finds no P to run what it readies (at one CPU it only costs two context switches per
+    /// request). A ping-pong beside a parked acceptor, counted.
+    func testNoHandoverWithoutAnIdleProcessor() {
+        for preemption in [PreemptionMode.cooperative, .async] where preemption == .cooperative || Runtime.asyncPreemptionUnavailable == nil {
+            let mode = NetRuntimeMode(maxProcs: 1, preemption: preemption, timeSliceNanoseconds: preemption == .async ? 50_000 : 10_000_000)
+            let failures = Failures()
+            let run = mode.run { pingPongFromAThread(roundTrips: 500, acceptorParked: true, failures: failures) }
+            XCTAssertEqual(failures.all, [], "\(mode)")
+            XCTAssertEqual(run.completed, 500, "\(mode)")
+            XCTAssertEqual(run.after.netpollHandovers - run.before.netpollHandovers, 0, "\(mode)")
+        }
+    }
+
+    /// One P, one M, cooperative mode: a goroutine yields in a loop while a reader waits on
+    /// a socket. The P's queue always holds the yielder, so findRunnable never reaches its
+    /// poll, and no other M exists to block in epoll_wait: the reader's data is seen by
+    /// the P's periodic poll (every 31st schedule, findLocalWork), not by sysmon's 10 ms
+    /// one. Counts the M's too: a second M would be another way in.
+    func testAYieldingGoroutineAtOneProcessorLetsReadinessIn() {
+        let mode = NetRuntimeMode(maxProcs: 1, preemption: .cooperative, timeSliceNanoseconds: 10_000_000)
+        let (readiedBySysmon, machines) = mode.run { withConnectedPair { _, connection, peer -> (UInt64, Int) in
+            let scheduler = Runtime.runningScheduler!
+            let done = Atomic64()
+            go {
+                var byte: [UInt8] = [0]
+                if (try? byte.withUnsafeMutableBytes { try connection.readFully(into: $0) }) != nil { done.increment() }
+            }
+            while scheduler.netpoller.waiters.load(ordering: .sequentiallyConsistent) == 0 { yield() }
+            let before = Runtime.counters
+            try! [UInt8]([1]).withUnsafeBytes { try peer.write($0) }
+            while done.value == 0 { yield() }
+            return (Runtime.counters.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied,
+                    withPreemptionDisabled { scheduler.machineCount })
+        } }
+        XCTAssertEqual(machines, 1, "another M could have polled")
+        XCTAssertEqual(readiedBySysmon, 0, "the reader waited for sysmon's 10 ms poll")
+    }
+
+    private func twoProcessorModes() -> [NetRuntimeMode] {
         var modes = [NetRuntimeMode(maxProcs: 2, preemption: .cooperative, timeSliceNanoseconds: 10_000_000)]
         if Runtime.asyncPreemptionUnavailable == nil {
             modes.append(NetRuntimeMode(maxProcs: 2, preemption: .async, timeSliceNanoseconds: 50_000))
         }
-        for mode in modes {
-            let (before, after, handedOver) = mode.run { withConnectedPair { listener, connectionA, peerA -> (RuntimeCounters, RuntimeCounters, Bool) in
-                let connectionB = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
-                defer { connectionB.close() }
-                let peerB = try! listener.accept()
-                defer { peerB.close() }
-                let scheduler = Runtime.runningScheduler!
-                let netpoller = scheduler.netpoller!
-                // A third M: two blocking calls at once, both Ps retaken by sysmon.
-                while withPreemptionDisabled({ scheduler.machineCount }) < 3 {
-                    let both = WaitGroup()
-                    both.add()
-                    go { blockingCall { _ = usleep(2_000) }; both.done() }
-                    blockingCall { _ = usleep(2_000) }
-                    both.wait()
-                }
-                let aRunning = Atomic64(), bDone = Atomic64(), stop = Atomic64()
-                go {
-                    var byte: [UInt8] = [0]
-                    guard (try? byte.withUnsafeMutableBytes { try connectionA.readFully(into: $0) }) != nil else { return }
-                    aRunning.increment()
-                    while stop.value == 0 { if mode.preemption == .cooperative { yield() } }   // hogs its P
-                }
-                go {
-                    var byte: [UInt8] = [0]
-                    if (try? byte.withUnsafeMutableBytes { try connectionB.readFully(into: $0) }) != nil { bDone.increment() }
-                }
-                while netpoller.waiters.load(ordering: .sequentiallyConsistent) < 2 { yield() }
-                // An idle M blocks in epoll_wait before A's data, and again once A runs.
-                _ = waitForBlockedPoller(netpoller)
-                try! [UInt8]([1]).withUnsafeBytes { try peerA.write($0) }
-                while aRunning.value == 0 { yield() }
-                let handedOver = waitForBlockedPoller(netpoller)
-                let before = Runtime.counters
-                try! [UInt8]([2]).withUnsafeBytes { try peerB.write($0) }
-                while bDone.value == 0 { if mode.preemption == .cooperative { yield() } }
-                let after = Runtime.counters
-                stop.increment()
-                return (before, after, handedOver)
-            } }
-            XCTAssertTrue(handedOver, "\(mode): nobody blocked in epoll_wait once the poller ran what it readied")
-            XCTAssertEqual(after.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied, 0,
-                           "\(mode): reader B waited for sysmon's 10 ms poll")
-        }
+        return modes
+    }
+
+    /// Readers A and B park on two connections; A's data arrives and A, once running, hogs
+    /// its P (yielding, in cooperative mode, only when `mainHogs`); then B's data arrives
+    /// while the main goroutine hogs the other P (`mainHogs`, yielding in cooperative
+    /// mode) or sleeps. Returns the goroutines sysmon's stale poll readied meanwhile.
+    private func readerBWhileReaderAHogs(_ mode: NetRuntimeMode, mainHogs: Bool) -> UInt64 {
+        mode.run { withConnectedPair { listener, connectionA, peerA -> UInt64 in
+            let connectionB = try! TCPConnection.connect(host: "127.0.0.1", port: listener.port)
+            defer { connectionB.close() }
+            let peerB = try! listener.accept()
+            defer { peerB.close() }
+            let scheduler = Runtime.runningScheduler!
+            let netpoller = scheduler.netpoller!
+            // A third M: two blocking calls at once, both Ps retaken by sysmon.
+            while withPreemptionDisabled({ scheduler.machineCount }) < 3 {
+                let both = WaitGroup()
+                both.add()
+                go { blockingCall { _ = usleep(2_000) }; both.done() }
+                blockingCall { _ = usleep(2_000) }
+                both.wait()
+            }
+            let cooperative = mode.preemption == .cooperative
+            let aRunning = Atomic64(), bDone = Atomic64(), stop = Atomic64()
+            go {
+                var byte: [UInt8] = [0]
+                guard (try? byte.withUnsafeMutableBytes { try connectionA.readFully(into: $0) }) != nil else { return }
+                aRunning.increment()
+                while stop.value == 0 { if cooperative && mainHogs { yield() } }   // hogs its P
+            }
+            go {
+                var byte: [UInt8] = [0]
+                if (try? byte.withUnsafeMutableBytes { try connectionB.readFully(into: $0) }) != nil { bDone.increment() }
+            }
+            /// The main goroutine's wait: hogging its P (yielding in cooperative mode) or asleep.
+            func wait() { if !mainHogs { Timeslice.sleep(nanoseconds: 100_000) } else if cooperative { yield() } }
+            while netpoller.waiters.load(ordering: .sequentiallyConsistent) < 2 { yield() }
+            _ = waitForBlockedPoller(netpoller)   // an idle M blocks in epoll_wait before A's data
+            try! [UInt8]([1]).withUnsafeBytes { try peerA.write($0) }
+            while aRunning.value == 0 { wait() }
+            let before = Runtime.counters
+            try! [UInt8]([2]).withUnsafeBytes { try peerB.write($0) }
+            while bDone.value == 0 { wait() }
+            let after = Runtime.counters
+            stop.increment()
+            return after.netpollSysmonGoroutinesReadied - before.netpollSysmonGoroutinesReadied
+        } }
     }
 
     /// Outside a goroutine a socket call stops the process with a message naming

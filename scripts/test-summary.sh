@@ -13,7 +13,9 @@ status=${PIPESTATUS[0]}
 # The last "Executed N tests, with [S tests skipped and ]F failures" line is the whole suite's.
 line=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$log" | tail -1)
 total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line")
-failed=$(sed -E 's/.*[ ,]([0-9]+) failures?.*/\1/' <<<"$line")
+# Failed test cases, not failures: the summary line counts every failed assertion (one test
+# with two failed assertions read "357 passed, 2 failed" of 359 tests).
+failed=$(grep -cE "^Test Case '.*' failed \(" "$log")
 skipped=0
 if grep -qE "tests? skipped" <<<"$line"; then skipped=$(sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/' <<<"$line"); fi
 if [[ -z "$line" ]]; then

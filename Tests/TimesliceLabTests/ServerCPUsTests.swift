@@ -26,13 +26,17 @@ final class ServerCPUsTests: XCTestCase {
     func testAGeneratorWithoutACPUOfItsOwnSaysItSharesTheServers() {
         let all = ServerCPUs.resolve(maxProcs: 2, usable: [0, 1], defaultCount: 2)
         var report = LoadGeneratorReport(capacityPerSecond: nil, offeredPerSecond: 1000, measuredSeconds: 1, types: [],
-                                         lagBuckets: [], lagMaxNanoseconds: 0, pinnedCPU: all.generatorCPU, cpusSeen: [0, 1])
+                                         lagBuckets: [], lagMaxNanoseconds: 0, pinnedCPU: all.generatorCPU, cpusSeen: [0, 1],
+                                         pacing: GeneratorPacing.resolve(nil, ownCPU: all.generatorCPU != nil))
         let shared = ServerWorkload.generatorPlacement(report, server: all)
         XCTAssertTrue(shared.contains("NOT pinned"), shared)
         XCTAssertTrue(shared.contains("0-1"), shared)
+        XCTAssertTrue(shared.contains("sleep pacing"), "a generator on the server's CPUs must not spin: \(shared)")
         report.pinnedCPU = ServerCPUs.resolve(maxProcs: 1, usable: [0, 1], defaultCount: 2).generatorCPU
+        report.pacing = GeneratorPacing.resolve(nil, ownCPU: report.pinnedCPU != nil)
         report.cpusSeen = [1]
-        XCTAssertEqual(ServerWorkload.generatorPlacement(report, server: all), "load generator pinned to cpu 1 (seen on 1)")
+        XCTAssertEqual(ServerWorkload.generatorPlacement(report, server: all), "load generator pinned to cpu 1, spin pacing (seen on 1)")
+        XCTAssertEqual(GeneratorPacing.resolve(.sleep, ownCPU: true), .sleep, "an explicit choice wins")
     }
 
     /// Busy and stolen ticks come from the server's CPUs' lines only; the shares are of those

@@ -50,10 +50,14 @@ final class ServerWorkloadTests: XCTestCase {
     /// intended time, so their latency includes the stall although the server answers in
     /// microseconds; the lag shows the same stall.
     func testLatencyRunsFromTheIntendedSendTime() throws {
+        for pacing in GeneratorPacing.allCases { try latencyRunsFromTheIntendedSendTime(pacing) }
+    }
+
+    private func latencyRunsFromTheIntendedSendTime(_ pacing: GeneratorPacing) throws {
         try runUnderDeadline(60) {
             let server = try TestServer { request in request.response }
             defer { server.stop() }
-            let generator = try LoadGenerator(spec(port: server.port, rate: 2_000, duration: 400_000_000))
+            let generator = try LoadGenerator(spec(port: server.port, rate: 2_000, duration: 400_000_000, pacing: pacing))
             generator.beforeArrival = { n in if n == 200 { usleep(60_000) } }
             let report = try generator.run()
             let short = try LatencyRecorder(buckets: report.types[0].latencyBuckets)
@@ -69,11 +73,15 @@ final class ServerWorkloadTests: XCTestCase {
     /// requests queue on the connections, and latency grows far beyond the service time while
     /// every scheduled request is accounted for: answered, dropped (no free connection) or timed out.
     func testAnOverloadedServerShowsQueueingAndEveryRequestIsAccountedFor() throws {
+        for pacing in GeneratorPacing.allCases { try overloadedServerShowsQueueing(pacing) }
+    }
+
+    private func overloadedServerShowsQueueing(_ pacing: GeneratorPacing) throws {
         try runUnderDeadline(60) {
             let serial = NSLock()
             let server = try TestServer { request in serial.withLock { usleep(2_000) }; return request.response }
             defer { server.stop() }
-            let s = spec(port: server.port, rate: 1_000, duration: 500_000_000, connections: 16)
+            let s = spec(port: server.port, rate: 1_000, duration: 500_000_000, connections: 16, pacing: pacing)
             let report = try LoadGenerator(s).run()
             let short = try LatencyRecorder(buckets: report.types[0].latencyBuckets)
             XCTAssertGreaterThan(short.histogram.valueAtPercentile(90), 10_000_000, "queued behind ~16 × 2 ms")
@@ -188,10 +196,11 @@ final class ServerWorkloadTests: XCTestCase {
 
     // MARK: Helpers
 
-    private func spec(port: UInt16, rate: Double, duration: UInt64, connections: Int = 8) -> LoadGeneratorSpec {
+    private func spec(port: UInt16, rate: Double, duration: UInt64, connections: Int = 8,
+                      pacing: GeneratorPacing = .sleep) -> LoadGeneratorSpec {
         LoadGeneratorSpec(port: port, types: ServerParameters().requestTypes, rate: .perSecond(rate),
                           connections: connections, seed: 42, warmupNanoseconds: 50_000_000, durationNanoseconds: duration,
-                          capacityProbeNanoseconds: 100_000_000, timeoutNanoseconds: 2_000_000_000, pinCPU: nil)
+                          capacityProbeNanoseconds: 100_000_000, timeoutNanoseconds: 2_000_000_000, pinCPU: nil, pacing: pacing)
     }
 }
 

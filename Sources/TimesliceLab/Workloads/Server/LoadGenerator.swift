@@ -1,19 +1,21 @@
 // The server workload's load generator, a process of its own (`timeslice _loadgen`) that
-// depends on no runtime under test: plain pthreads, nonblocking sockets, poll(2) (Glibc's Swift module has no epoll).
+// depends on no runtime under test: plain pthreads, nonblocking sockets, epoll (ResponsePoller).
 //
 //   1. Connects `connections` sockets to the server (TCP_NODELAY, then nonblocking).
 //   2. Capacity (only for a rate given as a fraction): a closed-loop probe on the calling
 //      thread: every connection sends its next request as soon as the previous one is answered,
 //      for `capacity_probe`; completions per second is the capacity. The open-loop rate is the
 //      fraction of it.
-//   3. Open loop: the sender (calling thread) sleeps to each arrival of ServerSchedule
-//      (absolute CLOCK_MONOTONIC deadlines) and writes the request on a FREE connection (one
-//      request outstanding per connection). No free connection: the request is dropped and
-//      counted, never delayed. The receiver (its own pthread) polls the connections for responses and
-//      records completion − INTENDED send per type, so a server that stalls is charged for
-//      every request due meanwhile (no coordinated omission); the sender's own lateness shows
-//      as lag (actual − intended send) and in the latencies, never in the offered load.
-//   4. After the last arrival the receiver waits up to `timeout` for outstanding responses; the
+//   3. Open loop: each arrival of ServerSchedule (absolute CLOCK_MONOTONIC deadlines) is
+//      written on a FREE connection (one request outstanding per connection). No free
+//      connection: the request is dropped and counted, never delayed. Each response records
+//      completion − INTENDED send per type, so a server that stalls is charged for every
+//      request due meanwhile (no coordinated omission); the generator's own lateness shows as
+//      lag (actual − intended send) and in the latencies, never in the offered load.
+//      Pacing (GeneratorPacing): `spin`, one thread that never sleeps, sending what is due and
+//      reading what has arrived in turn; or `sleep`, a sender sleeping to each arrival and a
+//      receiver blocked in epoll_wait, whose wake-ups then count in every response time.
+//   4. After the last arrival the generator waits up to `timeout` for outstanding responses; the
 //      rest are timeouts. Requests due in the warm-up are sent and served, not recorded.
 #if canImport(Glibc)
 import Glibc
@@ -25,8 +27,8 @@ import TimesliceHost
 final class LoadGenerator {
     private let spec: LoadGeneratorSpec
     private let sockets: [Int32]
-    /// One pollfd per connection, index = connection number; each thread polls its own copy.
-    private let pollSet: [pollfd]
+    /// Which connections have a response to read; one thread at a time uses it.
+    private let poller: ResponsePoller
     /// One 16-byte inbox per connection, `filled[i]` bytes of it received (a response may come
     /// in pieces). Touched by one thread at a time: the probe, then the receiver.
     private var inbox: [UInt8]
@@ -50,19 +52,14 @@ final class LoadGenerator {
         sockets = fds
         inbox = [UInt8](repeating: 0, count: spec.connections * ServerMessage.size)
         filled = [Int](repeating: 0, count: spec.connections)
-        pollSet = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        do { poller = try ResponsePoller(sockets: fds) } catch {
+            fds.forEach { close($0) }
+            throw error
+        }
     }
 
     deinit {
         sockets.forEach { close($0) }
-    }
-
-    /// Waits up to `milliseconds` and returns the connections with something to read (or an
-    /// error or hang-up, which the read then reports).
-    private func ready(_ fds: inout [pollfd], milliseconds: Int32) throws -> [Int] {
-        let n = try SystemCall.retrying("poll") { poll(&fds, nfds_t(fds.count), milliseconds) }
-        guard n > 0 else { return [] }
-        return fds.indices.filter { fds[$0].revents != 0 }
     }
 
     func run() throws -> LoadGeneratorReport {
@@ -96,13 +93,12 @@ final class LoadGenerator {
             try send(on: i, ServerMessage(id: 0, type: UInt32(randomType()), value: 0))
             outstanding += 1
         }
-        var fds = pollSet
         while outstanding > 0 {
             let now = MonotonicClock.now()
             if now >= end + spec.timeoutNanoseconds {
                 throw WorkloadFailure("capacity probe: \(outstanding) requests unanswered \(DurationText.render(spec.timeoutNanoseconds)) after the probe")
             }
-            for i in try ready(&fds, milliseconds: 10) {
+            for i in try poller.ready(timeoutNanoseconds: 10_000_000) {
                 guard try receive(on: i) != nil else { continue }
                 outstanding -= 1
                 if MonotonicClock.now() < end {
@@ -119,92 +115,130 @@ final class LoadGenerator {
 
     private func openLoop(rate: Double) throws -> LoadGeneratorReport {
         let table = ConnectionTable(count: sockets.count)
-        let types = spec.types
-        var latency = [LatencyRecorder](repeating: LatencyRecorder(), count: types.count)
-        var completed = [UInt64](repeating: 0, count: types.count)
-        var receiverError: Error?
         // Starts 1 ms from now so the receiver is waiting before the first arrival.
         let start = MonotonicClock.now() + 1_000_000
-        let warmupEnd = start + spec.warmupNanoseconds
+        var sending = SenderTally(types: spec.types.count, start: start, warmupEnd: start + spec.warmupNanoseconds)
+        var receiving = ReceiverTally(types: spec.types.count)
+        let arrivals = ServerSchedule(types: spec.types, rate: rate, seed: spec.seed,
+                                      length: spec.warmupNanoseconds + spec.durationNanoseconds)
+        switch spec.pacing {
+        case .sleep: try sleepingOpenLoop(arrivals, table, &sending, &receiving)
+        case .spin: try spinningOpenLoop(arrivals, table, &sending, &receiving)
+        }
+
+        let timeouts = table.unansweredMeasured(types: spec.types.count)
+        return LoadGeneratorReport(
+            capacityPerSecond: nil, offeredPerSecond: rate, measuredSeconds: Double(spec.durationNanoseconds) / 1e9,
+            types: spec.types.indices.map { t in
+                LoadGeneratorTypeReport(name: spec.types[t].name, sent: sending.sent[t], completed: receiving.completed[t],
+                                        dropped: sending.dropped[t], timeouts: timeouts[t],
+                                        latencyBuckets: receiving.latency[t].buckets)
+            },
+            lagBuckets: sending.lag.buckets, lagMaxNanoseconds: sending.lagMax, pinnedCPU: spec.pinCPU,
+            cpusSeen: cpusSeen.sorted(), pacing: spec.pacing)
+    }
+
+    /// `sleep` pacing: the calling thread sleeps to each arrival and sends; a receiver thread
+    /// blocks in epoll_wait for responses. Two threads, two wake-ups per request on the
+    /// generator's CPU: their latency is part of every measured response time.
+    private func sleepingOpenLoop(_ arrivals: ServerSchedule, _ table: ConnectionTable,
+                                  _ sending: inout SenderTally, _ receiving: inout ReceiverTally) throws {
+        var receiverError: Error?
+        var received = ReceiverTally(types: spec.types.count)
         let receiver = OSThread(name: "loadgen-recv") { [self] in
             do {
                 if let cpu = spec.pinCPU { try Affinity.setCurrentThread([cpu]) }
-                try receive(table) { type, latencyNs in
-                    latency[type].record(latencyNs)
-                    completed[type] += 1
+                while !table.receivingFinished(timeout: spec.timeoutNanoseconds) {
+                    try receiveResponses(table, &received, waitingUpTo: 1_000_000)
+                    seeCurrentCPU()
                 }
             } catch {
                 receiverError = error
                 table.finishSending(at: 1)  // the sender stops at its next arrival
             }
         }
-
-        var sent = [UInt64](repeating: 0, count: types.count)
-        var dropped = [UInt64](repeating: 0, count: types.count)
-        var lag = LatencyRecorder()
-        var lagMax: UInt64 = 0
         var senderError: Error?
-        var id: UInt64 = 0
-        for (n, arrival) in ServerSchedule(types: types, rate: rate, seed: spec.seed,
-                                           length: spec.warmupNanoseconds + spec.durationNanoseconds).enumerated() {
+        for (n, arrival) in arrivals.enumerated() {
             if table.sendingFinished { break }  // the receiver failed
             beforeArrival?(n)
-            let intended = start + arrival.offset
+            let intended = sending.start + arrival.offset
             if MonotonicClock.now() < intended { MonotonicClock.sleep(until: intended) }
-            let measured = intended >= warmupEnd
-            id &+= 1
-            guard let i = table.acquire(Outstanding(id: id, intended: intended, type: arrival.type, measured: measured)) else {
-                if measured { dropped[arrival.type] += 1 }
-                continue
-            }
-            do {
-                try send(on: i, ServerMessage(id: id, type: UInt32(arrival.type),
-                                              value: UInt32(types[arrival.type].serviceNanoseconds)))
-            } catch {
+            do { try send(arrival, table, &sending) } catch {
                 senderError = error
                 break
-            }
-            let now = MonotonicClock.now()
-            if measured {
-                sent[arrival.type] += 1
-                lag.record(now &- min(intended, now))
-                lagMax = max(lagMax, now &- min(intended, now))
             }
         }
         seeCurrentCPU()
         table.finishSending(at: MonotonicClock.now())
         receiver.join()
+        receiving = received
         if let e = senderError ?? receiverError { throw e }
-
-        let timeouts = table.unansweredMeasured(types: types.count)
-        return LoadGeneratorReport(
-            capacityPerSecond: nil, offeredPerSecond: rate, measuredSeconds: Double(spec.durationNanoseconds) / 1e9,
-            types: types.indices.map { t in
-                LoadGeneratorTypeReport(name: types[t].name, sent: sent[t], completed: completed[t], dropped: dropped[t],
-                                        timeouts: timeouts[t], latencyBuckets: latency[t].buckets)
-            },
-            lagBuckets: lag.buckets, lagMaxNanoseconds: lagMax, pinnedCPU: spec.pinCPU, cpusSeen: cpusSeen.sorted())
     }
 
-    /// The receiver's loop: until the sender has finished and nothing is outstanding, or
-    /// `timeout` after it finished. `record(type, latency)` for each measured response.
-    private func receive(_ table: ConnectionTable, record: (Int, UInt64) -> Void) throws {
-        var fds = pollSet
+    /// `spin` pacing: one thread that never sleeps. It sends every request that is due, then
+    /// looks (without waiting) for responses, and again: a send leaves within one turn of the
+    /// loop (a clock read and an epoll_wait, about a microsecond) of its intended time and a
+    /// response is timestamped within one turn of its arrival, with no wake-up of the
+    /// generator in either. Meant for a generator with a CPU of its own (it uses all of it).
+    private func spinningOpenLoop(_ arrivals: ServerSchedule, _ table: ConnectionTable,
+                                  _ sending: inout SenderTally, _ receiving: inout ReceiverTally) throws {
+        var schedule = arrivals
+        var n = 0
+        var due = schedule.next()
+        if due != nil { beforeArrival?(0) }
+        var turns: UInt64 = 0
         while true {
-            let finished = table.finishedAt
-            if finished != 0 {
-                if table.busyCount == 0 || MonotonicClock.now() >= finished + spec.timeoutNanoseconds { break }
-            }
-            for i in try ready(&fds, milliseconds: 1) {
-                guard let response = try receive(on: i) else { continue }
-                let now = MonotonicClock.now()
-                let request = table.release(i)
-                guard response.id == request.id, response.value == 0 else {
-                    throw WorkloadFailure("connection \(i): response id \(response.id) status \(response.value) to request \(request.id)")
+            if let arrival = due {
+                if MonotonicClock.now() >= sending.start + arrival.offset {
+                    try send(arrival, table, &sending)
+                    due = schedule.next()
+                    n += 1
+                    if due != nil { beforeArrival?(n) }
+                    continue  // every due request leaves before the next look for responses
                 }
-                if request.measured { record(request.type, now &- min(request.intended, now)) }
+            } else if !table.sendingFinished {
+                table.finishSending(at: MonotonicClock.now())
+            } else if table.receivingFinished(timeout: spec.timeoutNanoseconds) {
+                break
             }
-            seeCurrentCPU()
+            try receiveResponses(table, &receiving, waitingUpTo: 0)
+            turns &+= 1
+            if turns % 65_536 == 0 { seeCurrentCPU() }
+        }
+        seeCurrentCPU()
+    }
+
+    /// Sends `arrival` on a free connection (or counts it dropped: never delayed).
+    private func send(_ arrival: ServerArrival, _ table: ConnectionTable, _ tally: inout SenderTally) throws {
+        let intended = tally.start + arrival.offset
+        let measured = intended >= tally.warmupEnd
+        tally.id &+= 1
+        guard let i = table.acquire(Outstanding(id: tally.id, intended: intended, type: arrival.type, measured: measured)) else {
+            if measured { tally.dropped[arrival.type] += 1 }
+            return
+        }
+        try send(on: i, ServerMessage(id: tally.id, type: UInt32(arrival.type),
+                                      value: UInt32(spec.types[arrival.type].serviceNanoseconds)))
+        guard measured else { return }
+        let now = MonotonicClock.now()
+        tally.sent[arrival.type] += 1
+        tally.lag.record(now &- min(intended, now))
+        tally.lagMax = max(tally.lagMax, now &- min(intended, now))
+    }
+
+    /// Reads every connection with a response ready (waiting up to `waitingUpTo` ns for one)
+    /// and records completion − INTENDED send for the measured ones.
+    private func receiveResponses(_ table: ConnectionTable, _ tally: inout ReceiverTally, waitingUpTo timeout: Int64) throws {
+        for i in try poller.ready(timeoutNanoseconds: timeout) {
+            guard let response = try receive(on: i) else { continue }
+            let now = MonotonicClock.now()
+            let request = table.release(i)
+            guard response.id == request.id, response.value == 0 else {
+                throw WorkloadFailure("connection \(i): response id \(response.id) status \(response.value) to request \(request.id)")
+            }
+            guard request.measured else { continue }
+            tally.latency[request.type].record(now &- min(request.intended, now))
+            tally.completed[request.type] += 1
         }
     }
 
@@ -249,6 +283,37 @@ struct Outstanding: Sendable {
     var intended: UInt64
     var type: Int
     var measured: Bool
+}
+
+/// What the sending side counts: measured requests sent and dropped per type, and its lag.
+struct SenderTally {
+    /// CLOCK_MONOTONIC ns of arrival offset 0, and of the end of the warm-up.
+    let start: UInt64
+    let warmupEnd: UInt64
+    /// The last request id used (ids start at 1).
+    var id: UInt64 = 0
+    var sent: [UInt64]
+    var dropped: [UInt64]
+    var lag = LatencyRecorder()
+    var lagMax: UInt64 = 0
+
+    init(types: Int, start: UInt64, warmupEnd: UInt64) {
+        self.start = start
+        self.warmupEnd = warmupEnd
+        sent = Array(repeating: 0, count: types)
+        dropped = Array(repeating: 0, count: types)
+    }
+}
+
+/// What the receiving side counts: measured responses and their latencies per type.
+struct ReceiverTally {
+    var latency: [LatencyRecorder]
+    var completed: [UInt64]
+
+    init(types: Int) {
+        latency = Array(repeating: LatencyRecorder(), count: types)
+        completed = Array(repeating: 0, count: types)
+    }
 }
 
 /// Which connections are free and what each busy one is waiting for. The sender acquires, the
@@ -300,6 +365,12 @@ final class ConnectionTable: @unchecked Sendable {
     func finishSending(at now: UInt64) { finished.store(max(now, 1), ordering: .releasing) }
     var finishedAt: UInt64 { finished.load(ordering: .acquiring) }
     var sendingFinished: Bool { finishedAt != 0 }
+
+    /// The sender has finished and every request is answered, or `timeout` has passed since.
+    func receivingFinished(timeout: UInt64) -> Bool {
+        let finished = finishedAt
+        return finished != 0 && (busyCount == 0 || MonotonicClock.now() >= finished + timeout)
+    }
 }
 
 /// `timeslice _loadgen --spec <json>`: runs the generator, prints its report as one JSON line.

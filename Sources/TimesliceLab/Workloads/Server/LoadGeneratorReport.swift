@@ -2,6 +2,20 @@
 // and what the generator prints back: one JSON object on stdout. Histograms travel as their
 // non-empty buckets (LatencyRecorder.buckets), so the parent rebuilds them exactly.
 
+/// How the generator waits for its next send and for responses (LoadGenerator.swift, step 3).
+/// The experiment file's `generator` key chooses; `auto` (its default) is `spin` when the
+/// generator has a CPU the server does not use and `sleep` otherwise, because a spinning
+/// generator on a server CPU would take that CPU from the server.
+public enum GeneratorPacing: String, Codable, Sendable, CaseIterable {
+    case spin
+    case sleep
+
+    /// The pacing for a generator with (`ownCPU`) or without a CPU of its own; `choice` nil is `auto`.
+    static func resolve(_ choice: GeneratorPacing?, ownCPU: Bool) -> GeneratorPacing {
+        choice ?? (ownCPU ? .spin : .sleep)
+    }
+}
+
 struct LoadGeneratorSpec: Codable, Sendable {
     var port: UInt16
     var types: [ServerRequestType]
@@ -14,6 +28,7 @@ struct LoadGeneratorSpec: Codable, Sendable {
     var timeoutNanoseconds: UInt64
     /// The CPU the generator's threads are pinned to; nil: not pinned (where they ran is reported).
     var pinCPU: Int?
+    var pacing: GeneratorPacing
 }
 
 struct LoadGeneratorTypeReport: Codable, Sendable {
@@ -41,4 +56,5 @@ struct LoadGeneratorReport: Codable, Sendable {
     var pinnedCPU: Int?
     /// CPUs the generator's threads were seen on (getcpu after each poll).
     var cpusSeen: [Int]
+    var pacing: GeneratorPacing
 }

@@ -72,7 +72,8 @@ extension ServerWorkload {
         let spec = LoadGeneratorSpec(port: port, types: p.requestTypes, rate: p.rate,
                                      connections: p.connections, seed: c.seed, warmupNanoseconds: c.warmupNanoseconds,
                                      durationNanoseconds: duration, capacityProbeNanoseconds: p.capacityProbeNanoseconds,
-                                     timeoutNanoseconds: p.timeoutNanoseconds, pinCPU: cpus.generatorCPU)
+                                     timeoutNanoseconds: p.timeoutNanoseconds, pinCPU: cpus.generatorCPU,
+                                     pacing: GeneratorPacing.resolve(p.generatorPacing, ownCPU: cpus.generatorCPU != nil))
         let deadline = c.warmupNanoseconds + duration + p.capacityProbeNanoseconds + p.timeoutNanoseconds + 10_000_000_000
         let child = try ChildProcess.run(executable: Self.generatorExecutable,
                                          arguments: ["_loadgen", "--spec", String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)],
@@ -93,9 +94,9 @@ extension ServerWorkload {
 
     static func generatorPlacement(_ r: LoadGeneratorReport, server: ServerCPUs) -> String {
         let seen = r.cpusSeen.map(String.init).joined(separator: ",")
-        if let cpu = r.pinnedCPU { return "load generator pinned to cpu \(cpu) (seen on \(seen))" }
+        if let cpu = r.pinnedCPU { return "load generator pinned to cpu \(cpu), \(r.pacing.rawValue) pacing (seen on \(seen))" }
         return "load generator NOT pinned (the server has every usable CPU, \(server.cpus.listString)): "
-            + "shares cores with the server, ran on cpus \(seen)"
+            + "shares cores with the server, \(r.pacing.rawValue) pacing, ran on cpus \(seen)"
     }
 
     /// The first request type's latencies are the configuration's `latency_ns` (the short
@@ -125,6 +126,7 @@ extension ServerWorkload {
         if let capacity = r.capacityPerSecond { counters["capacity_per_second"] = UInt64(capacity.rounded()) }
         counters["generator_lag_max_ns"] = r.lagMaxNanoseconds
         counters["generator_pinned"] = r.pinnedCPU == nil ? 0 : 1
+        counters["generator_spinning"] = r.pacing == .spin ? 1 : 0
         counters["server_cpus"] = UInt64(serverCPUs)
         result.counters = counters
         return result

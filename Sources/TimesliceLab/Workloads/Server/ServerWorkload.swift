@@ -7,7 +7,8 @@
 //   ServerProtocol.swift        the 16-byte request/response messages
 //   ServerSchedule.swift        the arrivals, a pure function of seed, rate and window
 //   LoadGenerator*.swift        the generator process (`timeslice _loadgen`): plain threads,
-//                               nonblocking sockets, poll; latency from the intended send time
+//                               nonblocking sockets, spinning or sleeping; latency from the
+//                               intended send time (ResponsePoller.swift: its epoll)
 //   ServerWorkload+<Runtime>    the server under each runtime, one handler per connection
 //   ServerRun.swift             what every variant shares: start the server, run the generator
 //                               as a child process, map its report onto the result
@@ -50,6 +51,8 @@ public struct ServerParameters: WorkloadKind {
     public var capacityProbeNanoseconds: UInt64 = 500_000_000
     /// A request still unanswered this long after the last send is a timeout.
     public var timeoutNanoseconds: UInt64 = 1_000_000_000
+    /// The generator's pacing; nil: `auto` (GeneratorPacing.resolve).
+    public var generatorPacing: GeneratorPacing?
 
     public static let kind = "server"
     public static let latencyMeaning = "short-request response time from intended send (loopback TCP, separate generator process)"
@@ -57,7 +60,8 @@ public struct ServerParameters: WorkloadKind {
     public var json: [String: JSONValue] {
         ["requests": .array(requestTypes.map(\.json)), "rate": rate.json, "connections": .integer(Int64(connections)),
          "capacity_probe": .string(DurationText.render(capacityProbeNanoseconds)),
-         "timeout": .string(DurationText.render(timeoutNanoseconds))]
+         "timeout": .string(DurationText.render(timeoutNanoseconds)),
+         "generator": .string(generatorPacing?.rawValue ?? "auto")]
     }
 
     public static let variants: [RuntimeKind: WorkloadVariant<ServerParameters>] = [
@@ -89,6 +93,9 @@ public struct ServerParameters: WorkloadKind {
         p.connections = try r.int("connections", min: 1, max: 4096) ?? p.connections
         p.capacityProbeNanoseconds = try r.duration("capacity_probe", min: 10_000_000, max: 60_000_000_000) ?? p.capacityProbeNanoseconds
         p.timeoutNanoseconds = try r.duration("timeout", min: 1_000_000, max: 60_000_000_000) ?? p.timeoutNanoseconds
+        if let pacing = try r.oneOf("generator", ["auto"] + GeneratorPacing.allCases.map(\.rawValue)) {
+            p.generatorPacing = GeneratorPacing(rawValue: pacing)
+        }
         return p
     }
 

@@ -99,56 +99,53 @@ final class TraceRecorder {
     /// Writes the Chrome trace JSON, atomically. Call after the Ms stopped (a
     /// still-running M's last events may be torn; they are only read here).
     func write(origin: UInt64) throws {
-        var events: [[String: Any]] = []
+        var out = TraceJSONText()
         var lostTotal = 0
         let tracks = lock.withLock { buffers }
         for (tid, track) in tracks.enumerated() {
-            events.append(["name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": ["name": track.name]])
+            out.event(#""name":"thread_name","ph":"M","pid":1,"tid":\#(tid),"args":{"name":\#(TraceJSONText.quoted(track.name))}"#)
             let (recorded, lost) = track.buffer.snapshot()
             lostTotal += lost
             var openRun: TraceEvent?
             for e in recorded {
-                let ts = Double(e.time &- origin) / 1000
+                func instant(_ name: String, _ args: String) {
+                    out.event(#""name":"\#(name)","cat":"scheduler","ph":"i","s":"t","pid":1,"tid":\#(tid),"ts":\#(TraceJSONText.microseconds(e.time &- origin)),"args":{\#(args)}"#)
+                }
                 switch TraceEventKind(rawValue: e.kind) {
                 case .runStart:
                     openRun = e
                 case .runEnd:
                     guard let start = openRun, start.a == e.a else { continue }
                     openRun = nil
-                    let begin = Double(start.time &- origin) / 1000
-                    events.append(["name": "G\(e.a)", "cat": "goroutine", "ph": "X", "pid": 1, "tid": tid,
-                                   "ts": begin, "dur": max(ts - begin, 0.001),
-                                   "args": ["goroutine": e.a, "ended": Self.reasonName(e.b)]])
+                    // At least 1 ns, so that the viewer draws it.
+                    let duration = max(e.time &- start.time, 1)
+                    out.event(#""name":"G\#(e.a)","cat":"goroutine","ph":"X","pid":1,"tid":\#(tid),"ts":\#(TraceJSONText.microseconds(start.time &- origin)),"dur":\#(TraceJSONText.microseconds(duration)),"args":{"goroutine":\#(e.a),"ended":\#(TraceJSONText.quoted(Self.reasonName(e.b)))}"#)
                 case .preemptRequested:
-                    events.append(instant("preempt requested", ts, tid, ["goroutine": e.a, "p": e.b]))
+                    instant("preempt requested", #""goroutine":\#(e.a),"p":\#(e.b)"#)
                 case .preemptDelivered:
-                    events.append(instant("preempt delivered", ts, tid, ["goroutine": e.a]))
+                    instant("preempt delivered", #""goroutine":\#(e.a)"#)
                 case .preemptHonoured:
-                    events.append(instant("preempt deferred, honoured", ts, tid, ["goroutine": e.a]))
+                    instant("preempt deferred, honoured", #""goroutine":\#(e.a)"#)
                 case .steal:
-                    events.append(instant("steal", ts, tid, ["goroutines": e.a, "victim_p": e.b]))
+                    instant("steal", #""goroutines":\#(e.a),"victim_p":\#(e.b)"#)
                 case .park:
-                    events.append(instant("park", ts, tid, ["goroutine": e.a]))
+                    instant("park", #""goroutine":\#(e.a)"#)
                 case .handoff:
-                    events.append(instant("handoff", ts, tid, ["p": e.b]))
+                    instant("handoff", #""p":\#(e.b)"#)
                 case .blockedThread:
-                    events.append(instant("blocked thread, P taken", ts, tid, ["goroutine": e.a, "p": e.b]))
+                    instant("blocked thread, P taken", #""goroutine":\#(e.a),"p":\#(e.b)"#)
                 case .handoffBlockedThread:
-                    events.append(instant("handoff (blocked thread)", ts, tid, ["p": e.b]))
+                    instant("handoff (blocked thread)", #""p":\#(e.b)"#)
                 case .blockedThreadReturn:
-                    events.append(instant("blocked thread returned, reacquiring a P", ts, tid, ["goroutine": e.a]))
+                    instant("blocked thread returned, reacquiring a P", #""goroutine":\#(e.a)"#)
                 case .netpollWake:
-                    events.append(instant("netpoll wake-up", ts, tid, ["goroutines": e.a, "poller": Self.pollerName(e.b)]))
+                    instant("netpoll wake-up", #""goroutines":\#(e.a),"poller":\#(TraceJSONText.quoted(Self.pollerName(e.b)))"#)
                 case .none:
                     continue
                 }
             }
         }
-        let document: [String: Any] = [
-            "traceEvents": events, "displayTimeUnit": "ns",
-            "otherData": ["producer": "timeslice", "events_lost_to_ring_wraparound": lostTotal],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: document, options: [])
+        let data = out.document(otherData: #""producer":"timeslice","events_lost_to_ring_wraparound":\#(lostTotal)"#)
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
         try data.write(to: temporary)
@@ -157,10 +154,6 @@ final class TraceRecorder {
         } else {
             try FileManager.default.moveItem(at: temporary, to: url)
         }
-    }
-
-    private func instant(_ name: String, _ ts: Double, _ tid: Int, _ args: [String: Any]) -> [String: Any] {
-        ["name": name, "cat": "scheduler", "ph": "i", "s": "t", "pid": 1, "tid": tid, "ts": ts, "args": args]
     }
 
     static func pollerName(_ raw: UInt32) -> String {

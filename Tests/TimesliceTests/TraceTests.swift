@@ -96,4 +96,22 @@ final class TraceTests: XCTestCase {
         let events = try XCTUnwrap(document["traceEvents"] as? [[String: Any]])
         XCTAssertGreaterThan(events.filter { $0["ph"] as? String == "X" }.count, 1000)
     }
+
+    /// The text writer's pieces: strings escaped so that any track name parses back as itself,
+    /// times in microseconds to the nanosecond.
+    func testTraceTextEscapesNamesAndKeepsNanoseconds() throws {
+        XCTAssertEqual(TraceJSONText.microseconds(1_234_567), "1234.567")
+        XCTAssertEqual(TraceJSONText.microseconds(1_000_005), "1000.005")
+        XCTAssertEqual(TraceJSONText.microseconds(40), "0.040")
+        let name = "M\"1\\ \n\u{1}é"
+        var text = TraceJSONText()
+        text.event(#""name":\#(TraceJSONText.quoted(name)),"ts":\#(TraceJSONText.microseconds(7))"#)
+        text.event(#""n":2"#)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: text.document(otherData: #""lost":0"#)) as? [String: Any])
+        let events = try XCTUnwrap(document["traceEvents"] as? [[String: Any]])
+        XCTAssertEqual(events.count, 2)
+        XCTAssertEqual(events[0]["name"] as? String, name)
+        XCTAssertEqual(events[0]["ts"] as? Double, 0.007)
+        XCTAssertEqual((document["otherData"] as? [String: Any])?["lost"] as? Int, 0)
+    }
 }

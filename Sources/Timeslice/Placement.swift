@@ -27,15 +27,16 @@ final class PlacementState {
     private let lock = RuntimeLock()
     @exclusivity(unchecked) private var applied: [AppliedPlacement] = []   // guarded by lock
 
-    /// Resolves `spec` for `workers` Ps; nil plan when nothing is pinned.
-    init(spec: PlacementSpec, workers: Int) throws {
+    /// Resolves `spec` for `workers` Ps among `allowed` CPUs (nil: the calling thread's
+    /// affinity ∩ cpuset; RuntimeConfiguration.placementCPUs); nil plan when nothing is pinned.
+    init(spec: PlacementSpec, workers: Int, allowed: CPUSet? = nil) throws {
         let resolved: PlacementPlan?
         let topology: NUMATopology
         if spec == PlacementSpec() {
             resolved = nil
             topology = NUMATopology.read()
         } else {
-            let host = HostSnapshot.capture()
+            let host = HostSnapshot.capture(allowed: allowed)
             resolved = try PlacementResolver(host: host).resolve(spec, workers: workers)
             topology = host.numa
         }

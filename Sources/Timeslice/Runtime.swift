@@ -87,7 +87,8 @@ public enum Runtime {
     /// Checks that `configuration` can run on this machine (placement above all),
     /// throwing the message a user should see.
     public static func validate(_ configuration: RuntimeConfiguration) throws {
-        _ = try PlacementState(spec: configuration.placement, workers: configuration.resolvedMaxProcs)
+        _ = try PlacementState(spec: configuration.placement, workers: configuration.resolvedMaxProcs,
+                               allowed: configuration.placementCPUs)
     }
 
     /// The placement each M, sysmon and the main thread asked for and got, of the

@@ -17,6 +17,12 @@ public struct RuntimeConfiguration: Codable, Equatable, Sendable {
     public var schedtraceMilliseconds: Int?
     /// CPU placement of the worker Ms, sysmon and the main thread.
     public var placement: PlacementSpec
+    /// The CPUs `placement` may choose from; nil: the starting thread's affinity (∩ cpuset).
+    /// Set when the runtime starts on a thread confined to fewer CPUs than the process may
+    /// use and a thread should still go outside them: the lab's server confines the runtime
+    /// to the server's CPUs and puts sysmon on a CPU of its own (the experiments' `sysmon`
+    /// axis). Ms without a placement inherit the starting thread's affinity either way.
+    public var placementCPUs: CPUSet?
     /// Workload hint recorded with results: the probe goroutine locks its OS thread.
     public var lockOSThread: Bool
     /// Write a Chrome/Perfetto trace (JSON) of scheduler events here at shutdown.

@@ -167,7 +167,7 @@ final class Scheduler {
         self.configuration = configuration
         maxProcs = configuration.resolvedMaxProcs
         netpollSpinNanoseconds = min(configuration.netpollSpinNanoseconds ?? 0, RuntimeConfiguration.maximumNetpollSpinNanoseconds)
-        placement = try PlacementState(spec: configuration.placement, workers: maxProcs)
+        placement = try PlacementState(spec: configuration.placement, workers: maxProcs, allowed: configuration.placementCPUs)
         processors = (0..<maxProcs).map { Processor(id: $0, runQueueCapacity: 256) }
         stealOrder = StealOrder(count: maxProcs)
         let nodeCount = (placement.numa.nodes.map(\.id).max() ?? -1) + 1

@@ -12,14 +12,68 @@ import TimesliceHost
 final class ServerCPUsTests: XCTestCase {
     func testTheServerGetsTheFirstNUsableCPUsAndTheGeneratorOneOutside() {
         let one = ServerCPUs.resolve(maxProcs: 1, usable: [0, 1], defaultCount: 2)
-        XCTAssertEqual(one, ServerCPUs(count: 1, cpus: [0], generatorCPU: 1))
+        XCTAssertEqual(one, ServerCPUs(count: 1, cpus: [0], generatorCPU: 1, usable: [0, 1]))
         let sparse = ServerCPUs.resolve(maxProcs: 2, usable: [2, 5, 7], defaultCount: 3)
-        XCTAssertEqual(sparse, ServerCPUs(count: 2, cpus: [2, 5], generatorCPU: 7))
+        XCTAssertEqual(sparse, ServerCPUs(count: 2, cpus: [2, 5], generatorCPU: 7, usable: [2, 5, 7]))
         // Default n is every usable CPU; more Ps than CPUs still confines to the CPUs there are.
         XCTAssertEqual(ServerCPUs.resolve(maxProcs: nil, usable: [0, 1], defaultCount: 2),
-                       ServerCPUs(count: 2, cpus: [0, 1], generatorCPU: nil))
+                       ServerCPUs(count: 2, cpus: [0, 1], generatorCPU: nil, usable: [0, 1]))
         XCTAssertEqual(ServerCPUs.resolve(maxProcs: 4, usable: [0, 1], defaultCount: 2),
-                       ServerCPUs(count: 4, cpus: [0, 1], generatorCPU: nil))
+                       ServerCPUs(count: 4, cpus: [0, 1], generatorCPU: nil, usable: [0, 1]))
+    }
+
+    /// sysmon `apart`: a CPU neither the server nor the generator uses when there is one, else
+    /// the generator's (said in the note), and a clear error when the server has every CPU.
+    func testSysmonApartTakesAFreeCPUThenTheGeneratorsAndNeverAServerCPU() throws {
+        let four = try ServerCPUs.resolve(maxProcs: 2, usable: [0, 1, 2, 3], defaultCount: 4).sysmonLayout.choose()
+        XCTAssertEqual(four.cpu, 2, "cpu 3 is the generator's; cpu 2 is free")
+        XCTAssertFalse(four.note.contains("SHARED"), four.note)
+        let two = try ServerCPUs.resolve(maxProcs: 1, usable: [0, 1], defaultCount: 2).sysmonLayout.choose()
+        XCTAssertEqual(two.cpu, 1)
+        XCTAssertEqual(two.usable, [0, 1], "the runtime may place sysmon outside its confinement")
+        XCTAssertTrue(two.note.contains("SHARED with the load generator"), two.note)
+        XCTAssertThrowsError(try ServerCPUs.resolve(maxProcs: 2, usable: [0, 1], defaultCount: 2).sysmonLayout.choose()) {
+            XCTAssertTrue("\($0)".contains("lower max_procs"), "\($0)")
+        }
+    }
+
+    /// The axis: timeslice only, absent from ids unless set, and a bad value names the choices.
+    func testSysmonAxisAppliesToTimesliceOnlyAndNamesItsValues() throws {
+        let matrix = #""matrix": {"runtime": ["timeslice", "threads"], "max_procs": [1], "sysmon": ["with-workers", "apart"], "rate": [2000]}"#
+        let spec = try Fixtures.spec(Fixtures.minimal(matrix, workload: #"{"kind": "server"}"#))
+        XCTAssertEqual(MatrixExpansion.expand(spec).map(\.id), [
+            "rt=timeslice,procs=1,preempt=async,slice=10ms,place=none,lock=false,rate=2000,sysmon=with-workers",
+            "rt=timeslice,procs=1,preempt=async,slice=10ms,place=none,lock=false,rate=2000,sysmon=apart",
+            "rt=threads,procs=1,place=none,rate=2000",
+        ])
+        let plain = try Fixtures.spec(Fixtures.minimal(#""matrix": {"rate": [2000]}"#, workload: #"{"kind": "server"}"#))
+        XCTAssertFalse(MatrixExpansion.expand(plain)[0].id.contains("sysmon"))
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.minimal(#""matrix": {"sysmon": ["alone"]}"#))) {
+            XCTAssertEqual("\($0)", #"t.json: matrix.sysmon[0]: "alone" is not one of with-workers, apart"#)
+        }
+        let point = MatrixExpansion.expand(spec)[1]
+        XCTAssertEqual(try JSONDecoder().decode(MatrixPoint.self, from: JSONEncoder().encode(point)), point)
+    }
+
+    /// A timeslice server at n = 1 with sysmon apart: every M on the server's CPU, sysmon
+    /// alone on another (the kernel's masks), and the note says where it went.
+    func testTimesliceServerWithSysmonApartRunsSysmonOutsideTheServersCPU() throws {
+        let usable = try Affinity.current()
+        guard usable.sorted.count >= 2 else { throw XCTSkip("needs 2 usable CPUs; this process has \(usable.listString)") }
+        let matrix = #""matrix": {"max_procs": [1], "preemption": ["async"], "time_slice": ["100us"], "sysmon": ["apart"], "rate": [2000]}"#
+        let spec = try Fixtures.spec(Fixtures.minimal(matrix, workload: #"{"kind": "server"}"#))
+        let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
+        let context = WorkloadContext(configuration: config, progress: ProgressBeacon())
+        let (census, cpus) = try Self.censusAtOneCPU(connections: 2) {
+            try ServerWorkload.startTimeslice(context, work: CPUWork(roundsPerMicrosecond: 0), progress: ProgressBeacon(),
+                                              cpus: $0, counters: RuntimeCountersBox())
+        }
+        let sysmonMask = try XCTUnwrap(census.threads.first { $0.value.contains("ts-sysmon") }?.key, census.text)
+        XCTAssertEqual(sysmonMask.sorted.count, 1, census.text)
+        XCTAssertTrue(sysmonMask.intersection(cpus.cpus).isEmpty, "sysmon must not share the server's CPU: \(census.text)")
+        XCTAssertTrue(census.names(allowed: cpus.cpus).contains { $0.hasPrefix("ts-m") }, census.text)
+        XCTAssertTrue(context.placementNote?.contains("sysmon apart on cpu \(sysmonMask.sorted[0])") ?? false,
+                      context.placementNote ?? "no note")
     }
 
     /// n >= usable CPUs: no CPU is left for the generator, and its placement says it shares.

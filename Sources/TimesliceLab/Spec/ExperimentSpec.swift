@@ -20,6 +20,7 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var numaNode: [Int?] = [nil]
     public var hogs: [Int?] = [nil]
     public var rate: [OfferedRate?] = [nil]
+    public var sysmon: [SysmonPlacementChoice?] = [nil]
 
     public init() {}
 
@@ -27,7 +28,8 @@ public struct MatrixSpec: Codable, Hashable, Sendable {
     public var firstPoint: MatrixPoint {
         MatrixPoint(runtime: runtime[0], maxProcs: maxProcs[0], preemption: preemption[0],
                     timeSliceNanoseconds: timeSliceNanoseconds[0], placement: placement[0],
-                    lockOSThread: lockOSThread[0], numaNode: numaNode[0], hogs: hogs[0], rate: rate[0])
+                    lockOSThread: lockOSThread[0], numaNode: numaNode[0], hogs: hogs[0], rate: rate[0],
+                    sysmon: sysmon[0])
     }
 }
 
@@ -56,6 +58,7 @@ public struct PartialPoint: Hashable, Sendable {
             case .numaNode: p.numaNode = point.numaNode
             case .hogs: p.hogs = point.hogs
             case .rate: p.rate = point.rate
+            case .sysmon: p.sysmon = point.sysmon
             }
         }
         return p
@@ -74,6 +77,7 @@ public struct PartialPoint: Hashable, Sendable {
         case .numaNode: return p.numaNode.map(String.init) ?? "-"
         case .hogs: return p.hogs.map(String.init) ?? "-"
         case .rate: return p.rate?.text ?? "-"
+        case .sysmon: return p.sysmon?.rawValue ?? "-"
         }
     }
 }

@@ -17,10 +17,13 @@ public enum MatrixExpansion {
                                 for numa in m.numaNode {
                                     for hogs in m.hogs {
                                         for rate in m.rate {
-                                            product.append(MatrixPoint(
-                                                runtime: runtime, maxProcs: procs, preemption: preemption,
-                                                timeSliceNanoseconds: slice, placement: placement,
-                                                lockOSThread: lock, numaNode: numa, hogs: hogs, rate: rate))
+                                            for sysmon in m.sysmon {
+                                                product.append(MatrixPoint(
+                                                    runtime: runtime, maxProcs: procs, preemption: preemption,
+                                                    timeSliceNanoseconds: slice, placement: placement,
+                                                    lockOSThread: lock, numaNode: numa, hogs: hogs, rate: rate,
+                                                    sysmon: sysmon))
+                                            }
                                         }
                                     }
                                 }

@@ -66,6 +66,19 @@ extension PlacementChoice: Codable {
     public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
 }
 
+/// Where the timeslice runtime's sysmon runs (the `sysmon` axis; timeslice only). sysmon sends
+/// the preemption signals, so where it runs decides whether a slice's end is noticed on time:
+/// sharing the workers' CPUs it waits, like any thread, for the kernel to let it run, which a
+/// worker burning a long request delays (Linux does not always preempt the running thread for
+/// a waking one). Shinjuku gives its dispatcher a core of its own; `apart` does the same.
+public enum SysmonPlacementChoice: String, CaseIterable, Sendable, Hashable, Codable {
+    /// Wherever the workers may run (it inherits their confinement): the runtime's default.
+    case withWorkers = "with-workers"
+    /// On a usable CPU that no worker uses (RuntimeBridge.sysmonCPU): preferably one nothing
+    /// else of the experiment uses either, else the load generator's (and the result says so).
+    case apart
+}
+
 /// The axes of the matrix, in the order they appear in ids and tables.
 public enum MatrixAxis: String, CaseIterable, Sendable {
     case runtime
@@ -80,6 +93,8 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
     case hogs
     /// Overrides the server workload's offered `rate` (OfferedRate): a load sweep.
     case rate
+    /// Where sysmon runs (SysmonPlacementChoice); timeslice only.
+    case sysmon
 
     /// The key used in configuration ids: short, so that ids stay readable.
     var idKey: String {
@@ -93,6 +108,7 @@ public enum MatrixAxis: String, CaseIterable, Sendable {
         case .numaNode: return "numa"
         case .hogs: return "hogs"
         case .rate: return "rate"
+        case .sysmon: return "sysmon"
         }
     }
 }
@@ -111,10 +127,13 @@ public struct MatrixPoint: Hashable, Sendable {
     public var hogs: Int?
     /// nil: the workload's own `rate`; otherwise overrides it (server workloads).
     public var rate: OfferedRate?
+    /// nil: not set (sysmon beside the workers, and no `sysmon` in the id).
+    public var sysmon: SysmonPlacementChoice?
 
     public init(runtime: RuntimeKind, maxProcs: Int? = nil, preemption: PreemptionSetting? = RuntimeConfiguration.defaultPreemption,
                 timeSliceNanoseconds: UInt64? = RuntimeConfiguration.defaultTimeSliceNanoseconds, placement: PlacementChoice = .none,
-                lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil, rate: OfferedRate? = nil) {
+                lockOSThread: Bool? = false, numaNode: Int? = nil, hogs: Int? = nil, rate: OfferedRate? = nil,
+                sysmon: SysmonPlacementChoice? = nil) {
         self.runtime = runtime
         self.maxProcs = maxProcs
         self.preemption = preemption
@@ -124,6 +143,7 @@ public struct MatrixPoint: Hashable, Sendable {
         self.numaNode = numaNode
         self.hogs = hogs
         self.rate = rate
+        self.sysmon = sysmon
     }
 
     /// The axes that mean something for `runtime`. Go has GOMAXPROCS, asyncpreemptoff and
@@ -147,6 +167,7 @@ public struct MatrixPoint: Hashable, Sendable {
         if !keep.contains(.preemption) { p.preemption = nil }
         if !keep.contains(.timeSlice) { p.timeSliceNanoseconds = nil }
         if !keep.contains(.lockOSThread) { p.lockOSThread = nil }
+        if !keep.contains(.sysmon) { p.sysmon = nil }
         return p
     }
 
@@ -166,6 +187,7 @@ public struct MatrixPoint: Hashable, Sendable {
         case .numaNode: return numaNode.map(String.init)
         case .hogs: return hogs.map(String.init)
         case .rate: return rate?.text
+        case .sysmon: return sysmon?.rawValue
         }
     }
 
@@ -199,6 +221,7 @@ extension MatrixPoint: Codable {
         if let numaNode { o["numa_node"] = .integer(Int64(numaNode)) }
         if let hogs { o["hogs"] = .integer(Int64(hogs)) }
         if let rate { o["rate"] = rate.json }
+        if let sysmon { o["sysmon"] = .string(sysmon.rawValue) }
         return .object(o)
     }
 
@@ -215,6 +238,7 @@ extension MatrixPoint: Codable {
         if !partial.axes.contains(.numaNode) { p.numaNode = nil }
         if !partial.axes.contains(.hogs) { p.hogs = nil }
         if !partial.axes.contains(.rate) { p.rate = nil }
+        if !partial.axes.contains(.sysmon) { p.sysmon = nil }
         self = p
     }
 }

@@ -173,6 +173,8 @@ public enum SpecDecoder {
                 m.hogs = try ObjectReader.list(list, at: path) { try hogs($0, at: $1) }
             case .rate:
                 m.rate = try ObjectReader.list(list, at: path) { try OfferedRate.decode($0, at: $1) }
+            case .sysmon:
+                m.sysmon = try ObjectReader.list(list, at: path) { try sysmon($0, at: $1) }
             }
         }
         try r.finish()
@@ -203,6 +205,7 @@ public enum SpecDecoder {
             case .numaNode: point.numaNode = try numaNode(value, at: path)
             case .hogs: point.hogs = try hogs(value, at: path)
             case .rate: point.rate = try OfferedRate.decode(value, at: path)
+            case .sysmon: point.sysmon = try sysmon(value, at: path)
             }
         }
         try r.finish()
@@ -214,6 +217,10 @@ public enum SpecDecoder {
 
     static func runtime(_ v: JSONValue, at p: JSONPath) throws -> RuntimeKind {
         RuntimeKind(rawValue: try ObjectReader.oneOf(v, RuntimeKind.allCases.map(\.rawValue), at: p))!
+    }
+
+    static func sysmon(_ v: JSONValue, at p: JSONPath) throws -> SysmonPlacementChoice {
+        SysmonPlacementChoice(rawValue: try ObjectReader.oneOf(v, SysmonPlacementChoice.allCases.map(\.rawValue), at: p))!
     }
 
     static func preemption(_ v: JSONValue, at p: JSONPath) throws -> PreemptionSetting {

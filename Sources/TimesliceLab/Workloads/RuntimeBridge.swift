@@ -25,15 +25,24 @@ enum RuntimeBridge {
     /// workload's own.
     /// `netpollSpinNanoseconds`: busy polling for `timeslice bench --only net`'s second
     /// timeslice row (experiments have no such axis: nil).
-    static func run<T>(_ context: WorkloadContext, netpollSpinNanoseconds: UInt64? = nil,
+    /// `cpus`: where the workload confined the runtime, for the `sysmon` axis (SysmonCPUs);
+    /// nil: the workers are placed by the `placement` axis alone.
+    static func run<T>(_ context: WorkloadContext, netpollSpinNanoseconds: UInt64? = nil, cpus: SysmonCPUs? = nil,
                        _ body: @escaping () throws -> T) throws -> (T, [String: UInt64]) {
         var rc = configuration(context.configuration)
         rc.netpollSpinNanoseconds = netpollSpinNanoseconds
+        if context.configuration.point.sysmon == .apart {
+            let choice = try SysmonCPUs.apart(context.configuration, confined: cpus)
+            rc.placement.sysmon = .explicit([choice.cpu])
+            rc.placementCPUs = choice.usable
+            context.placementNote = [context.placementNote, choice.note].compactMap { $0 }.joined(separator: "; ")
+        }
         // Fails before anything runs when the machine cannot honour the placement.
         try Runtime.validate(rc)
         let result: Result<T, Error> = Runtime.run(rc) { Result { try body() } }
         let applied = Runtime.placement
-        context.runtimePlacement = applied.enumerated().compactMap { index, a in
+        // Worker Ms only: a pinned sysmon is not a worker (its outcome is in the note below).
+        context.runtimePlacement = applied.filter { $0.thread.hasPrefix("M") }.enumerated().compactMap { index, a in
             guard let requested = a.requested else { return nil }
             return PinObservation(worker: index, requested: requested.sorted, allowedAfter: a.verified?.sorted,
                                   observedCPU: a.observedCPU,
@@ -42,11 +51,12 @@ enum RuntimeBridge {
         }
         if !applied.isEmpty {
             // What each runtime thread asked for and what sched_getaffinity/getcpu reported.
-            context.placementNote = "runtime threads: " + applied.map { a in
+            let threads = "runtime threads: " + applied.map { a in
                 let asked = a.requested?.listString ?? "any"
                 let got = a.verified?.listString ?? "-"
                 return "\(a.thread) asked \(asked) got \(got) on cpu \(a.observedCPU)" + (a.error.map { " (\($0))" } ?? "")
             }.joined(separator: "; ")
+            context.placementNote = [context.placementNote, threads].compactMap { $0 }.joined(separator: "; ")
         }
         var counters: [String: UInt64] = [:]
         for (k, v) in Runtime.counters.asDictionary() { counters["runtime_\(k)"] = v }

@@ -23,19 +23,27 @@ struct ServerCPUs: Equatable {
     /// The generator's CPU: the last usable CPU, when the server has not got it; nil when the
     /// server has every usable CPU (the generator then shares them, and says so).
     let generatorCPU: Int?
+    /// Every CPU the process may use; the timeslice server's sysmon may go outside `cpus`
+    /// (the `sysmon` axis: `sysmonLayout`).
+    let usable: CPUSet
 
     /// `maxProcs` nil: every usable CPU (`defaultCount`, the runtime's default maxProcs).
     static func resolve(maxProcs: Int?, usable: CPUSet, defaultCount: Int) -> ServerCPUs {
         let count = max(1, maxProcs ?? defaultCount)
         let cpus = CPUSet(usable.sorted.prefix(count))
         let generator = usable.sorted.last.flatMap { cpus.contains($0) ? nil : $0 }
-        return ServerCPUs(count: count, cpus: cpus, generatorCPU: generator)
+        return ServerCPUs(count: count, cpus: cpus, generatorCPU: generator, usable: usable)
     }
 
     /// The configuration's server CPUs on this host, from the calling thread's affinity.
     static func resolve(_ c: RunConfiguration) throws -> ServerCPUs {
         let usable = try Affinity.current()
         return resolve(maxProcs: c.point.maxProcs, usable: usable, defaultCount: UsableCPUs.count())
+    }
+
+    /// For the `sysmon` axis: the server's CPUs are the workers', the generator's is taken.
+    var sysmonLayout: SysmonCPUs {
+        SysmonCPUs(usable: usable, workers: cpus, busy: generatorCPU.map { CPUSet([$0]) } ?? [])
     }
 
     /// Starts `body` on a thread confined to `cpus` (so is every thread it creates); throws

@@ -35,7 +35,8 @@ extension ServerWorkload {
         var outcome: Result<Void, Error> = .success(())
         let thread = try cpus.startConfinedThread(name: "timeslice-rt") {
             outcome = Result {
-                let ((), runtimeCounters) = try RuntimeBridge.run(context, netpollSpinNanoseconds: netpollSpinNanoseconds) { () throws -> Void in
+                let ((), runtimeCounters) = try RuntimeBridge.run(context, netpollSpinNanoseconds: netpollSpinNanoseconds,
+                                                                  cpus: cpus.sysmonLayout) { () throws -> Void in
                     let listener: TCPListener
                     do { listener = try TCPListener.listen() } catch {
                         handoff.publish(.failure(error))

@@ -4,6 +4,7 @@
 // timing thresholds: only that numbers exist, are positive and finite, or are explained.
 import Foundation
 import XCTest
+import TimesliceHost
 @testable import TimesliceLab
 
 final class BenchBaselinesTests: XCTestCase {
@@ -108,8 +109,10 @@ final class BenchBaselinesTests: XCTestCase {
         let bad = BaselineBenchmarks.inChild(executable: binary, runtime: "threads", maxProcs: 4096, scale: 0.02)
         XCTAssertEqual(bad.values, [:])
         XCTAssertTrue(bad.unavailable["yield_ns"]?.hasPrefix("needs 4096 CPUs") == true, "\(bad.unavailable)")
+        let before = try Affinity.current()
         let unknown = BaselineBenchmarks.parse(stdout: Data(BaselineBenchmarks.childLine(runtime: "fibers", maxProcs: 1, scale: 0.01).utf8))
         XCTAssertTrue(unknown?.unavailable["chan_ns"]?.hasPrefix("no such baseline") == true)
+        XCTAssertEqual(try Affinity.current(), before, "an unknown baseline must not restrict the calling process")
         let missing = BaselineBenchmarks.inChild(executable: "/nonexistent/timeslice", runtime: "threads", maxProcs: 1, scale: 0.01)
         XCTAssertTrue(missing.unavailable["yield_ns"]?.hasPrefix("cannot start") == true, "\(missing.unavailable)")
     }

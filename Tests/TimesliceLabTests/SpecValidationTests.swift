@@ -41,7 +41,7 @@ final class SpecValidationTests: XCTestCase {
             (Fixtures.minimal(#""exclude": [{"preemption": "async"}]"#),
              "t.json: exclude: excludes every point of the matrix; nothing would run", #line),
             (Fixtures.minimal(#""include": [{"runtime": "threads", "color": "red"}]"#),
-             #"t.json: include[0].color: unknown key "color"; allowed keys here: hogs, lock_os_thread, max_procs, numa_node, placement, preemption, rate, runtime, time_slice"#, #line),
+             #"t.json: include[0].color: unknown key "color"; allowed keys here: hogs, lock_os_thread, max_procs, numa_node, placement, preemption, rate, runtime, sysmon, time_slice"#, #line),
             (Fixtures.minimal(#""matrix": {"numa_node": [0], "placement": ["compact"]}"#),
              #"t.json: matrix: point rt=timeslice,procs=default,preempt=async,slice=10ms,place=compact,lock=false,numa=0 sets both numa_node and placement compact; use "exclude" to drop such pairs"#, #line),
             (Fixtures.minimal(length: #""duration": "1s", "iterations": 10"#),

@@ -61,13 +61,15 @@ public enum BaselineBenchmarks {
     public static func childLine(runtime: String, maxProcs: Int, scale: Double) -> String {
         let result: BaselineBenchResult
         do {
+            // The name first: an unknown one must not restrict the process (the tests call
+            // this in the test process itself, which then ran the rest of the suite on one CPU).
+            guard childRuntimes.contains(runtime) else {
+                throw WorkloadUnavailable("no such baseline (\(childRuntimes.joined(separator: ", ")))")
+            }
             let cpus = try self.cpus(maxProcs)
             try ProcessPlacement.applyToProcess(cpus)
-            switch runtime {
-            case "threads": result = ThreadBenchmarks.run(cpus: cpus, scale: scale)
-            case "swift-concurrency": result = SwiftConcurrencyBenchmarks.run(cpus: cpus, scale: scale)
-            default: result = .unavailable(runtime, maxProcs: maxProcs, reason: "no such baseline (\(childRuntimes.joined(separator: ", ")))")
-            }
+            result = runtime == "threads" ? ThreadBenchmarks.run(cpus: cpus, scale: scale)
+                : SwiftConcurrencyBenchmarks.run(cpus: cpus, scale: scale)
         } catch let e as WorkloadUnavailable {
             result = .unavailable(runtime, maxProcs: maxProcs, reason: e.reason)
         } catch {

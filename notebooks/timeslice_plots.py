@@ -44,7 +44,7 @@ RESULTS_ENV = "RESULTS_DIR"
 REQUIRE_ENV = "REQUIRE_RUNS"
 
 # Matrix axes in the order of configuration ids (MatrixAxis in the lab).
-AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node", "hogs", "rate"]
+AXES = ["runtime", "max_procs", "preemption", "time_slice", "placement", "lock_os_thread", "numa_node", "hogs", "rate", "sysmon"]
 # Percentile columns of results.json `latency_ns`, with the percentile each stands for.
 SUMMARY_PERCENTILES = [("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999),
                        ("p9999", 0.9999)]
@@ -274,7 +274,8 @@ def axis_values(config: dict) -> dict[str, str]:
 
 # Short axis names, as in configuration ids (MatrixAxis.idKey in the lab).
 AXIS_KEYS = {"runtime": "rt", "max_procs": "procs", "preemption": "preempt", "time_slice": "slice",
-             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa", "hogs": "hogs", "rate": "rate"}
+             "placement": "place", "lock_os_thread": "lock", "numa_node": "numa", "hogs": "hogs", "rate": "rate",
+             "sysmon": "sysmon"}
 
 
 def varying_axes(run: Run) -> list[str]:
@@ -684,6 +685,27 @@ def server_line(run: Run, config: dict) -> str:
     return ",".join(f"{AXIS_KEYS[a]}={values[a]}" for a in axes if a in values)
 
 
+# Thresholds of the lab's "disturbed" mark (Sources/TimesliceLab/Results/Disturbance.swift).
+DISTURBED_STEAL_PERCENT = 2.0
+DISTURBED_SERVER_CPU_PERMILLE = 50
+
+
+def disturbance(config: dict) -> str | None:
+    """What disturbed a configuration, as the sweep's table says it, or None: a CPU losing
+    >= 2 % to the hypervisor during the run, or (server) >= 50 permille of the server's CPUs
+    stolen or used by other processes in its window."""
+    parts = []
+    steal = (((config.get("interference") or {}).get("host") or {}).get("steal_pct") or {})
+    per_cpu = [(v, k) for k, v in steal.items() if k != "all"]
+    if per_cpu and max(per_cpu)[0] >= DISTURBED_STEAL_PERCENT:
+        parts.append(f"steal {max(per_cpu)[0]:.1f} % on cpu {max(per_cpu)[1]}")
+    counters = config.get("counters") or {}
+    for key, name in (("server_cpu_steal_permille", "steal"), ("server_cpu_others_permille", "others")):
+        if (counters.get(key) or 0) >= DISTURBED_SERVER_CPU_PERMILLE:
+            parts.append(f"server CPU {name} {counters[key]} permille")
+    return "; ".join(parts) or None
+
+
 def server_table(run: Run) -> pd.DataFrame:
     """One row per ok server configuration: offered and achieved rates, per-type percentiles
     (ns), drops, timeouts, generator lag, and (timeslice) preemption requests."""
@@ -700,7 +722,8 @@ def server_table(run: Run) -> pd.DataFrame:
                      "long_p50": long_.get("p50"), "long_p99": long_.get("p99"),
                      "dropped": k.get("dropped"), "timeouts": k.get("timeouts"), "lag_p99": lag.get("p99"),
                      # timeslice only: did the slice actually cut the long requests?
-                     "preemptions_requested": k.get("runtime_preemptionsRequested")})
+                     "preemptions_requested": k.get("runtime_preemptionsRequested"),
+                     "disturbed": disturbance(c)})
     return pd.DataFrame(rows)
 
 
@@ -714,6 +737,11 @@ def plot_server_load(run: Run, stat: str = "p99", slo_ns: float | None = None, a
             g = g.dropna(subset=[f"short_{stat}"]).sort_values("offered_per_s")
             ax.plot(g["offered_per_s"], g[f"short_{stat}"], marker="o", color=f"C{i % 10}",
                     linestyle=["-", "--", ":", "-."][(i // 10) % 4], label=line)
+        # Points something else disturbed (the sweep's table says "disturbed"): re-run before comparing.
+        hit = table[table["disturbed"].notna()].dropna(subset=[f"short_{stat}"])
+        if not hit.empty:
+            ax.scatter(hit["offered_per_s"], hit[f"short_{stat}"], marker="x", s=90, color="black", zorder=5,
+                       label="disturbed (steal or other processes on the server's CPUs)")
         _latency_axis(ax, "y")
     if slo_ns:
         ax.axhline(slo_ns, color="#b02a37", alpha=0.5, linestyle="--", label=f"SLO {human_ns(slo_ns)}")

@@ -145,7 +145,8 @@ final class TraceRecorder {
                 }
             }
         }
-        let data = out.document(otherData: #""producer":"timeslice","events_lost_to_ring_wraparound":\#(lostTotal)"#)
+        // The origin lets other clocks' records be lined up with the trace (CLOCK_MONOTONIC ns).
+        let data = out.document(otherData: #""producer":"timeslice","events_lost_to_ring_wraparound":\#(lostTotal),"origin_monotonic_ns":\#(origin)"#)
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
         try data.write(to: temporary)

@@ -116,4 +116,41 @@ final class TraceFilesTests: XCTestCase {
         XCTAssertTrue(events.contains { ($0["ph"] as? String) == "X" }, "no goroutine run slices")
         XCTAssertTrue(events.contains { ($0["name"] as? String)?.hasPrefix("preempt") == true }, "no preemption in the trace")
     }
+
+    /// The real binary, a timeslice server configuration with --trace: beside the trace, the
+    /// generator's request log, one line per answered measured request on the trace's clock
+    /// (every completion after its intended send, and inside the trace's span after its origin).
+    func testServerTraceComesWithTheGeneratorsRequestLogOnTheTracesClock() throws {
+        let binary = try builtTimesliceBinary()
+        let root = try Fixtures.temporaryDirectory()
+        let spec = try Fixtures.spec("""
+            {"schema_version": 1, "name": "requests-e2e",
+             "matrix": {"runtime": ["timeslice"], "max_procs": [1], "preemption": ["async"], "time_slice": ["100us"], "rate": [2000]},
+             "workload": {"kind": "server", "connections": 4},
+             "duration": "300ms", "warmup": "50ms", "watchdog": 60}
+            """)
+        let report = try SweepRunner(spec: spec, options: SweepOptions(trace: true), launcher: SelfExecLauncher(executable: binary),
+                                     environment: .capture(), outRoot: root) { _ in }.run()
+        let config = try XCTUnwrap(report.configs.first)
+        XCTAssertEqual(config.status, .ok, config.reason ?? "")
+        let dir = try runDirectory(root, "requests-e2e")
+        let traceName = try XCTUnwrap(config.files["trace"], "no trace listed: \(config.files)")
+        let requestsName = try XCTUnwrap(config.files["requests"], "no request log listed: \(config.files)")
+        XCTAssertEqual(requestsName, String(traceName.dropLast(".trace.json".count)) + ".requests.csv")
+
+        let trace = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(traceName)"))) as? [String: Any])
+        let origin = try XCTUnwrap((trace["otherData"] as? [String: Any])?["origin_monotonic_ns"] as? UInt64)
+        let lines = try String(contentsOfFile: "\(dir)/\(requestsName)", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "# types: 0=short 1=long")
+        XCTAssertEqual(lines.dropFirst().first, "intended_ns,completed_ns,type,connection")
+        let rows = lines.dropFirst(2).map { $0.split(separator: ",").compactMap { UInt64($0) } }
+        XCTAssertEqual(UInt64(rows.count), config.counters["requests"], "one line per answered measured request")
+        for row in rows {
+            XCTAssertEqual(row.count, 4)
+            XCTAssertGreaterThan(row[1], row[0], "completed after the intended send")
+            XCTAssertGreaterThan(row[0], origin, "sent after the runtime started")
+            XCTAssertLessThan(row[3], 4, "one of the 4 connections")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".partial") }, [])
+    }
 }

@@ -10,6 +10,11 @@
 //      removed instead.
 // The variable travels in the environment because the child's RunConfiguration is the
 // experiment's, identical with and without --trace.
+// A server configuration's load generator also writes its request log beside the trace
+// (`<config stem>.requests.csv`, `requestLogPath`): every measured request's intended send
+// and completion on CLOCK_MONOTONIC, the clock of the trace's `origin_monotonic_ns`, so a
+// slow request can be lined up with what the server's Ms were doing. It is collected the
+// same way (listed as "requests").
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +24,18 @@ enum ChildTrace {
     static let environmentVariable = "TIMESLICE_LAB_TRACE_FILE"
 
     static func partialPath(_ final: String) -> String { final + ".partial" }
+
+    /// The request log that goes with the trace at `traceFinal` (…`.trace.json`).
+    static func requestLogPath(forTrace traceFinal: String) -> String {
+        (traceFinal.hasSuffix(".trace.json") ? String(traceFinal.dropLast(".trace.json".count)) : traceFinal) + ".requests.csv"
+    }
+
+    /// In the child: where the load generator should write its request log (a temporary
+    /// name, as the trace's), if the parent asked for a trace.
+    static func requestedRequestLogPath(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        guard let partialTrace = requestedPath(environment), partialTrace.hasSuffix(".partial") else { return nil }
+        return partialPath(requestLogPath(forTrace: String(partialTrace.dropLast(".partial".count))))
+    }
 
     /// Sets (or, for nil, removes: an inherited value must not leak into a child) the request.
     static func request(_ finalPath: String?, in environment: inout [String: String]) {

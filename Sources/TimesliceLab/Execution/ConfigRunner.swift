@@ -33,6 +33,10 @@ public enum ConfigRunner {
                            exitedNormally: &exitedNormally)
         // A child killed by the watchdog or a signal may have been writing it: never list half a file.
         if let traceFile, ChildTrace.collect(traceFile, complete: exitedNormally) { run.childFiles["trace"] = traceFile }
+        if let traceFile {
+            let requests = ChildTrace.requestLogPath(forTrace: traceFile)
+            if ChildTrace.collect(requests, complete: exitedNormally) { run.childFiles["requests"] = requests }
+        }
         return run
     }
 

@@ -118,7 +118,7 @@ final class LoadGenerator {
         // Starts 1 ms from now so the receiver is waiting before the first arrival.
         let start = MonotonicClock.now() + 1_000_000
         var sending = SenderTally(types: spec.types.count, start: start, warmupEnd: start + spec.warmupNanoseconds)
-        var receiving = ReceiverTally(types: spec.types.count)
+        var receiving = ReceiverTally(types: spec.types.count, logging: spec.requestLogPath != nil)
         let arrivals = ServerSchedule(types: spec.types, rate: rate, seed: spec.seed,
                                       length: spec.warmupNanoseconds + spec.durationNanoseconds)
         switch spec.pacing {
@@ -126,6 +126,7 @@ final class LoadGenerator {
         case .spin: try spinningOpenLoop(arrivals, table, &sending, &receiving)
         }
 
+        if let path = spec.requestLogPath, let log = receiving.log { try RequestLogEntry.write(log, types: spec.types, to: path) }
         let timeouts = table.unansweredMeasured(types: spec.types.count)
         return LoadGeneratorReport(
             capacityPerSecond: nil, offeredPerSecond: rate, measuredSeconds: Double(spec.durationNanoseconds) / 1e9,
@@ -144,7 +145,7 @@ final class LoadGenerator {
     private func sleepingOpenLoop(_ arrivals: ServerSchedule, _ table: ConnectionTable,
                                   _ sending: inout SenderTally, _ receiving: inout ReceiverTally) throws {
         var receiverError: Error?
-        var received = ReceiverTally(types: spec.types.count)
+        var received = ReceiverTally(types: spec.types.count, logging: spec.requestLogPath != nil)
         let receiver = OSThread(name: "loadgen-recv") { [self] in
             do {
                 if let cpu = spec.pinCPU { try Affinity.setCurrentThread([cpu]) }
@@ -237,6 +238,7 @@ final class LoadGenerator {
                 throw WorkloadFailure("connection \(i): response id \(response.id) status \(response.value) to request \(request.id)")
             }
             guard request.measured else { continue }
+            tally.log?.append(RequestLogEntry(intended: request.intended, completed: now, type: UInt8(request.type), connection: UInt16(i)))
             tally.latency[request.type].record(now &- min(request.intended, now))
             tally.completed[request.type] += 1
         }
@@ -305,14 +307,20 @@ struct SenderTally {
     }
 }
 
-/// What the receiving side counts: measured responses and their latencies per type.
+/// What the receiving side counts: measured responses and their latencies per type, and
+/// (with a request log) each response.
 struct ReceiverTally {
     var latency: [LatencyRecorder]
     var completed: [UInt64]
+    var log: [RequestLogEntry]?
 
-    init(types: Int) {
+    init(types: Int, logging: Bool = false) {
         latency = Array(repeating: LatencyRecorder(), count: types)
         completed = Array(repeating: 0, count: types)
+        if logging {
+            log = []
+            log?.reserveCapacity(1 << 20)
+        }
     }
 }
 

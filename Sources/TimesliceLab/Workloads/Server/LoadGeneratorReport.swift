@@ -29,6 +29,8 @@ struct LoadGeneratorSpec: Codable, Sendable {
     /// The CPU the generator's threads are pinned to; nil: not pinned (where they ran is reported).
     var pinCPU: Int?
     var pacing: GeneratorPacing
+    /// Where to write the request log (RequestLog), or nil for none (`timeslice run --trace`).
+    var requestLogPath: String? = nil
 }
 
 struct LoadGeneratorTypeReport: Codable, Sendable {

@@ -73,7 +73,8 @@ extension ServerWorkload {
                                      connections: p.connections, seed: c.seed, warmupNanoseconds: c.warmupNanoseconds,
                                      durationNanoseconds: duration, capacityProbeNanoseconds: p.capacityProbeNanoseconds,
                                      timeoutNanoseconds: p.timeoutNanoseconds, pinCPU: cpus.generatorCPU,
-                                     pacing: GeneratorPacing.resolve(p.generatorPacing, ownCPU: cpus.generatorCPU != nil))
+                                     pacing: GeneratorPacing.resolve(p.generatorPacing, ownCPU: cpus.generatorCPU != nil),
+                                     requestLogPath: ChildTrace.requestedRequestLogPath())
         let deadline = c.warmupNanoseconds + duration + p.capacityProbeNanoseconds + p.timeoutNanoseconds + 10_000_000_000
         let child = try ChildProcess.run(executable: Self.generatorExecutable,
                                          arguments: ["_loadgen", "--spec", String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)],

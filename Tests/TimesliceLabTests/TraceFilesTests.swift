@@ -142,14 +142,15 @@ final class TraceFilesTests: XCTestCase {
         let origin = try XCTUnwrap((trace["otherData"] as? [String: Any])?["origin_monotonic_ns"] as? UInt64)
         let lines = try String(contentsOfFile: "\(dir)/\(requestsName)", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.first, "# types: 0=short 1=long")
-        XCTAssertEqual(lines.dropFirst().first, "intended_ns,completed_ns,type,connection")
+        XCTAssertEqual(lines.dropFirst().first, "intended_ns,sent_ns,completed_ns,type,connection")
         let rows = lines.dropFirst(2).map { $0.split(separator: ",").compactMap { UInt64($0) } }
         XCTAssertEqual(UInt64(rows.count), config.counters["requests"], "one line per answered measured request")
         for row in rows {
-            XCTAssertEqual(row.count, 4)
-            XCTAssertGreaterThan(row[1], row[0], "completed after the intended send")
-            XCTAssertGreaterThan(row[0], origin, "sent after the runtime started")
-            XCTAssertLessThan(row[3], 4, "one of the 4 connections")
+            XCTAssertEqual(row.count, 5)
+            XCTAssertGreaterThanOrEqual(row[1], row[0], "sent at or after the intended time")
+            XCTAssertGreaterThan(row[2], row[1], "completed after it was sent")
+            XCTAssertGreaterThan(row[0], origin, "due after the runtime started")
+            XCTAssertLessThan(row[4], 4, "one of the 4 connections")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".partial") }, [])
     }

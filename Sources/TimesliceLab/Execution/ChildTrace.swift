@@ -11,8 +11,8 @@
 // The variable travels in the environment because the child's RunConfiguration is the
 // experiment's, identical with and without --trace.
 // A server configuration's load generator also writes its request log beside the trace
-// (`<config stem>.requests.csv`, `requestLogPath`): every measured request's intended send
-// and completion on CLOCK_MONOTONIC, the clock of the trace's `origin_monotonic_ns`, so a
+// (`<config stem>.requests.csv`, `requestLogPath`): every measured request's intended send,
+// actual send and completion on CLOCK_MONOTONIC, the clock of the trace's `origin_monotonic_ns`, so a
 // slow request can be lined up with what the server's Ms were doing. It is collected the
 // same way (listed as "requests").
 #if canImport(Glibc)

@@ -220,8 +220,9 @@ final class LoadGenerator {
         }
         try send(on: i, ServerMessage(id: tally.id, type: UInt32(arrival.type),
                                       value: UInt32(spec.types[arrival.type].serviceNanoseconds)))
-        guard measured else { return }
         let now = MonotonicClock.now()
+        if spec.requestLogPath != nil { table.markSent(i, at: now) }
+        guard measured else { return }
         tally.sent[arrival.type] += 1
         tally.lag.record(now &- min(intended, now))
         tally.lagMax = max(tally.lagMax, now &- min(intended, now))
@@ -238,7 +239,8 @@ final class LoadGenerator {
                 throw WorkloadFailure("connection \(i): response id \(response.id) status \(response.value) to request \(request.id)")
             }
             guard request.measured else { continue }
-            tally.log?.append(RequestLogEntry(intended: request.intended, completed: now, type: UInt8(request.type), connection: UInt16(i)))
+            tally.log?.append(RequestLogEntry(intended: request.intended, sent: request.sent, completed: now,
+                                              type: UInt8(request.type), connection: UInt16(i)))
             tally.latency[request.type].record(now &- min(request.intended, now))
             tally.completed[request.type] += 1
         }
@@ -285,6 +287,8 @@ struct Outstanding: Sendable {
     var intended: UInt64
     var type: Int
     var measured: Bool
+    /// When its write returned (0 until then; ConnectionTable.markSent).
+    var sent: UInt64 = 0
 }
 
 /// What the sending side counts: measured requests sent and dropped per type, and its lag.
@@ -360,6 +364,12 @@ final class ConnectionTable: @unchecked Sendable {
     }
 
     var busyCount: Int { lock.withLock { inFlight.count - free.count } }
+
+    /// The request on connection `i` left at `time` (request logs only). Its response cannot
+    /// have been read yet, so the request is still there; if it is not, nothing is marked.
+    func markSent(_ i: Int, at time: UInt64) {
+        lock.withLock { inFlight[i]?.sent = time }
+    }
 
     /// Measured requests still unanswered, per type.
     func unansweredMeasured(types: Int) -> [UInt64] {

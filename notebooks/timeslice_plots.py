@@ -25,6 +25,7 @@ output of Java/Swift HdrHistogram, of the `hdrh` package and of baselines/go.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import math
@@ -766,6 +767,89 @@ def throughput_at_slo(run: Run, slo_ns: float) -> pd.DataFrame:
                      "achieved_per_s_within_slo": None if best is None else best["achieved_per_s"],
                      "at_rate": None if best is None else best["rate"],
                      "dropped_there": None if best is None else best["dropped"]})
+    return pd.DataFrame(rows)
+
+
+# Why the slowest short requests were slow: `timeslice run --trace` on a timeslice server
+# configuration leaves the runtime's trace (`files.trace`, with `origin_monotonic_ns`) and the
+# generator's request log (`files.requests`: intended, sent and completed times on the same
+# CLOCK_MONOTONIC), so each slow request can be lined up with what the Ms were doing.
+
+TAIL_CAUSES = ["generator late", "slice not enforced", "server waking", "queued behind slices"]
+
+
+def _trace_runs(trace: dict) -> list[tuple[float, float]]:
+    """(start, end) in trace µs of every goroutine run on an M track, sorted by start."""
+    names = {e["tid"]: e["args"]["name"] for e in trace["traceEvents"] if e.get("ph") == "M"}
+    runs = [(e["ts"], e["ts"] + e["dur"]) for e in trace["traceEvents"]
+            if e.get("ph") == "X" and str(names.get(e["tid"], "")).startswith("M")]
+    return sorted(runs)
+
+
+def classify_slow_requests(trace: dict, requests: list[tuple[int, int, int, int]], slice_ns: float,
+                           fraction: float = 0.01) -> dict:
+    """The slowest `fraction` of the requests of type 0 inside the trace's span, each put in
+    the first class that fits:
+      generator late        sent − intended is over half its latency (the generator stalled);
+      slice not enforced    a goroutine run longer than 3 slices overlapped its wait (a
+                            preemption signal or sysmon that came late: the VM's doing when
+                            the breakdown's delivery times show ms);
+      server waking         the Ms ran goroutines less than half of sent → completed (a thread
+                            asleep in epoll_wait, or not running, when the request came);
+      queued behind slices  the rest: waiting for slices and queued requests, what the
+                            configuration means to measure.
+    `requests`: (intended_ns, sent_ns, completed_ns, type) on CLOCK_MONOTONIC. Returns counts
+    per class, the requests considered and their latency p99 (µs)."""
+    origin = trace["otherData"]["origin_monotonic_ns"]
+    runs = _trace_runs(trace)
+    if not runs:
+        return {"requests": 0}
+    first, last = runs[0][0], runs[-1][1]
+    starts = [r[0] for r in runs]
+    inside = []
+    for intended, sent, completed, kind in requests:
+        i, s, c = ((t - origin) / 1000 for t in (intended, sent, completed))
+        if kind == 0 and i >= first and c <= last:
+            inside.append((c - i, i, s, c))
+    if not inside:
+        return {"requests": 0}
+    inside.sort()
+    slow = inside[int(len(inside) * (1 - fraction)):]
+    counts = dict.fromkeys(TAIL_CAUSES, 0)
+    long_run = 3 * slice_ns / 1000
+    for latency, i, s, c in slow:
+        k = max(bisect.bisect_left(starts, s) - 1, 0)
+        # Runs overlapping [s, c]: a run starting before s may still be going.
+        overlapping = [r for r in runs[max(k - 64, 0):] if r[0] <= c and r[1] > s]
+        busy = sum(min(c, b) - max(s, a) for a, b in overlapping)
+        if s - i > latency / 2:
+            counts["generator late"] += 1
+        elif any(b - a > long_run for a, b in overlapping):
+            counts["slice not enforced"] += 1
+        elif busy < (c - s) / 2:
+            counts["server waking"] += 1
+        else:
+            counts["queued behind slices"] += 1
+    return {"requests": len(inside), "p99_us": inside[int(len(inside) * 0.99)][0], **counts}
+
+
+def server_tail_causes(run: Run, fraction: float = 0.01) -> pd.DataFrame:
+    """classify_slow_requests for every ok timeslice server configuration that has a trace and
+    a request log (`timeslice run --trace`); empty when none has."""
+    rows = []
+    for c in run.configs:
+        files = c.get("files") or {}
+        if c.get("status") != OK or "trace" not in files or "requests" not in files:
+            continue
+        trace = json.loads((run.path / files["trace"]).read_text())
+        requests = []
+        for line in (run.path / files["requests"]).read_text().splitlines():
+            if line and line[0].isdigit():
+                intended, sent, completed, kind, _ = (int(x) for x in line.split(","))
+                requests.append((intended, sent, completed, kind))
+        point = (c.get("config") or {}).get("point") or {}
+        slice_ns = duration_ns(point.get("time_slice", "10ms"))
+        rows.append({"config": c["id"], **classify_slow_requests(trace, requests, slice_ns, fraction)})
     return pd.DataFrame(rows)
 
 

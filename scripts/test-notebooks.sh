@@ -87,6 +87,25 @@ for nb, needles in {"starvation.ipynb": ["starved", "probe never ran within 3s",
                     "server.ipynb": ["achieved_per_s_within_slo", "rt=timeslice,preempt=async", "rt=threads"]}.items():
     text = text_of(nb)
     problems += [f"{nb}: output lacks {n!r}" for n in needles if n not in text]
+# The slow-request classifier, on a synthetic trace and request log with one request of each
+# class (times in µs after the origin; a 100 µs slice, so a run over 300 µs is not enforced).
+origin = 1_000_000_000
+runs = [(0, 50), (1000, 1500), (2000, 2100), (2100, 2200), (2200, 2400), (3390, 3400), (3900, 4000)]
+trace = {"otherData": {"origin_monotonic_ns": origin},
+         "traceEvents": [{"ph": "M", "tid": 0, "args": {"name": "M0"}}, {"ph": "M", "tid": 1, "args": {"name": "sysmon"}}]
+                        + [{"ph": "X", "tid": 0, "ts": a, "dur": b - a} for a, b in runs]
+                        + [{"ph": "X", "tid": 1, "ts": 2500, "dur": 1000}]}  # sysmon's track is not an M's
+us = lambda t: origin + int(t * 1000)
+requests = [(us(100), us(400), us(450), 0),      # sent 300 µs late of 350: the generator
+            (us(1100), us(1100), us(1490), 0),   # during the 500 µs run: slice not enforced
+            (us(3000), us(3000), us(3400), 0),   # Ms ran 10 of 400 µs: waking
+            (us(2000), us(2000), us(2400), 0),   # Ms busy throughout: queued
+            (us(2000), us(2000), us(2400), 1),   # not a short request
+            (us(5000), us(5000), us(5100), 0)]   # after the trace's span
+got = tp.classify_slow_requests(trace, requests, slice_ns=100_000, fraction=1.0)
+want = {"requests": 4, "generator late": 1, "slice not enforced": 1, "server waking": 1, "queued behind slices": 1}
+if {k: got.get(k) for k in want} != want:
+    problems.append(f"classify_slow_requests: {got}, expected {want}")
 if problems:
     print("test-notebooks: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
     sys.exit(1)

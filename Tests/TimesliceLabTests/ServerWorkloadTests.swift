@@ -238,14 +238,20 @@ private final class TestServer: @unchecked Sendable {
 }
 
 final class NetBenchTests: XCTestCase {
-    /// The echo bench measures the threads server (no toolchain needed) and reports its keys.
+    /// The echo bench measures the threads server (no toolchain needed) and reports its keys;
+    /// the client's own mask is back as it was afterwards (it is pinned while it measures).
     func testEchoBenchMeasuresARoundTripAndNamesItsKeys() throws {
+        let before = try Affinity.current()
         let rtt = try runUnderDeadline(60) { try NetBenchmarks.measure("threads", roundTrips: 200) }
+        XCTAssertEqual(try Affinity.current(), before)
+        let placement = try NetBenchmarks.placement()
+        XCTAssertEqual(placement.cpus.sorted.count, 1, "every runtime's server on one CPU")
+        if before.sorted.count > 1 { XCTAssertEqual(placement.generatorCPU, before.sorted.last, "the client on another") }
         XCTAssertEqual(rtt.count, 200, "every measured round trip recorded, the warm-up tenth not")
         XCTAssertGreaterThan(rtt.histogram.min, 0)
         var report = NetBenchReport(roundTrips: 200)
         report.echoRttNs = ["timeslice": 30_000, "go": 20_000]
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
-        XCTAssertEqual(Set(json.keys), ["echo_rtt_ns", "echo_rtt_p99_ns", "ratios", "unavailable", "round_trips"])
+        XCTAssertEqual(Set(json.keys), ["echo_rtt_ns", "echo_rtt_p99_ns", "ratios", "unavailable", "round_trips", "placement"])
     }
 }

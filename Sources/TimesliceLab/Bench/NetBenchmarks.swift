@@ -7,6 +7,11 @@
 // polling before an idle M blocks in epoll_wait: RuntimeConfiguration.netpollSpinNanoseconds),
 // go (baselines/go `server`), threads (a pthread per connection), swift-nio (one event loop
 // per CPU).
+// Placement, the same for every runtime (ServerCPUs, as the server experiment at max_procs 1):
+// the server confined to the first usable CPU (one P, GOMAXPROCS=1, one event loop), the
+// client pinned to another. Left to the kernel with every CPU each, Go's p50 moved between
+// 9 and 19 µs from one invocation to the next (timeslice's stayed at 20-21 µs): where the
+// kernel put the client and the server's threads decided the row, not the runtime.
 //
 // JSON (`--json`), one object:
 //   echo_rtt_ns      {runtime: median round trip}
@@ -25,9 +30,12 @@ public struct NetBenchReport: Codable, Sendable {
     public var ratios: [String: Double] = [:]
     public var unavailable: [String: String] = [:]
     public var roundTrips: Int
+    /// Where the servers and the client ran, e.g. "server confined to cpu 0 (n = 1), client pinned to cpu 1".
+    public var placement: String = ""
 
     enum CodingKeys: String, CodingKey {
         case echoRttNs = "echo_rtt_ns", echoRttP99Ns = "echo_rtt_p99_ns", ratios, unavailable, roundTrips = "round_trips"
+        case placement
     }
 
     /// "timeslice+spin": the same server with busy polling (RuntimeConfiguration.
@@ -42,6 +50,7 @@ public struct NetBenchReport: Codable, Sendable {
 
     public func table() -> String {
         var out = "net: TCP echo round trip over loopback (16 bytes each way, one connection, the same blocking client for every server; \(roundTrips) round trips)\n"
+        if !placement.isEmpty { out += "placement: \(placement)\n" }
         out += "runtime         p50        p99\n"
         for rt in Self.runtimes {
             if let p50 = echoRttNs[rt] {
@@ -62,6 +71,10 @@ public enum NetBenchmarks {
     public static func run(scale: Double, baselines: Bool = true) -> NetBenchReport {
         let roundTrips = max(Int(20_000 * scale), 200)
         var report = NetBenchReport(roundTrips: roundTrips)
+        if let cpus = try? placement() {
+            report.placement = cpus.generatorCPU.map { "\(cpus.description), client pinned to cpu \($0)" }
+                ?? "\(cpus.description), client NOT pinned (one usable CPU: it shares the server's)"
+        }
         for runtime in baselines ? NetBenchReport.runtimes : ["timeslice", "timeslice+spin"] {
             do {
                 let rtt = try measure(runtime, roundTrips: roundTrips)
@@ -90,7 +103,7 @@ public enum NetBenchmarks {
         let context = try benchContext(runtime == "timeslice+spin" ? "timeslice" : runtime)
         let work = CPUWork(roundsPerMicrosecond: 0)  // zero service time: a pure echo
         let progress = ProgressBeacon()
-        let cpus = try ServerCPUs.resolve(context.configuration)  // default max_procs: every usable CPU
+        let cpus = try placement()
         let server: RunningServer
         switch runtime {
         case "timeslice", "timeslice+spin":
@@ -104,10 +117,24 @@ public enum NetBenchmarks {
                                                 connections: 1, cpus: cpus, beacon: nil, deadline: 120_000_000_000)
         default: throw WorkloadUnavailable("no such runtime \(runtime)")
         }
-        let measured = Result { try echo(port: server.port, roundTrips: roundTrips) }
+        let measured = Result { () throws -> LatencyRecorder in
+            let before = try Affinity.current()
+            if let cpu = cpus.generatorCPU { try Affinity.setCurrentThread([cpu]) }
+            defer { try? Affinity.setCurrentThread(before) }
+            return try echo(port: server.port, roundTrips: roundTrips)
+        }
         try server.stop()
         return try measured.get()
     }
+
+    /// The server on the first usable CPU (n = 1), the client on another (see the file comment).
+    static func placement() throws -> ServerCPUs {
+        let usable = try Affinity.current()
+        return ServerCPUs.resolve(maxProcs: serverCPUs, usable: usable, defaultCount: usable.sorted.count)
+    }
+
+    /// The servers' CPU count: n of ServerCPUs, timeslice's maxProcs, GOMAXPROCS, event loops.
+    static let serverCPUs = 1
 
     private static func echo(port: UInt16, roundTrips: Int) throws -> LatencyRecorder {
         let fd = try LoopbackSocket.connect(port: port, deadline: MonotonicClock.now() + 5_000_000_000)
@@ -128,12 +155,13 @@ public enum NetBenchmarks {
     }
 
     /// A configuration of the server workload at `runtime` (async preemption, default slice,
-    /// default maxProcs), for the servers that take one (timeslice's bridge, Go's invocation).
+    /// maxProcs `serverCPUs`), for the servers that take one (timeslice's bridge, Go's invocation).
     private static func benchContext(_ runtime: String) throws -> WorkloadContext {
         let spec = try SpecDecoder.decode(data: Data("""
             {"schema_version": 1, "name": "bench-net", "workload": {"kind": "server"}, "duration": "1s"}
             """.utf8))
-        let point = MatrixPoint(runtime: RuntimeKind(rawValue: runtime) ?? .threads).normalized()
+        let kind = RuntimeKind(rawValue: runtime) ?? .threads
+        let point = MatrixPoint(runtime: kind, maxProcs: serverCPUs).normalized(keeping: ServerParameters.extraAxes(for: kind))
         return WorkloadContext(configuration: RunConfiguration(spec: spec, point: point, repetition: 1), progress: ProgressBeacon())
     }
 }

@@ -51,6 +51,12 @@ final class ServerCPUsTests: XCTestCase {
         XCTAssertThrowsError(try Fixtures.spec(Fixtures.minimal(#""matrix": {"sysmon": ["alone"]}"#))) {
             XCTAssertEqual("\($0)", #"t.json: matrix.sysmon[0]: "alone" is not one of with-workers, apart"#)
         }
+        // Outside the server, apart needs workers on known CPUs: said when the file is read.
+        XCTAssertThrowsError(try Fixtures.spec(Fixtures.minimal(#""matrix": {"sysmon": ["apart"]}"#))) {
+            XCTAssertTrue("\($0)".hasPrefix("t.json: matrix.sysmon: point rt=timeslice,"), "\($0)")
+            XCTAssertTrue("\($0)".contains("give a placement such as \"compact\""), "\($0)")
+        }
+        XCTAssertNoThrow(try Fixtures.spec(Fixtures.minimal(#""matrix": {"sysmon": ["apart"], "placement": ["compact"]}"#)))
         let point = MatrixExpansion.expand(spec)[1]
         XCTAssertEqual(try JSONDecoder().decode(MatrixPoint.self, from: JSONEncoder().encode(point)), point)
     }

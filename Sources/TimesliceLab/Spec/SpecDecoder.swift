@@ -143,6 +143,9 @@ public enum SpecDecoder {
         if points.isEmpty {
             throw JSONPath.root.key("exclude").error("excludes every point of the matrix; nothing would run")
         }
+        if let problem = points.lazy.compactMap({ SysmonCPUs.problem($0, workload: spec.workload.kind) }).first {
+            throw JSONPath.root.key("matrix").key("sysmon").error(problem)
+        }
         return spec
     }
 

@@ -10,6 +10,17 @@ import Timeslice
 import TimesliceHost
 
 struct SysmonCPUs {
+    /// Workload kinds that confine the runtime to CPUs of their own choosing (and pass them to
+    /// `apart`); every other kind needs a `placement` for `apart` (checked when the file is read).
+    static let confiningWorkloads: Set<String> = [ServerParameters.kind]
+
+    /// The problem with asking for sysmon `apart` at `point` under a `workload` kind, or nil.
+    static func problem(_ point: MatrixPoint, workload: String) -> String? {
+        guard point.sysmon == .apart, point.effectivePlacement == .none, !confiningWorkloads.contains(workload) else { return nil }
+        return "point \(point.id) asks for sysmon \"apart\" but its workers may run on every CPU (placement \"none\"); "
+            + "give a placement such as \"compact\" with max_procs below the CPU count, or exclude the pair"
+    }
+
     /// The CPUs the process may use (before any confinement of the runtime's thread).
     var usable: CPUSet
     /// The CPUs the runtime was confined to.

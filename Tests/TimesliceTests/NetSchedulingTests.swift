@@ -51,13 +51,17 @@ final class NetSchedulingTests: XCTestCase {
 
     /// Busy polling (netpollSpinNanoseconds = 1 ms, far longer than the client's turnaround):
     /// the server's M finds the next request while it spins instead of sleeping in epoll_wait,
-    /// every round trip completes, and no M blocks in epoll_wait for most of them.
+    /// every round trip completes, and no M blocks in epoll_wait for most of them. The client
+    /// pauses 20 µs before each request, so the server's goroutine has parked and its M is
+    /// idle when it comes: back to back on two CPUs the next request was often there before
+    /// the goroutine read again, it never parked, and no M spun at all (0 hits, 1 run in 5
+    /// with another process busy on one CPU).
     func testBusyPollingFindsRequestsWithoutSleeping() {
         let roundTrips = 1000
         let failures = Failures()
         let run = runWithDeadline(60, maxProcs: 2, preemption: .cooperative, timeSliceNanoseconds: 10_000_000,
                                   netpollSpinNanoseconds: 1_000_000) {
-            pingPongFromAThread(roundTrips: roundTrips, failures: failures)
+            pingPongFromAThread(roundTrips: roundTrips, thinkMicroseconds: 20, failures: failures)
         }
         XCTAssertEqual(failures.all, [])
         XCTAssertEqual(run.completed, roundTrips)

@@ -235,7 +235,9 @@ struct PingPongRun {
 /// With `acceptorParked`, a goroutine waits in accept for a second client that never
 /// comes (as a server's acceptor does), so goroutines wait on sockets while the echo
 /// goroutine runs: the case the netpoller's handover decision is about.
-func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, acceptorParked: Bool = false,
+/// `thinkMicroseconds`: the client pauses this long before each request (usleep), so the
+/// server's goroutine has parked and its M gone idle by the time the request comes.
+func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, acceptorParked: Bool = false, thinkMicroseconds: UInt32 = 0,
                          failures: Failures) -> PingPongRun {
     let listener = try! TCPListener.listen()
     defer { listener.close() }
@@ -265,6 +267,7 @@ func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, acceptorParked: Boo
         if connected == 0 {
             for i in 0..<(warmUp + roundTrips) {
                 if i == warmUp { run.before = Runtime.counters }
+                if thinkMicroseconds > 0 { usleep(thinkMicroseconds) }
                 guard write(fd, buffer, 16) == 16 else { break }
                 var got = 0
                 while got < 16 {

@@ -34,10 +34,8 @@ struct SysmonCPUs {
         if let confined {
             layout = confined
         } else {
-            guard c.placement != .none else {
-                throw WorkloadFailure("sysmon \"apart\" needs the workers on known CPUs: give a placement other than \"none\" "
-                    + "(e.g. \"compact\" with max_procs below the CPU count), or use a workload that confines its runtime (\"server\")")
-            }
+            // Checked when the file was read (SpecDecoder); a hand-made configuration may still get here.
+            if let problem = problem(c.point, workload: c.workload.kind) { throw WorkloadFailure(problem) }
             let host = HostSnapshot.capture()
             let maxProcs = RuntimeBridge.configuration(c).resolvedMaxProcs
             let plan = try PlacementResolver(host: host).resolve(PlacementSpec(workers: c.placement.policy), workers: maxProcs)

@@ -287,3 +287,32 @@ func pingPongFromAThread(roundTrips: Int, warmUp: Int = 100, acceptorParked: Boo
     while done.value == 0 { Timeslice.sleep(nanoseconds: 20_000_000) }
     return box.pointee
 }
+
+/// A loopback TCP port that refuses connections and that no connect can take as
+/// its own local port: a socket bound to it that never listens (so a SYN gets a
+/// RST), held until `release`. A listener closed just before the connect would
+/// free the port for the connecting socket's ephemeral choice, and a socket
+/// connected to its own address succeeds (TCP simultaneous open).
+struct RefusingTCPPort {
+    let port: UInt16
+    private let descriptor: Int32
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0, "socket: \(String(cString: strerror(errno)))")
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        precondition(bound, "bind: \(String(cString: strerror(errno)))")
+        descriptor = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    func release() { close(descriptor) }
+}

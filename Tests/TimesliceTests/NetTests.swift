@@ -187,10 +187,9 @@ final class NetTests: XCTestCase {
     func testConnectRefusedNamesCallAndAddress() {
         for mode in NetRuntimeMode.all {
             let (error, port) = mode.run { () -> (NetError?, UInt16) in
-                // A port that was just free: listen, note it, close.
-                let probe = try! TCPListener.listen()
-                let port = probe.port
-                probe.close()
+                let refusing = RefusingTCPPort()
+                defer { refusing.release() }
+                let port = refusing.port
                 do {
                     _ = try TCPConnection.connect(host: "127.0.0.1", port: port)
                     return (nil, port)

@@ -7,7 +7,7 @@ final class PreemptionBenchDisturbanceTests: XCTestCase {
     private func round(_ disturbance: UInt64?) -> PreemptionBenchmarks.CPURound {
         PreemptionBenchmarks.CPURound(nanoseconds: 1, cpuNanoseconds: 1, delivered: 0,
                                       latency: Runtime.preemptionLatency,   // any value: not read here
-                                      sysmonCPUNanoseconds: 0, disturbancePermille: disturbance)
+                                      sysmonCPUNanoseconds: 0, sysmonWakeups: 0, disturbancePermille: disturbance)
     }
 
     /// Per mille as counted, not reinterpreted (Double.init on a UInt64 can pick

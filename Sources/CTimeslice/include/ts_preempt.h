@@ -169,4 +169,9 @@ int ts_vector_state_probe(uint64_t seed, uint64_t iterations, uint64_t *mismatch
 /// runtime's (1; its slow path alone under --static-swift-stdlib: *runtime_is_slow_path).
 double ts_cost_mutex_pair(uint64_t iterations, int through_libc);
 double ts_cost_once_initialised(uint64_t iterations, int which, int *runtime_is_slow_path);
+/// What the async-preemption trampoline's register-state save costs, ns per XSAVEC (or
+/// XSAVE) + XRSTOR pair of every enabled component, as preempt_x86_64.S does once per
+/// delivered preemption (trampoline_cost.c); *area_bytes gets the area's size. -1 before
+/// ts_preempt_install sized the area.
+double ts_cost_trampoline_state(uint64_t iterations, uint32_t *area_bytes);
 #endif

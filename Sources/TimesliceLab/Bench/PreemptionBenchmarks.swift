@@ -92,6 +92,10 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     /// Async settings: sysmon's own CPU time per delivered preemption, ns (its thread's clock
     /// over the runtime's life), beside the monitor floor's monitor CPU.
     public var sysmonCPUPerPreemptionNanoseconds: Double?
+    /// Async settings: sysmon's wake-ups per delivered preemption in the work's window, the
+    /// median over rounds. 1 when each slice costs it exactly one wake-up (it sleeps to the
+    /// anticipated slice end; Preemption.swift), more when it wakes early or re-sends.
+    public var sysmonWakeupsPerPreemption: Double?
     /// What else had the machine's CPUs during this setting's rounds, per mille of their
     /// capacity (other processes' busy ticks + the hypervisor's steal, /proc/stat): the
     /// median and the largest over rounds; nil where /proc/stat cannot be read. On this
@@ -106,6 +110,7 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
         case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
         case cpuCostPerPreemptionNanoseconds = "cpu_cost_per_preemption_ns", monitorFloorRatio, monitorCPUFloorRatio
         case sysmonCPUPerPreemptionNanoseconds = "sysmon_cpu_per_preemption_ns"
+        case sysmonWakeupsPerPreemption = "sysmon_wakeups_per_preemption"
         case disturbancePermilleMedian = "disturbance_permille_median", disturbancePermilleMax = "disturbance_permille_max"
     }
 }
@@ -154,6 +159,13 @@ public struct PreemptionBenchReport: Codable, Sendable {
     public var throughput: [PreemptionThroughputResult]
     public var eintr: [PreemptionEINTRResult]
     public var interposition: InterpositionCost?
+    /// The trampoline's register-state save + restore (XSAVEC/XSAVE + XRSTOR), ns per
+    /// delivered preemption, median of 5; nil where it cannot be timed. The most that
+    /// switching inside the signal handler (the state is already in the signal frame)
+    /// could save per preemption.
+    public var trampolineStateNanoseconds: Double?
+    /// The size of that save area, bytes.
+    public var trampolineStateAreaBytes: UInt32?
     public var targets: [String: Double]
 
     /// The preemption-cost targets (issue 12): wall-time and process-CPU cost per slice,
@@ -201,7 +213,7 @@ public struct PreemptionBenchReport: Codable, Sendable {
                      + right("lat_p50_us", 12) + right("lat_p99_us", 12) + right("lat_max_us", 12)
                      + right("ns/preempt", 12) + right("xfloor", 9) + right("xmonitor", 10)
                      + right("cpu_ns/pre", 12) + right("xmon_cpu", 10) + right("sysmon_ns/pre", 15)
-                     + right("disturb_permille", 18))
+                     + right("wake/pre", 10) + right("disturb_permille", 18))
         for r in throughput {
             let isAsync = r.setting.mode == .async
             let isBaseline = r.setting.mode == .cooperative
@@ -219,6 +231,7 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(r.cpuCostPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 12)
                          + right(r.monitorCPUFloorRatio.map { fixed($0, 2) + "x" } ?? "-", 10)
                          + right(r.sysmonCPUPerPreemptionNanoseconds.map { fixed($0, 0) } ?? "-", 15)
+                         + right(r.sysmonWakeupsPerPreemption.map { fixed($0, 2) } ?? "-", 10)
                          + right(r.disturbancePermilleMedian.map { fixed($0, 0) + " (max " + fixed(r.disturbancePermilleMax ?? 0, 0) + ")" } ?? "-", 18))
         }
         lines.append("disturb_permille: what else had the CPUs during the rounds (other processes + the hypervisor's")
@@ -241,7 +254,16 @@ public struct PreemptionBenchReport: Codable, Sendable {
         }
         lines.append("xfloor: ns/preempt over the signal floor; xmonitor: over the monitor floor's cost to the signalled")
         lines.append("thread; xmon_cpu: cpu_ns/pre (process CPU per preemption, sysmon's included) over the monitor floor's CPU;")
-        lines.append("sysmon_ns/pre: sysmon's thread CPU per preemption (compare with the monitor floor's monitor CPU).")
+        lines.append("sysmon_ns/pre: sysmon's thread CPU per preemption (compare with the monitor floor's monitor CPU);")
+        lines.append("wake/pre: sysmon's wake-ups per preemption (1: one per slice).")
+        if let ns = trampolineStateNanoseconds, let bytes = trampolineStateAreaBytes {
+            var line = "trampoline register-state save + restore (\(bytes)-byte area): \(fixed(ns, 0)) ns per preemption"
+            if let slowest = throughput.filter({ $0.setting.mode == .async }).min(by: { $0.setting.sliceNanoseconds < $1.setting.sliceNanoseconds }),
+               let cost = slowest.costPerPreemptionNanoseconds, cost > 0 {
+                line += ", \(fixed(ns / cost * 100, 0)) % of async/\(PreemptionBenchReport.durationText(slowest.setting.sliceNanoseconds))'s ns/preempt"
+            }
+            lines.append(line + ": the most a switch inside the signal handler could save.")
+        }
         if let i = interposition {
             lines.append("")
             lines.append("interposition fast paths, ns per call (this project's / what it forwards to):")
@@ -277,6 +299,7 @@ public enum PreemptionBenchmarks {
         let monitors = slices.compactMap { timerSignalFloor(.monitorThread, period: $0, scale: scale) }
         let ownTimers = slices.compactMap { timerSignalFloor(.ownTimer, period: $0, scale: scale) }
         var results = throughput(scale: scale)
+        let trampoline = trampolineStateCost(scale: scale)
         for i in results.indices {
             let wall = results[i].costPerPreemptionNanoseconds, cpu = results[i].cpuCostPerPreemptionNanoseconds
             if let floor { results[i].floorRatio = wall.map { $0 / floor } }
@@ -290,6 +313,8 @@ public enum PreemptionBenchmarks {
         return PreemptionBenchReport(signalFloorNanoseconds: floor, monitorFloors: monitors, ownTimerFloors: ownTimers,
                                      throughput: results, eintr: eintrStudy(scale: scale),
                                      interposition: interpositionCost(scale: scale),
+                                     trampolineStateNanoseconds: trampoline?.nanoseconds,
+                                     trampolineStateAreaBytes: trampoline?.areaBytes,
                                      targets: PreemptionBenchReport.targetValues)
     }
 
@@ -315,6 +340,23 @@ public enum PreemptionBenchmarks {
                                      onceInitialisedNanoseconds: median(once),
                                      runtimeOnceInitialisedNanoseconds: median(runtimeOnce),
                                      runtimeOnceIsSlowPath: slowPathOnly)
+        }
+    }
+
+    /// The trampoline's state save + restore, timed in a goroutine of an async runtime (which
+    /// sizes the save area), median of 5 runs; nil where it cannot be timed.
+    static func trampolineStateCost(scale: Double = 1) -> (nanoseconds: Double, areaBytes: UInt32)? {
+        let iterations = UInt64(max(20_000, 1_000_000 * scale))
+        let setting = PreemptionBenchSetting.async(slices[0])
+        return Runtime.run(setting.configuration(maxProcs: 1)) { () -> (nanoseconds: Double, areaBytes: UInt32)? in
+            var runs: [Double] = []
+            var bytes: UInt32 = 0
+            for _ in 0..<5 {
+                guard let run = TrampolineStateTiming.saveRestoreNanoseconds(iterations: iterations) else { return nil }
+                runs.append(run.nanoseconds)
+                bytes = run.areaBytes
+            }
+            return (median(runs), bytes)
         }
     }
 
@@ -353,6 +395,8 @@ public enum PreemptionBenchmarks {
         var latency: Timeslice.LatencySummary
         /// sysmon's thread CPU over the runtime's life (RuntimeCounters.sysmonCPUNanoseconds).
         var sysmonCPUNanoseconds: UInt64
+        /// sysmon's wake-ups during the work's window (RuntimeCounters.sysmonWakeups).
+        var sysmonWakeups: UInt64
         /// Others' busy ticks + steal over the round, per mille of all CPUs (nil: unreadable).
         var disturbancePermille: UInt64?
     }
@@ -402,6 +446,8 @@ public enum PreemptionBenchmarks {
                     ? paired(s) { (Double($0.cpuNanoseconds) - Double($1.cpuNanoseconds)) / Double(max($0.delivered, 1)) } : nil,
                 sysmonCPUPerPreemptionNanoseconds: perPreemption
                     ? median(s.map { Double($0.sysmonCPUNanoseconds) }) / delivered : nil,
+                sysmonWakeupsPerPreemption: perPreemption
+                    ? median(s.map { Double($0.sysmonWakeups) / Double(max($0.delivered, 1)) }) : nil,
                 disturbancePermilleMedian: disturbances(s).map(median),
                 disturbancePermilleMax: disturbances(s)?.max())
         }
@@ -427,12 +473,12 @@ public enum PreemptionBenchmarks {
     }
 
     private static func cpuRoundBody(_ setting: PreemptionBenchSetting, iterations: Int) -> CPURound {
-        let (elapsed, cpu, delivered) = Runtime.run(setting.configuration(maxProcs: 1)) { () -> (UInt64, UInt64, UInt64) in
+        let (elapsed, cpu, delivered, wakeups) = Runtime.run(setting.configuration(maxProcs: 1)) { () -> (UInt64, UInt64, UInt64, UInt64) in
             let goroutines = 2
             let sink = UnsafeMutablePointer<UInt64>.allocate(capacity: goroutines)
             sink.initialize(repeating: 0, count: goroutines)
             defer { sink.deallocate() }
-            let before = Runtime.counters.preemptionsDelivered
+            let countersBefore = Runtime.counters
             let wg = WaitGroup()
             wg.add(goroutines)
             let cpuStart = processCPUNanoseconds()
@@ -447,10 +493,13 @@ public enum PreemptionBenchmarks {
             let elapsed = monotonicNanoseconds() - start
             let cpu = processCPUNanoseconds() - cpuStart
             if sink[0] == 0 && sink[1] == 0 { print("") }   // keep the work alive
-            return (elapsed, cpu, Runtime.counters.preemptionsDelivered - before)
+            let countersAfter = Runtime.counters
+            return (elapsed, cpu, countersAfter.preemptionsDelivered - countersBefore.preemptionsDelivered,
+                    countersAfter.sysmonWakeups - countersBefore.sysmonWakeups)
         }
         return CPURound(nanoseconds: elapsed, cpuNanoseconds: cpu, delivered: delivered,
                         latency: Runtime.preemptionLatency, sysmonCPUNanoseconds: Runtime.counters.sysmonCPUNanoseconds,
+                        sysmonWakeups: wakeups,
                         disturbancePermille: nil)
     }
 

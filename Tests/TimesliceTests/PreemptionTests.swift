@@ -98,10 +98,23 @@ final class PreemptionTests: XCTestCase {
     /// wake-up. Sleeping until a re-send check 20 µs after every signal, or being woken
     /// by the next slice's start, made it two per preemption (Preemption.swift,
     /// "Anticipating the next slice"). A count, not a time: the bound holds on a busy
-    /// machine unless handovers keep taking longer than a quarter slice.
+    /// machine unless handovers keep taking longer than a quarter slice, which a CPU hog
+    /// beside the suite made happen in 1 window of 15; so up to three windows, each in a
+    /// runtime of its own. A second wake-up per preemption fails all three.
     func testAPreemptedSliceCostsSysmonOneWakeup() {
-        let (wakeups, delivered) = runWithDeadline(60, maxProcs: 1, preemption: .async,
-                                                   timeSliceNanoseconds: 2_000_000) { () -> (UInt64, UInt64) in
+        let windows = attemptsUntil({ $0.delivered > 50 && Double($0.wakeups) <= 1.5 * Double($0.delivered) + 10 }) {
+            sysmonWakeupsOverAPreemptedWindow()
+        }
+        let (wakeups, delivered) = windows.last!
+        XCTAssertGreaterThan(delivered, 50, "the hogs were not preempted every slice: \(windows)")
+        XCTAssertLessThanOrEqual(Double(wakeups), 1.5 * Double(delivered) + 10,
+                                 "sysmon woke \(wakeups) times for \(delivered) preemptions; every window: \(windows)")
+        XCTAssertGreaterThan(Runtime.counters.sysmonCPUNanoseconds, 0, "sysmon's CPU time is counted when it stops")
+    }
+
+    /// Two hogs at 1 P, 2 ms slices: sysmon's wake-ups and the preemptions delivered over 400 ms.
+    private func sysmonWakeupsOverAPreemptedWindow() -> (wakeups: UInt64, delivered: UInt64) {
+        runWithDeadline(60, maxProcs: 1, preemption: .async, timeSliceNanoseconds: 2_000_000) { () -> (UInt64, UInt64) in
             let stop = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
             stop.initialize(to: 0)
             defer { stop.deallocate() }
@@ -123,10 +136,6 @@ final class PreemptionTests: XCTestCase {
             wg.wait()
             return (after.sysmonWakeups - before.sysmonWakeups, after.preemptionsDelivered - before.preemptionsDelivered)
         }
-        XCTAssertGreaterThan(delivered, 50, "the hogs were not preempted every slice")
-        XCTAssertLessThanOrEqual(Double(wakeups), 1.5 * Double(delivered) + 10,
-                                 "sysmon woke \(wakeups) times for \(delivered) preemptions")
-        XCTAssertGreaterThan(Runtime.counters.sysmonCPUNanoseconds, 0, "sysmon's CPU time is counted when it stops")
     }
 
     func testModeCanBeSwitchedWhileRunning() {

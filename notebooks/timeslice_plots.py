@@ -686,25 +686,12 @@ def server_line(run: Run, config: dict) -> str:
     return ",".join(f"{AXIS_KEYS[a]}={values[a]}" for a in axes if a in values)
 
 
-# Thresholds of the lab's "disturbed" mark (Sources/TimesliceLab/Results/Disturbance.swift).
-DISTURBED_STEAL_PERCENT = 2.0
-DISTURBED_SERVER_CPU_PERMILLE = 50
-
-
 def disturbance(config: dict) -> str | None:
-    """What disturbed a configuration, as the sweep's table says it, or None: a CPU losing
-    >= 2 % to the hypervisor during the run, or (server) >= 50 permille of the server's CPUs
-    stolen or used by other processes in its window."""
-    parts = []
-    steal = (((config.get("interference") or {}).get("host") or {}).get("steal_pct") or {})
-    per_cpu = [(v, k) for k, v in steal.items() if k != "all"]
-    if per_cpu and max(per_cpu)[0] >= DISTURBED_STEAL_PERCENT:
-        parts.append(f"steal {max(per_cpu)[0]:.1f} % on cpu {max(per_cpu)[1]}")
-    counters = config.get("counters") or {}
-    for key, name in (("server_cpu_steal_permille", "steal"), ("server_cpu_others_permille", "others")):
-        if (counters.get(key) or 0) >= DISTURBED_SERVER_CPU_PERMILLE:
-            parts.append(f"server CPU {name} {counters[key]} permille")
-    return "; ".join(parts) or None
+    """What disturbed a configuration, in the lab's words, or None: results.json carries it as
+    `disturbed` (the lab applies its thresholds once, Sources/TimesliceLab/Results/
+    Disturbance.swift). A file written before the field existed has none until
+    `timeslice resume DIR` rewrites it."""
+    return config.get("disturbed") or None
 
 
 def server_table(run: Run) -> pd.DataFrame:

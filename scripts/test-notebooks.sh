@@ -106,6 +106,15 @@ got = tp.classify_slow_requests(trace, requests, slice_ns=100_000, fraction=1.0)
 want = {"requests": 4, "generator late": 1, "slice not enforced": 1, "server waking": 1, "queued behind slices": 1}
 if {k: got.get(k) for k in want} != want:
     problems.append(f"classify_slow_requests: {got}, expected {want}")
+# The disturbed mark is the lab's `disturbed` field as written, not a second reading of the thresholds.
+server = tp.newest_run(root, "server-bimodal")
+ok = [c for c in server.configs if c.get("status") == "ok"]
+for c in ok:
+    c.pop("disturbed", None)
+ok[0]["disturbed"] = "server CPU others 1 permille"   # below every threshold: only the field can say it
+marks = tp.server_table(server)["disturbed"].tolist()
+if marks[0] != "server CPU others 1 permille" or any(isinstance(m, str) for m in marks[1:]):
+    problems.append(f"server_table disturbed marks: {marks}")
 if problems:
     print("test-notebooks: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
     sys.exit(1)

@@ -209,11 +209,15 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(doc.resumedAt?.count, 1)
         XCTAssertEqual(resumed.configs.count, 4)
         XCTAssertEqual(try String(contentsOfFile: "\(dir)/summary.csv", encoding: .utf8).split(separator: "\n").count, 5)
-        // Nothing left: a second resume runs nothing and keeps every configuration once.
+        // Nothing left: a second resume runs nothing, keeps every configuration once and
+        // the time the run finished (it only rewrites the index).
         launched.withLock { $0 = [] }
         _ = try SweepRunner.resume(directory: dir, launcher: launcher, environment: .capture()) { _ in }
         XCTAssertEqual(launched.withLock { $0 }, [])
-        XCTAssertEqual(try readResults(dir).configs.count, 4)
+        let again = try readResults(dir)
+        XCTAssertEqual(again.configs.count, 4)
+        XCTAssertEqual(again.finishedAt, doc.finishedAt)
+        XCTAssertEqual(again.resumedAt?.count, 2)
     }
 
     /// A run that came from a guest (results.json `guest`) is not resumed on the host.

@@ -219,6 +219,11 @@ public final class SweepRunner {
             if let record = records[stem] { done.append(record) } else { todo.append((i, run)) }
         }
         let now = ResultsWriter.iso8601(Date())
+        // A run that had finished, with nothing missing: only its index is rewritten (with
+        // what a newer timeslice derives from the records, such as `disturbed`); it still
+        // finished when it did.
+        let unchangedFinish = todo.isEmpty && document.interrupted != true
+            ? document.finishedAt.flatMap(ResultsWriter.date(iso8601:)) : nil
         document.finishedAt = nil
         document.interrupted = false
         document.resumedAt = (document.resumedAt ?? []) + [now]
@@ -228,7 +233,7 @@ public final class SweepRunner {
         let writer = try ResultsWriter(resuming: directory, document: document, records: done, seed: spec.seed)
         progress("\(spec.name): resuming \(directory): \(done.count) of \(runs.count) recorded; \(Self.planText(runs: todo.count, expectedSeconds: runner.expectedSeconds(runs: todo.count))) left")
         let interruptedBy = try runner.execute(todo, total: runs.count, writer: writer, alreadyDone: done.count)
-        try writer.finish(interrupted: interruptedBy != nil)
+        try writer.finish(at: unchangedFinish ?? Date(), interrupted: interruptedBy != nil)
         return runner.report(writer, planned: runs.count, interruptedBy: interruptedBy)
     }
 

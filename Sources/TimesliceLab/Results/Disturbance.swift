@@ -2,7 +2,9 @@
 // what the run already records: the hypervisor's steal over the configuration's run (host
 // interference, per CPU) and, for the server workload, who had the server's CPUs during its
 // measured window (ServerCPUShare). A disturbed row stays in the results; the note tells the
-// reader not to compare it with its neighbours before re-running it.
+// reader not to compare it with its neighbours before re-running it. The one place the rule
+// lives: every encoded ConfigResult carries it as `disturbed` (ResultsDocument.swift), which
+// the summary table prints and the notebooks mark.
 import Foundation
 
 enum Disturbance {
@@ -11,8 +13,8 @@ enum Disturbance {
     /// The server's CPUs: at least this much (‰) stolen or used by other processes.
     static let serverCPUPermille: UInt64 = 50
 
-    /// "disturbed: steal 5.1 % on cpu 1; server CPU others 72 ‰", or nil.
-    static func note(_ c: ConfigResult) -> String? {
+    /// "steal 5.1 % on cpu 1; server CPU others 72 ‰", or nil when nothing crossed a threshold.
+    static func reasons(_ c: ConfigResult) -> String? {
         var parts: [String] = []
         if let steal = c.interference?.host.stealPercent {
             let worst = steal.filter { $0.key != "all" }.max { $0.value < $1.value }
@@ -23,6 +25,6 @@ enum Disturbance {
         for (key, name) in [("server_cpu_steal_permille", "steal"), ("server_cpu_others_permille", "others")] {
             if let v = c.counters[key], v >= serverCPUPermille { parts.append("server CPU \(name) \(v) ‰") }
         }
-        return parts.isEmpty ? nil : "disturbed: " + parts.joined(separator: "; ")
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 }

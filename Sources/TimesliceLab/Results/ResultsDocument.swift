@@ -32,10 +32,38 @@ public struct ConfigResult: Codable, Sendable {
     /// The host that ran it, in a run merged from shards (`timeslice merge`); nil otherwise.
     public var host: String?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, config, status, reason, latencyNs = "latency_ns", latencyRawNs = "latency_raw_ns", sampling
         case histograms, counters, placement, repetition
         case elapsedSeconds = "elapsed_seconds", files, interference, order, host
+    }
+
+    /// Written, never read back: `disturbed` is derived from the fields above each time the
+    /// result is encoded (Disturbance.reasons), so results.json, configs/<id>.json, the
+    /// summary table and the notebooks' marks all say the same, and a file written before
+    /// the field existed gets it when `resume` or `merge` rewrites it.
+    enum DerivedKeys: String, CodingKey { case disturbed }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(config, forKey: .config)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(latencyNs, forKey: .latencyNs)
+        try c.encodeIfPresent(latencyRawNs, forKey: .latencyRawNs)
+        try c.encodeIfPresent(sampling, forKey: .sampling)
+        try c.encode(histograms, forKey: .histograms)
+        try c.encode(counters, forKey: .counters)
+        try c.encodeIfPresent(placement, forKey: .placement)
+        try c.encode(repetition, forKey: .repetition)
+        try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
+        try c.encode(files, forKey: .files)
+        try c.encodeIfPresent(interference, forKey: .interference)
+        try c.encodeIfPresent(order, forKey: .order)
+        try c.encodeIfPresent(host, forKey: .host)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encodeIfPresent(Disturbance.reasons(self), forKey: .disturbed)
     }
 }
 

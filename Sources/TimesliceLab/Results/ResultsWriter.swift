@@ -85,6 +85,13 @@ public final class ResultsWriter {
         return f.string(from: date)
     }
 
+    /// The date an `iso8601(_:)` string names, or nil when it is not one.
+    public static func date(iso8601 text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: text)
+    }
+
     /// A file-name-safe form of a configuration id: `=` and `,` are kept (they are safe and keep
     /// the name readable), anything else outside [A-Za-z0-9._-] becomes '_'.
     public static func fileStem(id: String, repetition: Int, repetitions: Int) -> String {

@@ -37,7 +37,10 @@ public enum SummaryTable {
             let l = c.latencyNs
             var note = c.reason ?? (c.placement?.verified == false ? "placement not verified" : "")
             if emulated { note = note.isEmpty ? "emulated" : "emulated; \(note)" }
-            if let disturbed = Disturbance.note(c) { note = note.isEmpty ? disturbed : "\(note); \(disturbed)" }
+            if let reasons = Disturbance.reasons(c) {
+                let disturbed = "disturbed: " + reasons
+                note = note.isEmpty ? disturbed : "\(note); \(disturbed)"
+            }
             let lead: [String] = [c.id, String(c.repetition)] + (byHost ? [c.host ?? "?"] : [])
             let count: String = l.map { String($0.count) } ?? "-"
             let miss: String = c.sampling.map { percent($0.deadlineMissRatio) } ?? ""

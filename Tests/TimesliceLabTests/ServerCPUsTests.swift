@@ -70,7 +70,13 @@ final class ServerCPUsTests: XCTestCase {
         let spec = try Fixtures.spec(Fixtures.minimal(matrix, workload: #"{"kind": "server"}"#))
         let config = RunConfiguration(spec: spec, point: MatrixExpansion.expand(spec)[0], repetition: 1)
         let context = WorkloadContext(configuration: config, progress: ProgressBeacon())
-        let (census, cpus) = try Self.censusAtOneCPU(connections: 2) {
+        // sysmon names itself and then applies its placement on its own thread, which a
+        // loaded machine may not have run yet when the requests are answered: retaken until
+        // sysmon is there on one CPU, or 5 s have passed.
+        let sysmonPlaced: (ThreadCensus) -> Bool = { census in
+            census.threads.contains { $0.value.contains("ts-sysmon") && $0.key.sorted.count == 1 }
+        }
+        let (census, cpus) = try Self.censusAtOneCPU(connections: 2, settled: sysmonPlaced) {
             try ServerWorkload.startTimeslice(context, work: CPUWork(roundsPerMicrosecond: 0), progress: ProgressBeacon(),
                                               cpus: $0, counters: RuntimeCountersBox())
         }
@@ -166,17 +172,22 @@ final class ServerCPUsTests: XCTestCase {
     }
 
     /// A server started at n = 1 (`start` gets its ServerCPUs), under a deadline.
-    private static func censusAtOneCPU(connections: Int, start: @escaping (ServerCPUs) throws -> RunningServer) throws
+    private static func censusAtOneCPU(connections: Int, settled: @escaping (ThreadCensus) -> Bool = { _ in true },
+                                       start: @escaping (ServerCPUs) throws -> RunningServer) throws
         -> (ThreadCensus, ServerCPUs) {
         let usable = try Affinity.current()
         let cpus = ServerCPUs.resolve(maxProcs: 1, usable: usable, defaultCount: usable.sorted.count)
-        let census = try runUnderDeadline(60) { try censusWhileConnected(connections: connections) { try start(cpus) } }
+        let census = try runUnderDeadline(60) {
+            try censusWhileConnected(connections: connections, settled: settled) { try start(cpus) }
+        }
         return (census, cpus)
     }
 
     /// Starts a server, opens `connections` connections and answers one request on each (so
-    /// every connection's handler exists), takes this process's census, stops the server.
-    private static func censusWhileConnected(connections: Int, start: () throws -> RunningServer) throws -> ThreadCensus {
+    /// every connection's handler exists), takes this process's census (again every 10 ms
+    /// until `settled` says yes or 5 s have passed; the last one is returned), stops the server.
+    private static func censusWhileConnected(connections: Int, settled: (ThreadCensus) -> Bool,
+                                             start: () throws -> RunningServer) throws -> ThreadCensus {
         let server = try start()
         var fds: [Int32] = []
         let census = Result { () throws -> ThreadCensus in
@@ -190,7 +201,14 @@ final class ServerCPUsTests: XCTestCase {
                     throw WorkloadFailure("the server closed connection \(i)")
                 }
             }
-            return ThreadCensus.take(pid: try XCTUnwrap(server.pid()))
+            let pid = try XCTUnwrap(server.pid())
+            let giveUp = MonotonicClock.now() + 5_000_000_000
+            var census = ThreadCensus.take(pid: pid)
+            while !settled(census) && MonotonicClock.now() < giveUp {
+                usleep(10_000)
+                census = ThreadCensus.take(pid: pid)
+            }
+            return census
         }
         fds.forEach { close($0) }
         try server.stop()

@@ -720,6 +720,7 @@ def plot_server_load(run: Run, stat: str = "p99", slo_ns: float | None = None, a
     configuration; the SLO as a horizontal line when given."""
     fig, ax = _subplots(ax)
     table = server_table(run)
+    name = dict((k, f"p{100 * p:g}") for k, p in SUMMARY_PERCENTILES).get(stat, stat)   # p999 -> p99.9
     if not table.empty:
         for i, (line, g) in enumerate(sorted(table.groupby("line"), key=lambda kv: kv[0])):
             g = g.dropna(subset=[f"short_{stat}"]).sort_values("offered_per_s")
@@ -734,9 +735,9 @@ def plot_server_load(run: Run, stat: str = "p99", slo_ns: float | None = None, a
     if slo_ns:
         ax.axhline(slo_ns, color="#b02a37", alpha=0.5, linestyle="--", label=f"SLO {human_ns(slo_ns)}")
     ax.set_xlabel("offered load (requests/s; a rate given as \"N%\" is of each line's own probed capacity)")
-    ax.set_ylabel(f"short-request {stat} from intended send")
+    ax.set_ylabel(f"short-request {name} from intended send")
     ax.grid(True, alpha=0.4)
-    ax.set_title(figure_title(run, f"short-request {stat} vs offered load"), fontsize=10)
+    ax.set_title(figure_title(run, f"short-request {name} vs offered load"), fontsize=10)
     if ax.lines:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

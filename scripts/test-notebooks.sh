@@ -45,7 +45,8 @@ expect open-loop-tail/2025-01-02T03-00-00Z open-loop-tail-percentiles.png open-l
 expect baselines-starvation/2025-01-02T04-00-00Z baselines-starvation-percentiles.png baselines-starvation-cdf.png baselines-starvation-runtimes.png
 expect baselines-wakeup/2025-01-02T05-00-00Z baselines-wakeup-percentiles.png baselines-wakeup-cdf.png baselines-wakeup-runtimes.png
 expect bench/2025-01-02T06-00-00Z bench-micro.png
-expect server-bimodal/2025-01-02T07-00-00Z server-bimodal-percentiles.png server-bimodal-cdf.png server-bimodal-load.png
+expect server-bimodal/2025-01-02T07-00-00Z server-bimodal-percentiles.png server-bimodal-cdf.png server-bimodal-load.png \
+    server-bimodal-load-p999.png
 
 # The older quickstart run must not have been chosen.
 if ls "$work/results/quickstart/2025-01-01T00-00-00Z"/*.png >/dev/null 2>&1; then

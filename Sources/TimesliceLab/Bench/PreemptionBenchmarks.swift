@@ -9,7 +9,9 @@
 //                medians are compared; adjacent runs drift together. Also from process CPU time (which charges
 //                sysmon's wake-ups to the mode), and a control: polling at 1 ms on the
 //                same work, which has no preemption point, so nothing is delivered and
-//                whatever it costs is sysmon's polling alone.
+//                whatever it costs is sysmon's polling alone. Each paired median comes
+//                with a bootstrap 95 % interval over the rounds, and a target is met or
+//                missed only when the whole interval is on one side of it.
 //   latency      signal-to-switch time (Runtime.preemptionLatency, sysmon's first
 //                SIGURG to the goroutine being off its M) of those async runs:
 //                medians over rounds of p50, p99 and max.
@@ -69,6 +71,10 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     public var medianCPUNanoseconds: Double
     /// The same cost computed from process CPU time.
     public var cpuCostPercent: Double
+    /// Bootstrap 95 % intervals of those two medians over the paired rounds ([low, high];
+    /// nil below 2 rounds): the verdicts on the targets use them (PreemptionBenchReport.table).
+    public var costPercentCI95: [Double]?
+    public var cpuCostPercentCI95: [Double]?
     /// Median preemptions delivered per second of work.
     public var preemptionsPerSecond: Double
     /// Medians over rounds of the signal-to-switch percentiles, ns (0 for cooperative).
@@ -81,8 +87,12 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     /// of (time − the round's cooperative time) ÷ preemptions delivered in it, ns; nil when
     /// none was delivered.
     public var costPerPreemptionNanoseconds: Double?
-    /// costPerPreemptionNanoseconds ÷ the signal floor measured in the same run.
+    /// Its bootstrap 95 % interval, as costPercentCI95.
+    public var costPerPreemptionCI95: [Double]?
+    /// costPerPreemptionNanoseconds ÷ the signal floor measured in the same run, and the
+    /// interval divided likewise.
     public var floorRatio: Double?
+    public var floorRatioCI95: [Double]?
     /// Async settings: the extra process CPU time per delivered preemption (sysmon's included), ns.
     public var cpuCostPerPreemptionNanoseconds: Double?
     /// costPerPreemptionNanoseconds ÷ the monitor-thread floor's cost to the signalled thread,
@@ -107,6 +117,8 @@ public struct PreemptionThroughputResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case setting, rounds, medianNanoseconds, costPercent = "cost_pct", medianCPUNanoseconds
         case cpuCostPercent = "cpu_cost_pct", preemptionsPerSecond, latencyP50Nanoseconds, latencyP99Nanoseconds
+        case costPercentCI95 = "cost_pct_ci95", cpuCostPercentCI95 = "cpu_cost_pct_ci95"
+        case costPerPreemptionCI95 = "cost_per_preemption_ns_ci95", floorRatioCI95 = "floor_ratio_ci95"
         case latencyMaxNanoseconds, latencySamples, costPerPreemptionNanoseconds = "cost_per_preemption_ns", floorRatio
         case cpuCostPerPreemptionNanoseconds = "cpu_cost_per_preemption_ns", monitorFloorRatio, monitorCPUFloorRatio
         case sysmonCPUPerPreemptionNanoseconds = "sysmon_cpu_per_preemption_ns"
@@ -241,15 +253,13 @@ public struct PreemptionBenchReport: Codable, Sendable {
         for r in throughput where r.setting.mode == .async {
             let slice = PreemptionBenchReport.durationText(r.setting.sliceNanoseconds)
             var checks: [String] = []
-            func check(_ name: String, _ value: Double?, _ key: String, unit: String) {
+            func check(_ name: String, _ value: Double?, _ ci: [Double]?, _ key: String, unit: String) {
                 guard let value, let target = targets[key] else { return }
-                // Below the cooperative baseline: other load moved the baseline, not a result.
-                if value < 0 { return checks.append("\(name) \(fixed(value, 2))\(unit): below the baseline, noise (no verdict)") }
-                checks.append("\(name) \(fixed(value, 2))\(unit) \(value <= target ? "<=" : ">") \(fixed(target, 1))\(unit) \(value <= target ? "met" : "MISSED")")
+                checks.append("\(name) " + PreemptionBenchReport.verdict(value, ci: ci, target: target, unit: unit))
             }
-            check("wall", r.costPercent, "wall_cost_pct_\(slice)", unit: "%")
-            check("cpu", r.cpuCostPercent, "cpu_cost_pct_\(slice)", unit: "%")
-            check("xfloor", r.floorRatio, "floor_ratio", unit: "x")
+            check("wall", r.costPercent, r.costPercentCI95, "wall_cost_pct_\(slice)", unit: "%")
+            check("cpu", r.cpuCostPercent, r.cpuCostPercentCI95, "cpu_cost_pct_\(slice)", unit: "%")
+            check("xfloor", r.floorRatio, r.floorRatioCI95, "floor_ratio", unit: "x")
             if !checks.isEmpty { lines.append("target async/\(slice): " + checks.joined(separator: "; ")) }
         }
         lines.append("xfloor: ns/preempt over the signal floor; xmonitor: over the monitor floor's cost to the signalled")
@@ -282,6 +292,25 @@ public struct PreemptionBenchReport: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// A target's verdict from the median and its 95 % interval: met when the whole interval
+    /// is at or below the target, MISSED when all of it is above, undecided when it contains
+    /// the target (the rounds cannot tell), and no verdict when the whole interval is below
+    /// the cooperative baseline (other load moved the baseline). Without an interval (fewer
+    /// than 2 rounds) the median alone decides.
+    static func verdict(_ value: Double, ci: [Double]?, target: Double, unit: String) -> String {
+        func fixed(_ v: Double) -> String { String(format: "%.2f", v) + unit }
+        let t = String(format: "%.1f", target) + unit
+        guard let ci, ci.count == 2 else {
+            if value < 0 { return "\(fixed(value)): below the baseline, noise (no verdict)" }
+            return "\(fixed(value)) \(value <= target ? "<=" : ">") \(t) \(value <= target ? "met" : "MISSED")"
+        }
+        let interval = "\(fixed(value)) [95 % CI \(fixed(ci[0]))..\(fixed(ci[1]))]"
+        if ci[1] < 0 { return "\(interval): below the baseline, noise (no verdict)" }
+        if ci[1] <= target { return "\(interval) <= \(t) met" }
+        if ci[0] > target { return "\(interval) > \(t) MISSED" }
+        return "\(interval) contains \(t): undecided"
+    }
+
     static func durationText(_ ns: UInt64) -> String {
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
         if ns % 1_000 == 0 { return "\(ns / 1_000)us" }
@@ -291,6 +320,8 @@ public struct PreemptionBenchReport: Codable, Sendable {
 
 public enum PreemptionBenchmarks {
     public static let slices: [UInt64] = [1_000_000, 100_000, 50_000]
+    /// Seeds the bootstrap of the cost intervals: the same rounds give the same interval.
+    static let ciSeed: UInt64 = 0x7469_6d65_736c_6963
     public static let eintrSlices: [UInt64] = [1_000_000, 100_000]
 
     /// Runs every preemption benchmark; `scale` < 1 shortens them (smoke runs).
@@ -302,7 +333,10 @@ public enum PreemptionBenchmarks {
         let trampoline = trampolineStateCost(scale: scale)
         for i in results.indices {
             let wall = results[i].costPerPreemptionNanoseconds, cpu = results[i].cpuCostPerPreemptionNanoseconds
-            if let floor { results[i].floorRatio = wall.map { $0 / floor } }
+            if let floor {
+                results[i].floorRatio = wall.map { $0 / floor }
+                results[i].floorRatioCI95 = results[i].costPerPreemptionCI95.map { $0.map { $0 / floor } }
+            }
             let slice = results[i].setting.sliceNanoseconds
             if results[i].setting.mode == .async, let monitor = monitors.first(where: { $0.periodNanoseconds == slice }),
                monitor.victimNanosecondsPerSignal > 0 {
@@ -423,6 +457,16 @@ public enum PreemptionBenchmarks {
         func paired(_ s: [CPURound], _ f: (CPURound, CPURound) -> Double) -> Double {
             median(zip(s, cooperative).map { f($0, $1) })
         }
+        /// The bootstrap 95 % interval of that median, rounds resampled (nil below 2 rounds).
+        func pairedCI(_ s: [CPURound], _ what: String, _ f: (CPURound, CPURound) -> Double) -> [Double]? {
+            let values = zip(s, cooperative).map { f($0, $1) }
+            guard values.count >= 2 else { return nil }
+            let ci = RepetitionAggregator.bootstrapMedianCI(values, seed: ciSeed, statistic: what)
+            return [ci.low, ci.high]
+        }
+        func wallCost(_ a: CPURound, _ c: CPURound) -> Double { (Double(a.nanoseconds) - Double(c.nanoseconds)) / Double(c.nanoseconds) * 100 }
+        func cpuCost(_ a: CPURound, _ c: CPURound) -> Double { (Double(a.cpuNanoseconds) - Double(c.cpuNanoseconds)) / Double(c.cpuNanoseconds) * 100 }
+        func perPreemptionCost(_ a: CPURound, _ c: CPURound) -> Double { (Double(a.nanoseconds) - Double(c.nanoseconds)) / Double(max(a.delivered, 1)) }
         return settings.enumerated().map { i, setting in
             let s = samples[i]
             let wall = median(s.map { Double($0.nanoseconds) })
@@ -431,17 +475,20 @@ public enum PreemptionBenchmarks {
             let perPreemption = setting.mode == .async && delivered > 0
             return PreemptionThroughputResult(
                 setting: setting, rounds: rounds, medianNanoseconds: wall,
-                costPercent: paired(s) { (Double($0.nanoseconds) - Double($1.nanoseconds)) / Double($1.nanoseconds) * 100 },
+                costPercent: paired(s, wallCost),
                 medianCPUNanoseconds: cpu,
-                cpuCostPercent: paired(s) { (Double($0.cpuNanoseconds) - Double($1.cpuNanoseconds)) / Double($1.cpuNanoseconds) * 100 },
+                cpuCostPercent: paired(s, cpuCost),
+                costPercentCI95: setting.mode == .cooperative ? nil : pairedCI(s, "median paired wall cost (%)", wallCost),
+                cpuCostPercentCI95: setting.mode == .cooperative ? nil : pairedCI(s, "median paired CPU cost (%)", cpuCost),
                 preemptionsPerSecond: median(s.map { Double($0.delivered) / (Double($0.nanoseconds) / 1e9) }),
                 latencyP50Nanoseconds: median(s.map { Double($0.latency.p50) }),
                 latencyP99Nanoseconds: median(s.map { Double($0.latency.p99) }),
                 latencyMaxNanoseconds: median(s.map { Double($0.latency.max) }),
                 latencySamples: s.reduce(0) { $0 + $1.latency.count },
-                costPerPreemptionNanoseconds: perPreemption
-                    ? paired(s) { (Double($0.nanoseconds) - Double($1.nanoseconds)) / Double(max($0.delivered, 1)) } : nil,
+                costPerPreemptionNanoseconds: perPreemption ? paired(s, perPreemptionCost) : nil,
+                costPerPreemptionCI95: perPreemption ? pairedCI(s, "median paired cost per preemption (ns)", perPreemptionCost) : nil,
                 floorRatio: nil,
+                floorRatioCI95: nil,
                 cpuCostPerPreemptionNanoseconds: perPreemption
                     ? paired(s) { (Double($0.cpuNanoseconds) - Double($1.cpuNanoseconds)) / Double(max($0.delivered, 1)) } : nil,
                 sysmonCPUPerPreemptionNanoseconds: perPreemption

@@ -98,7 +98,8 @@ public enum RepetitionAggregator {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    public static func bootstrapMedianCI(_ values: [Double], seed: UInt64) -> ConfidenceInterval {
+    public static func bootstrapMedianCI(_ values: [Double], seed: UInt64,
+                                         statistic: String = "median of per-repetition p99 (ns)") -> ConfidenceInterval {
         var rng = SplitMix64(seed: seed)
         var medians: [Double] = []
         medians.reserveCapacity(resamples)
@@ -110,7 +111,7 @@ public enum RepetitionAggregator {
         medians.sort()
         let lo = medians[Int(Double(resamples) * 0.025)]
         let hi = medians[Int(Double(resamples) * 0.975) - 1]
-        return ConfidenceInterval(statistic: "median of per-repetition p99 (ns)", low: lo, high: hi, level: 0.95,
+        return ConfidenceInterval(statistic: statistic, low: lo, high: hi, level: 0.95,
                                   resamples: resamples, seed: seed)
     }
 }

@@ -252,6 +252,27 @@ final class NetBenchTests: XCTestCase {
         var report = NetBenchReport(roundTrips: 200)
         report.echoRttNs = ["timeslice": 30_000, "go": 20_000]
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
-        XCTAssertEqual(Set(json.keys), ["echo_rtt_ns", "echo_rtt_p99_ns", "ratios", "unavailable", "round_trips", "placement"])
+        XCTAssertEqual(Set(json.keys), ["echo_rtt_ns", "echo_rtt_p99_ns", "ratios", "ratios_ci95", "unavailable", "round_trips",
+                                        "placement", "rounds"])
+    }
+
+    /// Ratios are paired by round: a drift that slows every runtime in one round cancels.
+    /// A runtime that missed a round is not paired; timeslice+spin gets its own ratios.
+    func testRatiosArePairedByRoundWithAnInterval() throws {
+        let p50s: [String: [Double]] = [
+            "timeslice": [20, 20, 40, 20, 20],      // round 3 was slow for everyone
+            "go": [25, 25, 50, 25, 25],
+            "threads": [20, 20, 40, 20],            // missed a round
+            "timeslice+spin": [10, 10, 20, 10, 10],
+        ]
+        let (ratios, ci95) = NetBenchmarks.pairedRatios(p50s)
+        XCTAssertEqual(ratios["timeslice/go"], 0.8)
+        XCTAssertEqual(ci95["timeslice/go"], [0.8, 0.8], "every round says 0.8: no spread")
+        XCTAssertEqual(ratios["timeslice+spin/go"], 0.4)
+        XCTAssertNil(ratios["timeslice/threads"])
+        XCTAssertNil(ratios["timeslice/swift-nio"])
+        var report = NetBenchReport(roundTrips: 100)
+        (report.ratios, report.ratiosCI95) = (ratios, ci95)
+        XCTAssertTrue(report.table().contains("target timeslice/go <= 1: 0.80 [95 % CI 0.80..0.80] <= 1.0 met"), report.table())
     }
 }

@@ -255,7 +255,7 @@ public struct PreemptionBenchReport: Codable, Sendable {
             var checks: [String] = []
             func check(_ name: String, _ value: Double?, _ ci: [Double]?, _ key: String, unit: String) {
                 guard let value, let target = targets[key] else { return }
-                checks.append("\(name) " + PreemptionBenchReport.verdict(value, ci: ci, target: target, unit: unit))
+                checks.append("\(name) " + TargetVerdict.text(value, ci: ci, target: target, unit: unit))
             }
             check("wall", r.costPercent, r.costPercentCI95, "wall_cost_pct_\(slice)", unit: "%")
             check("cpu", r.cpuCostPercent, r.cpuCostPercentCI95, "cpu_cost_pct_\(slice)", unit: "%")
@@ -290,25 +290,6 @@ public struct PreemptionBenchReport: Codable, Sendable {
                          + right(fixed(r.signalsPerSecond, 0), 11) + right(fixed(r.foreignPerSecond, 0), 11))
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// A target's verdict from the median and its 95 % interval: met when the whole interval
-    /// is at or below the target, MISSED when all of it is above, undecided when it contains
-    /// the target (the rounds cannot tell), and no verdict when the whole interval is below
-    /// the cooperative baseline (other load moved the baseline). Without an interval (fewer
-    /// than 2 rounds) the median alone decides.
-    static func verdict(_ value: Double, ci: [Double]?, target: Double, unit: String) -> String {
-        func fixed(_ v: Double) -> String { String(format: "%.2f", v) + unit }
-        let t = String(format: "%.1f", target) + unit
-        guard let ci, ci.count == 2 else {
-            if value < 0 { return "\(fixed(value)): below the baseline, noise (no verdict)" }
-            return "\(fixed(value)) \(value <= target ? "<=" : ">") \(t) \(value <= target ? "met" : "MISSED")"
-        }
-        let interval = "\(fixed(value)) [95 % CI \(fixed(ci[0]))..\(fixed(ci[1]))]"
-        if ci[1] < 0 { return "\(interval): below the baseline, noise (no verdict)" }
-        if ci[1] <= target { return "\(interval) <= \(t) met" }
-        if ci[0] > target { return "\(interval) > \(t) MISSED" }
-        return "\(interval) contains \(t): undecided"
     }
 
     static func durationText(_ ns: UInt64) -> String {

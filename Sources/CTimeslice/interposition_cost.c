@@ -6,20 +6,14 @@
 // the runtime's swift_once is replaced; the report says which).
 #define _GNU_SOURCE
 #include "ts_preempt.h"
+#include "ts_runtime.h"
 #include "ts_once.h"
 #include <dlfcn.h>
 #include <pthread.h>
-#include <time.h>
 
 extern void swift_once(void *predicate, void (*body)(void *), void *context);
 extern void ts_runtime_once_slow(void *predicate, void (*body)(void *), void *context)
     __asm__("_ZN5swift14threading_impl9once_slowERNS0_6once_tEPFvPvES3_") __attribute__((weak));
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void nothing(void *context) { (void)context; }
 
@@ -35,13 +29,13 @@ double ts_cost_mutex_pair(uint64_t iterations, int through_libc) {
         unlock = (mutex_fn)dlsym(RTLD_NEXT, "pthread_mutex_unlock");
         if (!lock || !unlock) return -1;
     }
-    uint64_t start = now_ns();
+    uint64_t start = ts_monotonic_ns();
     for (uint64_t i = 0; i < iterations; i++) {
         lock(&mutex);
         __asm__ volatile("" ::: "memory");
         unlock(&mutex);
     }
-    return (double)(now_ns() - start) / (double)iterations;
+    return (double)(ts_monotonic_ns() - start) / (double)iterations;
 }
 
 // `which`: 0 the interposer, 1 the runtime's (swift_once, or once_slow when static).
@@ -59,10 +53,10 @@ double ts_cost_once_initialised(uint64_t iterations, int which, int *runtime_is_
         if (!f) return -1;
     }
     f(token, nothing, NULL);   // initialise
-    uint64_t start = now_ns();
+    uint64_t start = ts_monotonic_ns();
     for (uint64_t i = 0; i < iterations; i++) {
         f(token, nothing, NULL);
         __asm__ volatile("" ::: "memory");
     }
-    return (double)(now_ns() - start) / (double)iterations;
+    return (double)(ts_monotonic_ns() - start) / (double)iterations;
 }

@@ -7,18 +7,12 @@
 // where the kernel has already saved this state in the signal frame, could save.
 #define _GNU_SOURCE
 #include "ts_preempt.h"
+#include "ts_runtime.h"
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 extern uint32_t ts_xsave_bytes;      // preempt.c, set by ts_preempt_install
 extern uint8_t ts_xsave_compacted;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 double ts_cost_trampoline_state(uint64_t iterations, uint32_t *area_bytes) {
 #if defined(__x86_64__)
@@ -28,13 +22,13 @@ double ts_cost_trampoline_state(uint64_t iterations, uint32_t *area_bytes) {
     if (!area) return -1;
     memset(area, 0, bytes);   // header bytes 8..63 must be zero for XRSTOR (as the trampoline)
     int compacted = ts_xsave_compacted != 0;
-    uint64_t start = now_ns();
+    uint64_t start = ts_monotonic_ns();
     for (uint64_t i = 0; i < iterations; i++) {
         if (compacted) __asm__ volatile("xsavec64 (%0)" :: "r"(area), "a"(-1), "d"(-1) : "memory");
         else __asm__ volatile("xsave64 (%0)" :: "r"(area), "a"(-1), "d"(-1) : "memory");
         __asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"(-1), "d"(-1) : "memory");
     }
-    double ns = (double)(now_ns() - start) / (double)iterations;
+    double ns = (double)(ts_monotonic_ns() - start) / (double)iterations;
     free(area);
     if (area_bytes) *area_bytes = bytes;
     return ns;

@@ -131,8 +131,8 @@ public enum NetBenchmarks {
                 let key = "\(mine)/\(other)"
                 ratios[key] = RepetitionAggregator.median(perRound)
                 if perRound.count >= 2 {
-                    let ci = RepetitionAggregator.bootstrapMedianCI(perRound, seed: ciSeed, statistic: "median paired p50 ratio \(key)")
-                    ci95[key] = [ci.low, ci.high]
+                    ci95[key] = RepetitionAggregator.bootstrapMedianCI(perRound, seed: ciSeed,
+                                                                       statistic: "median paired p50 ratio \(key)").bounds
                 }
             }
         }

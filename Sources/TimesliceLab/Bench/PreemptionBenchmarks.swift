@@ -442,8 +442,7 @@ public enum PreemptionBenchmarks {
         func pairedCI(_ s: [CPURound], _ what: String, _ f: (CPURound, CPURound) -> Double) -> [Double]? {
             let values = zip(s, cooperative).map { f($0, $1) }
             guard values.count >= 2 else { return nil }
-            let ci = RepetitionAggregator.bootstrapMedianCI(values, seed: ciSeed, statistic: what)
-            return [ci.low, ci.high]
+            return RepetitionAggregator.bootstrapMedianCI(values, seed: ciSeed, statistic: what).bounds
         }
         func wallCost(_ a: CPURound, _ c: CPURound) -> Double { (Double(a.nanoseconds) - Double(c.nanoseconds)) / Double(c.nanoseconds) * 100 }
         func cpuCost(_ a: CPURound, _ c: CPURound) -> Double { (Double(a.cpuNanoseconds) - Double(c.cpuNanoseconds)) / Double(c.cpuNanoseconds) * 100 }

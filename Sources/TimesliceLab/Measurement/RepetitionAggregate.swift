@@ -23,6 +23,9 @@ public struct ConfidenceInterval: Codable, Equatable, Sendable {
     public var level: Double
     public var resamples: Int
     public var seed: UInt64
+
+    /// [low, high], as the benches' JSON writes an interval (`*_ci95`).
+    public var bounds: [Double] { [low, high] }
 }
 
 public struct ConfigAggregate: Codable, Sendable {

@@ -90,9 +90,19 @@ func pattern(count: Int, seed: Int) -> [UInt8] {
     }
 }
 
-/// Open descriptors of this process (/proc/self/fd), minus the one listing it.
+/// Open descriptors of this process (/proc/self/fd), not counting those open on
+/// /proc itself: the one listing the directory, and the ones sysmon opens for an
+/// instant to read a thread's state (ts_thread_sleeping, blocked-thread
+/// detection), which a count taken at the wrong moment would call a leak. A
+/// descriptor closed between the listing and its readlink is not counted either.
 func openDescriptorCount() -> Int {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 1) - 1
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return entries.filter { entry in
+        var target = [CChar](repeating: 0, count: 256)
+        let length = readlink("/proc/self/fd/\(entry)", &target, target.count - 1)
+        guard length >= 0 else { return false }
+        return !String(cString: target).hasPrefix("/proc/")
+    }.count
 }
 
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the soft limit now.

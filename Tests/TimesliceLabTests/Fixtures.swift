@@ -16,11 +16,23 @@ enum Fixtures {
         """
     }
 
+    /// A new empty directory under this test process's own root, which is removed
+    /// when the process exits (so a full run leaves nothing in /tmp; a crashed one
+    /// leaves its root, named by its pid).
     static func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "timeslice-lab-tests-\(UUID().uuidString)"
+        _ = removeRootAtExit
+        let dir = processRoot() + "/" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
+
+    private static func processRoot() -> String {
+        NSTemporaryDirectory() + "timeslice-lab-tests-\(getpid())"
+    }
+
+    private static let removeRootAtExit: Void = {
+        atexit { try? FileManager.default.removeItem(atPath: Fixtures.processRoot()) }
+    }()
 
     /// A recorder with a known spread of values (1..1000 µs), so percentiles are distinct.
     static func knownRecorder() -> LatencyRecorder {

@@ -19,6 +19,7 @@ struct TimesliceCommand: ParsableCommand {
             ReportCommand.self,
             CompareCommand.self,
             BenchCommand.self,
+            BenchCompareCommand.self,
             MergeCommand.self,
             SlurmCommand.self,
             GuestSelftestCommand.self,

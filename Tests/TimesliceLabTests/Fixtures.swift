@@ -67,3 +67,15 @@ func builtTimesliceBinary(file: StaticString = #filePath, line: UInt = #line) th
     XCTFail("the timeslice executable was not built next to the tests (run `swift build --build-tests` first)", file: file, line: line)
     throw XCTSkip("no timeslice binary")
 }
+
+/// Runs the built `timeslice` with `args` as a child under a deadline (a hang fails the test
+/// instead of stalling it): exit code, stdout, stderr; -1 when it did not exit.
+func timesliceCLI(_ args: [String], deadlineSeconds: UInt64, file: StaticString = #filePath, line: UInt = #line) throws -> (Int32, String, String) {
+    let r = try ChildProcess.run(executable: try builtTimesliceBinary(file: file, line: line), arguments: args,
+                                 deadlineNanoseconds: deadlineSeconds * 1_000_000_000)
+    guard case .exited(let code) = r.termination else {
+        XCTFail("timeslice \(args.joined(separator: " ")): \(r.timedOut ? "killed after \(deadlineSeconds) s" : "\(r.termination)")", file: file, line: line)
+        return (-1, "", "")
+    }
+    return (code, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
+}

@@ -18,11 +18,6 @@ final class ReportCommandTests: XCTestCase {
         }
     }
 
-    func cli(_ args: [String]) throws -> (Int32, String, String) {
-        let r = try ChildProcess.run(executable: try builtTimesliceBinary(), arguments: args, deadlineNanoseconds: 300_000_000_000)
-        guard case .exited(let code) = r.termination else { XCTFail("\(r.termination)"); return (-1, "", "") }
-        return (code, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
-    }
 
     func testReportWritesHTMLAndFiguresForFixtureRuns() throws {
         try requireVenv()
@@ -31,7 +26,7 @@ final class ReportCommandTests: XCTestCase {
         // A starved/censored quickstart run and a time_slice sweep: two different shapes.
         for (run, axisFigure) in [("quickstart/2025-01-02T00-00-00Z", nil), ("timeslice-sweep/2025-01-02T01-00-00Z", "report-vs-time_slice")] {
             let dir = work + "/results/" + run
-            let (code, out, err) = try cli(["report", dir])
+            let (code, out, err) = try timesliceCLI(["report", dir], deadlineSeconds: 300)
             XCTAssertEqual(code, 0, "\(run): \(err)")
             XCTAssertTrue(out.contains("report.html"), out)
             let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
@@ -52,7 +47,7 @@ final class ReportCommandTests: XCTestCase {
 
     func testReportRejectsADirectoryWithoutResults() throws {
         try requireVenv()
-        let (code, _, err) = try cli(["report", try Fixtures.temporaryDirectory()])
+        let (code, _, err) = try timesliceCLI(["report", try Fixtures.temporaryDirectory()], deadlineSeconds: 300)
         XCTAssertEqual(code, 64)
         XCTAssertTrue(err.contains("results.json does not exist"), err)
     }

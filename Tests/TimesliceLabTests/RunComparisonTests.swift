@@ -153,11 +153,6 @@ final class RunComparisonTests: XCTestCase {
                                environment: .capture(), outRoot: root) { _ in }.run().directory
     }
 
-    func cli(_ args: [String]) throws -> (Int32, String, String) {
-        let r = try ChildProcess.run(executable: try builtTimesliceBinary(), arguments: args, deadlineNanoseconds: 120_000_000_000)
-        guard case .exited(let code) = r.termination else { XCTFail("\(r.termination)"); return (-1, "", "") }
-        return (code, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
-    }
 
     func testCompareCommandOnTwoRealRuns() throws {
         let root = try Fixtures.temporaryDirectory()
@@ -166,14 +161,14 @@ final class RunComparisonTests: XCTestCase {
 
         let ids = try ComparableRun.load(runA).ids
         XCTAssertEqual(ids.count, 2)
-        let (code, out, err) = try cli(["compare", runA, runB])
+        let (code, out, err) = try timesliceCLI(["compare", runA, runB], deadlineSeconds: 120)
         XCTAssertEqual(code, 0, err)
         for id in ids where !out.contains(id) {
             XCTFail("table lacks \(id):\n\(out)")
         }
         XCTAssertTrue(out.contains("p99.9") && out.contains("→ "), out)
 
-        let (jcode, json, jerr) = try cli(["compare", runA, runB, "--json"])
+        let (jcode, json, jerr) = try timesliceCLI(["compare", runA, runB, "--json"], deadlineSeconds: 120)
         XCTAssertEqual(jcode, 0, jerr)
         let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let configs = try XCTUnwrap(doc["configurations"] as? [[String: Any]])
@@ -184,11 +179,11 @@ final class RunComparisonTests: XCTestCase {
             XCTAssertNotNil(p50["ci95"], "two repetitions on both sides give a CI: \(c)")
         }
 
-        let (wcode, wout, werr) = try cli(["compare", runA, "--within", "--baseline", "hogs=0"])
+        let (wcode, wout, werr) = try timesliceCLI(["compare", runA, "--within", "--baseline", "hogs=0"], deadlineSeconds: 120)
         XCTAssertEqual(wcode, 0, werr)
         XCTAssertTrue(wout.contains("A = baseline \(ids.first { $0.contains("hogs=0") } ?? "?")"), wout)
 
-        let (bad, _, berr) = try cli(["compare", runA])
+        let (bad, _, berr) = try timesliceCLI(["compare", runA], deadlineSeconds: 120)
         XCTAssertEqual(bad, 64)
         XCTAssertTrue(berr.contains("two run directories"), berr)
     }
